@@ -1,0 +1,225 @@
+//! The quickstart's routes: how a host wires grantor into axum. The end-to-end test runs this
+//! same router.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use grantor::{
+    AuthorizationRequest, Client, CodeChallenge, Config, MemoryStorage, OwnerId, Requirement,
+    ScopeSet, Server,
+};
+
+/// The demo client's id.
+pub const CLIENT_ID: &str = "quickstart-app";
+/// The demo user, logged in automatically (a real host shows its login page here).
+pub const DEMO_USER: &str = "alice";
+/// The demo client's PKCE verifier. A real client makes a fresh random one per request.
+pub const VERIFIER: &str = "quickstart-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
+
+/// The server and what the demo needs to explain itself.
+#[derive(Clone)]
+pub struct Demo {
+    server: Arc<Server<MemoryStorage>>,
+    base: String,
+}
+
+impl Demo {
+    /// A server whose issuer is `base` (e.g. `http://127.0.0.1:8080`), with the demo client.
+    pub async fn new(base: &str) -> Result<Self, grantor::Error> {
+        let config = Config::builder(base).build()?;
+        let server = Server::new(config, MemoryStorage::new());
+        let client = Client::public(CLIENT_ID)
+            .name("Quickstart Demo App")
+            .redirect_uri(format!("{base}/callback"))
+            .allowed_scopes("profile messages")
+            .default_scopes("profile")
+            .build()?;
+        server.register_client(client).await?;
+        Ok(Self {
+            server: Arc::new(server),
+            base: base.to_owned(),
+        })
+    }
+
+    /// Where the demo client sends the browser to start the flow.
+    pub fn authorization_url(&self) -> String {
+        format!(
+            "{}/authorize?response_type=code&client_id={CLIENT_ID}&scope=profile+messages&state=demo-state&code_challenge={}&code_challenge_method=S256",
+            self.base,
+            CodeChallenge::s256(VERIFIER).value()
+        )
+    }
+}
+
+/// The routes: the two OAuth endpoints, the demo client's callback and a protected API.
+pub fn router(demo: Demo) -> Router {
+    Router::new()
+        .route("/authorize", get(authorize).post(consent))
+        .route("/token", axum::routing::post(token))
+        .route("/callback", get(callback))
+        .route("/api/me", get(me))
+        .with_state(demo)
+}
+
+/// Buffers an axum request into the `http::Request<Bytes>` grantor takes.
+async fn buffered(request: Request) -> Result<http::Request<Bytes>, Response> {
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
+    Ok(http::Request::from_parts(parts, bytes))
+}
+
+/// Turns grantor's response into axum's.
+fn reply(response: http::Response<Vec<u8>>) -> Response {
+    response.map(Body::from)
+}
+
+/// `GET /authorize`: validate, then show the consent page (the demo user is already "logged in").
+async fn authorize(State(demo): State<Demo>, request: Request) -> Response {
+    let request = match buffered(request).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    match demo.server.authorize(&request).await {
+        Ok(pending) => consent_page(&pending, request.uri().query().unwrap_or("")),
+        Err(error) => reply(error.into_response()),
+    }
+}
+
+/// `POST /authorize`: the consent form comes back with the original parameters; validate them
+/// again, then approve with the scopes left checked, or deny.
+async fn consent(State(demo): State<Demo>, request: Request) -> Response {
+    let request = match buffered(request).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let pending = match demo.server.authorize(&request).await {
+        Ok(pending) => pending,
+        Err(error) => return reply(error.into_response()),
+    };
+    if pending.extra("decision") != Some("approve") {
+        return reply(demo.server.deny(&pending));
+    }
+    let granted: ScopeSet = pending
+        .extras()
+        .iter()
+        .filter(|(name, _)| name == "granted")
+        .filter_map(|(_, scope)| scope.parse().ok())
+        .collect();
+    match demo
+        .server
+        .approve(pending, &OwnerId::new(DEMO_USER), &granted)
+        .await
+    {
+        Ok(response) => reply(response),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// `POST /token`: every grant type behind one call.
+async fn token(State(demo): State<Demo>, request: Request) -> Response {
+    match buffered(request).await {
+        Ok(request) => reply(demo.server.token(&request).await),
+        Err(response) => response,
+    }
+}
+
+/// `GET /api/me`: a protected route that needs a user token with `profile`.
+async fn me(State(demo): State<Demo>, request: Request) -> Response {
+    let request = match buffered(request).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let requirement = Requirement::user().scopes("profile").unwrap_or_default();
+    match demo.server.validate_bearer(&request, &requirement).await {
+        Ok(grant) => {
+            let body = serde_json::json!({
+                "user": grant.owner().map(OwnerId::as_str),
+                "client_id": grant.client_id().as_str(),
+                "scope": grant.scope().to_string(),
+            });
+            let mut response = axum::Json(body).into_response();
+            grant.insert_scopes_header(response.headers_mut());
+            response
+        }
+        Err(error) => reply(error.into_response()),
+    }
+}
+
+/// `GET /callback`: the demo client's redirect URI. It shows what the client does next.
+async fn callback(
+    State(demo): State<Demo>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let base = &demo.base;
+    let body = match (get("code"), get("error")) {
+        (Some(code), _) => format!(
+            "<h1>Approved</h1><p>The client received a code. Exchange it:</p>\
+             <pre>curl -s -X POST {base}/token -d grant_type=authorization_code \\\n  -d code={code} -d client_id={CLIENT_ID} \\\n  -d code_verifier={VERIFIER}</pre>\
+             <p>Then call the API with the access token:</p>\
+             <pre>curl -s {base}/api/me -H \"Authorization: Bearer ACCESS_TOKEN\"</pre>",
+            code = escape(code),
+        ),
+        (None, Some(error)) => format!("<h1>Not approved</h1><p>error: {}</p>", escape(error)),
+        (None, None) => "<h1>Nothing to show</h1>".to_owned(),
+    };
+    Html(body).into_response()
+}
+
+fn consent_page(pending: &AuthorizationRequest, query: &str) -> Response {
+    let hidden: String = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(name, value)| {
+            format!(
+                r#"<input type="hidden" name="{}" value="{}">"#,
+                escape(&name),
+                escape(&value)
+            )
+        })
+        .collect();
+    let scopes: String = pending
+        .scope()
+        .iter()
+        .map(|scope| {
+            format!(
+                r#"<label><input type="checkbox" name="granted" value="{0}" checked> {0}</label><br>"#,
+                escape(scope.as_str())
+            )
+        })
+        .collect();
+    let page = format!(
+        "<!doctype html><title>Authorize</title>\
+         <h1>{name} wants access to your account</h1>\
+         <p>Signed in as <b>{DEMO_USER}</b>.</p>\
+         <form method=\"post\" action=\"/authorize\">{hidden}{scopes}\
+         <button name=\"decision\" value=\"approve\">Approve</button>\
+         <button name=\"decision\" value=\"deny\">Deny</button></form>",
+        name = escape(pending.client().name()),
+    );
+    let mut response = Html(page).into_response();
+    response.headers_mut().insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("DENY"),
+    );
+    response
+}
+
+/// Escapes text for HTML element content and quoted attribute values.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}

@@ -1,0 +1,644 @@
+//! Registered clients (RFC 6749 §2): their identity, type, redirect URIs and permissions, and
+//! client authentication at the token endpoint (§2.3).
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use http::HeaderMap;
+use http::header::AUTHORIZATION;
+use url::{Host, Url};
+
+use crate::authenticator::OwnerId;
+use crate::error::{Error, OAuthError};
+use crate::form::{self, Params};
+use crate::scope::ScopeSet;
+use crate::token::{ClientSecret, Digest};
+
+/// A client identifier: 1 to 255 printable ASCII characters (RFC 6749 Appendix A.1).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClientId(Arc<str>);
+
+impl ClientId {
+    /// Validates a client identifier.
+    pub fn new(id: &str) -> Result<Self, Error> {
+        if (1..=255).contains(&id.len()) && id.bytes().all(|b| (0x20..=0x7E).contains(&b)) {
+            Ok(Self(id.into()))
+        } else {
+            Err(Error::config(
+                "a client id is 1 to 255 printable ASCII characters",
+            ))
+        }
+    }
+
+    /// The identifier as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ClientId({:?})", &*self.0)
+    }
+}
+
+impl FromStr for ClientId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(s)
+    }
+}
+
+/// A registered redirect URI: absolute and without a fragment (RFC 6749 §3.1.2). Compared with
+/// the URI a client sends by exact string match (C-AZ-2).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedirectUri {
+    text: Arc<str>,
+    url: Url,
+}
+
+impl RedirectUri {
+    /// Validates a redirect URI for registration.
+    pub fn new(uri: &str) -> Result<Self, Error> {
+        let url =
+            Url::parse(uri).map_err(|_| Error::config("a redirect URI must be an absolute URI"))?;
+        if url.fragment().is_some() || uri.contains('#') {
+            return Err(Error::config("a redirect URI must not have a fragment"));
+        }
+        Ok(Self {
+            text: uri.into(),
+            url,
+        })
+    }
+
+    /// The URI as registered.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The parsed URI.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// Whether a URI sent by a client matches this registered one: the exact same string, or,
+    /// when `any_loopback_port` is set (native apps, RFC 8252 §7.3), the same `http` loopback IP
+    /// URI with any port.
+    pub fn matches(&self, sent: &str, any_loopback_port: bool) -> bool {
+        if *self.text == *sent {
+            return true;
+        }
+        if !any_loopback_port || !is_loopback_http(&self.url) {
+            return false;
+        }
+        let Ok(sent) = Url::parse(sent) else {
+            return false;
+        };
+        is_loopback_http(&sent)
+            && sent.host() == self.url.host()
+            && sent.path() == self.url.path()
+            && sent.query() == self.url.query()
+            && sent.fragment().is_none()
+            && sent.username().is_empty()
+            && sent.password().is_none()
+    }
+}
+
+fn is_loopback_http(url: &Url) -> bool {
+    url.scheme() == "http"
+        && match url.host() {
+            Some(Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(Host::Ipv6(ip)) => ip.is_loopback(),
+            _ => false,
+        }
+}
+
+impl fmt::Debug for RedirectUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RedirectUri({:?})", &*self.text)
+    }
+}
+
+/// A way for a client to obtain tokens (RFC 6749 §4), as registered for each client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GrantType {
+    /// `authorization_code` (§4.1), with PKCE.
+    AuthorizationCode,
+    /// The implicit grant, `response_type=token` (§4.2).
+    Implicit,
+    /// `password`: resource-owner password credentials (§4.3).
+    Password,
+    /// `client_credentials` (§4.4).
+    ClientCredentials,
+    /// `refresh_token` (§6).
+    RefreshToken,
+}
+
+impl GrantType {
+    /// Every grant type.
+    pub const ALL: [GrantType; 5] = [
+        Self::AuthorizationCode,
+        Self::Implicit,
+        Self::Password,
+        Self::ClientCredentials,
+        Self::RefreshToken,
+    ];
+
+    /// The name used in `grant_type` and in server metadata (`implicit` for the implicit grant).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::Implicit => "implicit",
+            Self::Password => "password",
+            Self::ClientCredentials => "client_credentials",
+            Self::RefreshToken => "refresh_token",
+        }
+    }
+}
+
+impl FromStr for GrantType {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|g| g.as_str() == s)
+            .ok_or_else(|| Error::config(format!("unknown grant type {s:?}")))
+    }
+}
+
+impl fmt::Display for GrantType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A registered client. Cheap to clone.
+///
+/// Build one with [`Client::confidential`] or [`Client::public`]:
+///
+/// ```
+/// use grantor::{Client, ClientSecret, GrantType};
+///
+/// let secret = ClientSecret::generate(); // show it to the developer once
+/// let client = Client::confidential("billing-service", &secret)
+///     .name("Billing")
+///     .redirect_uri("https://billing.example.com/callback")
+///     .grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken])
+///     .allowed_scopes("invoices:read invoices:write")
+///     .default_scopes("invoices:read")
+///     .build()?;
+/// assert!(client.is_confidential());
+/// # Ok::<(), grantor::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Client(Arc<ClientData>);
+
+struct ClientData {
+    id: ClientId,
+    name: String,
+    secret: Option<Digest>,
+    redirect_uris: Vec<RedirectUri>,
+    grant_types: Vec<GrantType>,
+    allowed_scopes: ScopeSet,
+    default_scopes: ScopeSet,
+    owner: Option<OwnerId>,
+    owner_only: bool,
+    native: bool,
+}
+
+impl Client {
+    /// Starts a confidential client that authenticates with this secret (only its SHA-256
+    /// digest is kept).
+    pub fn confidential(id: &str, secret: &ClientSecret) -> ClientBuilder {
+        ClientBuilder::new(id, Some(secret.digest()))
+    }
+
+    /// Starts a confidential client from a stored secret digest (as a storage backend loads it).
+    pub fn with_secret_digest(id: &str, digest: Digest) -> ClientBuilder {
+        ClientBuilder::new(id, Some(digest))
+    }
+
+    /// Starts a public client: one that cannot keep a secret (a native or browser app). Public
+    /// clients must use PKCE.
+    pub fn public(id: &str) -> ClientBuilder {
+        ClientBuilder::new(id, None)
+    }
+
+    /// The client identifier.
+    pub fn id(&self) -> &ClientId {
+        &self.0.id
+    }
+
+    /// The human-readable name shown on consent pages.
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Whether the client has a secret (RFC 6749 §2.1).
+    pub fn is_confidential(&self) -> bool {
+        self.0.secret.is_some()
+    }
+
+    /// The digest of the client's secret, if it is confidential.
+    pub fn secret_digest(&self) -> Option<&Digest> {
+        self.0.secret.as_ref()
+    }
+
+    /// The registered redirect URIs.
+    pub fn redirect_uris(&self) -> &[RedirectUri] {
+        &self.0.redirect_uris
+    }
+
+    /// The grant types this client may use.
+    pub fn grant_types(&self) -> &[GrantType] {
+        &self.0.grant_types
+    }
+
+    /// Whether this client may use a grant type.
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.0.grant_types.contains(&grant)
+    }
+
+    /// The scopes this client may request.
+    pub fn allowed_scopes(&self) -> &ScopeSet {
+        &self.0.allowed_scopes
+    }
+
+    /// The scopes used when a request names none.
+    pub fn default_scopes(&self) -> &ScopeSet {
+        &self.0.default_scopes
+    }
+
+    /// The owner of the client (the developer who registered it), if recorded.
+    pub fn owner(&self) -> Option<&OwnerId> {
+        self.0.owner.as_ref()
+    }
+
+    /// Whether only the client's owner may authorize it (C-SC-5).
+    pub fn is_owner_only(&self) -> bool {
+        self.0.owner_only
+    }
+
+    /// Whether the client is a native app whose loopback redirect URIs match on any port.
+    pub fn is_native(&self) -> bool {
+        self.0.native
+    }
+
+    /// Checks a presented secret against the stored digest in constant time.
+    pub fn verify_secret(&self, secret: &str) -> bool {
+        self.0
+            .secret
+            .as_ref()
+            .is_some_and(|digest| digest.ct_eq(&Digest::of(secret)))
+    }
+
+    /// The registered redirect URI that matches `sent`, if any.
+    pub(crate) fn find_redirect_uri(&self, sent: &str) -> Option<&RedirectUri> {
+        self.0
+            .redirect_uris
+            .iter()
+            .find(|uri| uri.matches(sent, self.0.native))
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.0.id)
+            .field("name", &self.0.name)
+            .field("confidential", &self.is_confidential())
+            .field("redirect_uris", &self.0.redirect_uris)
+            .field("grant_types", &self.0.grant_types)
+            .field("allowed_scopes", &self.0.allowed_scopes)
+            .field("default_scopes", &self.0.default_scopes)
+            .field("owner", &self.0.owner)
+            .field("owner_only", &self.0.owner_only)
+            .field("native", &self.0.native)
+            .finish()
+    }
+}
+
+/// Builds a [`Client`]; errors are reported by [`ClientBuilder::build`].
+#[derive(Debug)]
+#[must_use]
+pub struct ClientBuilder {
+    id: String,
+    name: Option<String>,
+    secret: Option<Digest>,
+    redirect_uris: Vec<String>,
+    grant_types: Vec<GrantType>,
+    allowed_scopes: String,
+    default_scopes: String,
+    owner: Option<OwnerId>,
+    owner_only: bool,
+    native: bool,
+}
+
+impl ClientBuilder {
+    fn new(id: &str, secret: Option<Digest>) -> Self {
+        Self {
+            id: id.to_owned(),
+            name: None,
+            secret,
+            redirect_uris: Vec::new(),
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            allowed_scopes: String::new(),
+            default_scopes: String::new(),
+            owner: None,
+            owner_only: false,
+            native: false,
+        }
+    }
+
+    /// The name shown on consent pages (defaults to the client id).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Adds a redirect URI.
+    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.redirect_uris.push(uri.into());
+        self
+    }
+
+    /// Sets the grant types the client may use (default: authorization code and refresh token).
+    pub fn grant_types(mut self, grants: impl IntoIterator<Item = GrantType>) -> Self {
+        self.grant_types = grants.into_iter().collect();
+        self.grant_types.sort_unstable();
+        self.grant_types.dedup();
+        self
+    }
+
+    /// Sets the space-delimited scopes the client may request.
+    pub fn allowed_scopes(mut self, scopes: impl Into<String>) -> Self {
+        self.allowed_scopes = scopes.into();
+        self
+    }
+
+    /// Sets the space-delimited scopes used when a request names none.
+    pub fn default_scopes(mut self, scopes: impl Into<String>) -> Self {
+        self.default_scopes = scopes.into();
+        self
+    }
+
+    /// Records the client's owner (the developer who registered it).
+    pub fn owner(mut self, owner: OwnerId) -> Self {
+        self.owner = Some(owner);
+        self
+    }
+
+    /// Lets only the owner authorize this client (App.net's non-developer apps, C-SC-5).
+    pub fn owner_only(mut self, owner_only: bool) -> Self {
+        self.owner_only = owner_only;
+        self
+    }
+
+    /// Marks the client as a native app: its `http` loopback redirect URIs match on any port
+    /// (RFC 8252 §7.3).
+    pub fn native(mut self, native: bool) -> Self {
+        self.native = native;
+        self
+    }
+
+    /// Validates and builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let id = ClientId::new(&self.id)?;
+        let redirect_uris = self
+            .redirect_uris
+            .iter()
+            .map(|u| RedirectUri::new(u))
+            .collect::<Result<Vec<_>, _>>()?;
+        let scopes = |text: &str| {
+            ScopeSet::parse(text).map_err(|_| Error::config("malformed scope list in client"))
+        };
+        let allowed_scopes = scopes(&self.allowed_scopes)?;
+        let default_scopes = scopes(&self.default_scopes)?;
+        if !allowed_scopes.satisfies_all(&default_scopes) {
+            return Err(Error::config(
+                "a client's default scopes must be allowed scopes",
+            ));
+        }
+        let redirecting = self
+            .grant_types
+            .iter()
+            .any(|g| matches!(g, GrantType::AuthorizationCode | GrantType::Implicit));
+        if redirecting && redirect_uris.is_empty() {
+            return Err(Error::config(
+                "a client using the code or implicit grant needs a redirect URI",
+            ));
+        }
+        if self.secret.is_none() && self.grant_types.contains(&GrantType::ClientCredentials) {
+            return Err(Error::config(
+                "the client credentials grant is for confidential clients only",
+            ));
+        }
+        if self.owner_only && self.owner.is_none() {
+            return Err(Error::config("an owner-only client needs an owner"));
+        }
+        Ok(Client(Arc::new(ClientData {
+            name: self.name.unwrap_or_else(|| self.id.clone()),
+            id,
+            secret: self.secret,
+            redirect_uris,
+            grant_types: self.grant_types,
+            allowed_scopes,
+            default_scopes,
+            owner: self.owner,
+            owner_only: self.owner_only,
+            native: self.native,
+        })))
+    }
+}
+
+/// How a token-endpoint request identified its client.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Credentials {
+    /// HTTP Basic (`client_secret_basic`).
+    Basic { id: String, secret: String },
+    /// `client_id` and `client_secret` in the body (`client_secret_post`).
+    Post { id: String, secret: String },
+    /// Only `client_id` in the body: a public client (`none`).
+    IdOnly { id: String },
+    /// Nothing at all.
+    Absent,
+}
+
+impl Credentials {
+    /// Reads the client credentials from the `Authorization` header and the body (C-TK-2).
+    pub(crate) fn from_request(headers: &HeaderMap, params: &Params) -> Result<Self, OAuthError> {
+        let body_id = params.get("client_id")?;
+        let body_secret = params.get("client_secret")?;
+        let header = match headers.get_all(AUTHORIZATION).iter().count() {
+            0 => None,
+            1 => headers.get(AUTHORIZATION),
+            _ => return Err(OAuthError::invalid_request("repeated Authorization header")),
+        };
+        if let Some(header) = header {
+            let (id, secret) = decode_basic(header.as_bytes())?;
+            if body_secret.is_some() {
+                return Err(OAuthError::invalid_request(
+                    "use only one client authentication method",
+                ));
+            }
+            if body_id.is_some_and(|body_id| body_id != id) {
+                return Err(OAuthError::invalid_request(
+                    "client_id does not match the authenticated client",
+                ));
+            }
+            return Ok(Self::Basic { id, secret });
+        }
+        Ok(match (body_id, body_secret) {
+            (Some(id), Some(secret)) => Self::Post {
+                id: id.to_owned(),
+                secret: secret.to_owned(),
+            },
+            (Some(id), None) => Self::IdOnly { id: id.to_owned() },
+            (None, Some(_)) => {
+                return Err(OAuthError::invalid_request(
+                    "client_secret was sent without client_id",
+                ));
+            }
+            (None, None) => Self::Absent,
+        })
+    }
+
+    /// Authenticates the client against its registration (C-TK-3). The error never says whether
+    /// the id or the secret was wrong.
+    pub(crate) fn verify(&self, client: Option<Client>) -> Result<Client, OAuthError> {
+        let failed = || {
+            let error = OAuthError::invalid_client("client authentication failed");
+            match self {
+                Self::Basic { .. } => error.with_basic_challenge(),
+                _ => error,
+            }
+        };
+        match self {
+            Self::Basic { secret, .. } | Self::Post { secret, .. } => {
+                // Hash even for an unknown client, so timing does not tell which part failed.
+                let presented = Digest::of(secret);
+                match client {
+                    Some(c) if c.secret_digest().is_some_and(|d| d.ct_eq(&presented)) => Ok(c),
+                    _ => Err(failed()),
+                }
+            }
+            Self::IdOnly { .. } => match client {
+                Some(c) if !c.is_confidential() => Ok(c),
+                _ => Err(failed()),
+            },
+            Self::Absent => Err(failed()),
+        }
+    }
+
+    /// The client id named by the request, if any.
+    pub(crate) fn client_id(&self) -> Option<&str> {
+        match self {
+            Self::Basic { id, .. } | Self::Post { id, .. } | Self::IdOnly { id } => Some(id),
+            Self::Absent => None,
+        }
+    }
+}
+
+/// Decodes `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
+fn decode_basic(header: &[u8]) -> Result<(String, String), OAuthError> {
+    let failed =
+        || OAuthError::invalid_client("client authentication failed").with_basic_challenge();
+    let header = std::str::from_utf8(header).map_err(|_| failed())?;
+    let (scheme, encoded) = header.trim().split_once(' ').ok_or_else(failed)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(failed());
+    }
+    let encoded = encoded.trim();
+    let decoded = STANDARD
+        .decode(encoded)
+        .or_else(|_| STANDARD_NO_PAD.decode(encoded))
+        .map_err(|_| failed())?;
+    let (id, secret) = decoded
+        .iter()
+        .position(|&b| b == b':')
+        .map(|i| (&decoded[..i], &decoded[i + 1..]))
+        .ok_or_else(failed)?;
+    let id = form::decode(id).map_err(|_| failed())?;
+    let secret = form::decode(secret).map_err(|_| failed())?;
+    if id.is_empty() {
+        return Err(failed());
+    }
+    Ok((id, secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris_are_absolute_without_fragment() {
+        assert!(RedirectUri::new("https://a.example/cb").is_ok());
+        assert!(RedirectUri::new("/cb").is_err());
+        assert!(RedirectUri::new("https://a.example/cb#x").is_err());
+        assert!(RedirectUri::new("https://a.example/cb#").is_err());
+    }
+
+    #[test]
+    fn exact_match_unless_native_loopback() {
+        let uri = RedirectUri::new("http://127.0.0.1/cb").unwrap();
+        assert!(uri.matches("http://127.0.0.1/cb", false));
+        assert!(!uri.matches("http://127.0.0.1:5000/cb", false));
+        assert!(uri.matches("http://127.0.0.1:5000/cb", true));
+        assert!(!uri.matches("http://127.0.0.1:5000/other", true));
+        assert!(!uri.matches("http://127.0.0.1:5000/cb#x", true));
+        let web = RedirectUri::new("https://a.example/cb").unwrap();
+        assert!(!web.matches("https://a.example/cb/", true));
+        assert!(!web.matches("https://A.example/cb", false));
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        // id "a b", secret "p:w%"
+        let header = format!("Basic {}", STANDARD.encode("a+b:p%3Aw%25"));
+        assert_eq!(
+            decode_basic(header.as_bytes()).unwrap(),
+            ("a b".to_owned(), "p:w%".to_owned())
+        );
+        assert!(decode_basic(b"Bearer abc").unwrap_err().basic_challenge());
+        assert!(decode_basic(b"Basic !!!").is_err());
+    }
+
+    #[test]
+    fn builder_enforces_registration_rules() {
+        let secret = ClientSecret::generate();
+        assert!(
+            Client::public("app")
+                .grant_types([GrantType::ClientCredentials])
+                .build()
+                .is_err()
+        );
+        assert!(
+            Client::public("app").build().is_err(),
+            "code grant needs a redirect URI"
+        );
+        assert!(
+            Client::confidential("svc", &secret)
+                .grant_types([GrantType::ClientCredentials])
+                .allowed_scopes("a")
+                .default_scopes("b")
+                .build()
+                .is_err()
+        );
+        let c = Client::confidential("svc", &secret)
+            .grant_types([GrantType::ClientCredentials])
+            .build()
+            .unwrap();
+        assert!(c.verify_secret(secret.secret()));
+        assert!(!c.verify_secret("wrong"));
+        assert!(!format!("{c:?}").contains(secret.secret()));
+    }
+}

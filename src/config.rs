@@ -1,0 +1,325 @@
+//! Server configuration: a plain value built once with [`Config::builder`], with secure
+//! defaults (DESIGN.md principle 9) and every lifetime configurable separately.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::error::Error;
+use crate::scope::ScopeSet;
+use crate::time::{Clock, SystemClock};
+
+/// The longest lifetime an authorization code may have (RFC 6749 §4.1.2 recommends at most ten
+/// minutes).
+pub const MAX_CODE_LIFETIME: Duration = Duration::from_secs(600);
+
+type ErrorHook = Arc<dyn Fn(&Error) + Send + Sync>;
+
+/// How a [`Server`](crate::Server) behaves. Build with [`Config::builder`].
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) issuer: String,
+    pub(crate) code_lifetime: Duration,
+    pub(crate) access_token_lifetime: Duration,
+    pub(crate) refresh_token_lifetime: Duration,
+    pub(crate) issue_refresh_tokens: bool,
+    pub(crate) rotate_refresh_tokens: bool,
+    pub(crate) refresh_tokens_for_client_credentials: bool,
+    pub(crate) require_pkce_for_all: bool,
+    pub(crate) allow_plain_pkce: bool,
+    pub(crate) require_state: bool,
+    pub(crate) issuer_parameter: bool,
+    pub(crate) always_granted_scopes: ScopeSet,
+    pub(crate) bearer_in_query: bool,
+    pub(crate) bearer_in_body: bool,
+    pub(crate) realm: String,
+    pub(crate) max_parameter_bytes: usize,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) on_internal_error: Option<ErrorHook>,
+}
+
+impl Config {
+    /// Starts a configuration for the server with this issuer identifier: an `https` URL (or
+    /// `http` on a loopback host, for development) without query or fragment (RFC 8414 §2).
+    pub fn builder(issuer: &str) -> ConfigBuilder {
+        ConfigBuilder {
+            issuer: issuer.to_owned(),
+            always_granted_scopes: String::new(),
+            realm: None,
+            config: Config {
+                issuer: String::new(),
+                code_lifetime: Duration::from_secs(60),
+                access_token_lifetime: Duration::from_secs(3600),
+                refresh_token_lifetime: Duration::from_secs(30 * 24 * 3600),
+                issue_refresh_tokens: true,
+                rotate_refresh_tokens: true,
+                refresh_tokens_for_client_credentials: false,
+                require_pkce_for_all: false,
+                allow_plain_pkce: false,
+                require_state: false,
+                issuer_parameter: true,
+                always_granted_scopes: ScopeSet::new(),
+                bearer_in_query: false,
+                bearer_in_body: true,
+                realm: String::new(),
+                max_parameter_bytes: 16 * 1024,
+                clock: Arc::new(SystemClock),
+                on_internal_error: None,
+            },
+        }
+    }
+
+    /// The issuer identifier, exactly as configured.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// How long an authorization code can be redeemed.
+    pub fn code_lifetime(&self) -> Duration {
+        self.code_lifetime
+    }
+
+    /// How long an access token is valid.
+    pub fn access_token_lifetime(&self) -> Duration {
+        self.access_token_lifetime
+    }
+
+    /// How long a refresh token is valid.
+    pub fn refresh_token_lifetime(&self) -> Duration {
+        self.refresh_token_lifetime
+    }
+
+    /// The scopes added to every user token.
+    pub fn always_granted_scopes(&self) -> &ScopeSet {
+        &self.always_granted_scopes
+    }
+
+    /// The realm named in `WWW-Authenticate` challenges.
+    pub fn realm(&self) -> &str {
+        &self.realm
+    }
+
+    /// Whether PKCE `plain` is accepted.
+    pub fn allows_plain_pkce(&self) -> bool {
+        self.allow_plain_pkce
+    }
+
+    /// Whether authorization responses carry `iss` (RFC 9207).
+    pub fn sends_issuer_parameter(&self) -> bool {
+        self.issuer_parameter
+    }
+
+    /// The clock the server reads.
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+
+    /// Hands an internal error to the host's hook, if any.
+    pub(crate) fn report(&self, error: &Error) {
+        if let Some(hook) = &self.on_internal_error {
+            hook(error);
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("issuer", &self.issuer())
+            .field("code_lifetime", &self.code_lifetime)
+            .field("access_token_lifetime", &self.access_token_lifetime)
+            .field("refresh_token_lifetime", &self.refresh_token_lifetime)
+            .field("issue_refresh_tokens", &self.issue_refresh_tokens)
+            .field("rotate_refresh_tokens", &self.rotate_refresh_tokens)
+            .field("require_pkce_for_all", &self.require_pkce_for_all)
+            .field("allow_plain_pkce", &self.allow_plain_pkce)
+            .field("require_state", &self.require_state)
+            .field("issuer_parameter", &self.issuer_parameter)
+            .field("always_granted_scopes", &self.always_granted_scopes)
+            .field("bearer_in_query", &self.bearer_in_query)
+            .field("bearer_in_body", &self.bearer_in_body)
+            .field("realm", &self.realm)
+            .field("max_parameter_bytes", &self.max_parameter_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Config`]; every setting has a secure default.
+///
+/// ```
+/// use std::time::Duration;
+/// use grantor::Config;
+///
+/// let config = Config::builder("https://auth.example.com")
+///     .access_token_lifetime(Duration::from_secs(900))
+///     .require_state(true)
+///     .build()?;
+/// assert_eq!(config.issuer(), "https://auth.example.com");
+/// # Ok::<(), grantor::Error>(())
+/// ```
+#[must_use]
+pub struct ConfigBuilder {
+    issuer: String,
+    always_granted_scopes: String,
+    realm: Option<String>,
+    config: Config,
+}
+
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, value: $ty) -> Self {
+                self.config.$name = value;
+                self
+            }
+        )*
+    };
+}
+
+impl ConfigBuilder {
+    setters! {
+        /// How long an authorization code can be redeemed (default 60 s, at most 10 min).
+        code_lifetime: Duration;
+        /// How long an access token is valid (default 1 h).
+        access_token_lifetime: Duration;
+        /// How long a refresh token is valid (default 30 days).
+        refresh_token_lifetime: Duration;
+        /// Whether the code and password grants issue refresh tokens (default on).
+        issue_refresh_tokens: bool;
+        /// Whether each refresh replaces the refresh token, with reuse detection (default on,
+        /// RFC 9700 §4.14.2).
+        rotate_refresh_tokens: bool;
+        /// Whether the client credentials grant issues refresh tokens (default off, RFC 6749
+        /// §4.4.3).
+        refresh_tokens_for_client_credentials: bool;
+        /// Whether confidential clients must use PKCE too (public clients always must; default
+        /// off).
+        require_pkce_for_all: bool;
+        /// Whether PKCE `plain` is accepted (default off, RFC 9700 §2.1.1).
+        allow_plain_pkce: bool;
+        /// Whether authorization requests must carry `state` (default off, C-AZ-10).
+        require_state: bool;
+        /// Whether authorization responses carry `iss` (default on, RFC 9207).
+        issuer_parameter: bool;
+        /// Whether the resource server accepts `access_token` in the query string (default off,
+        /// RFC 6750 §2.3 discourages it).
+        bearer_in_query: bool;
+        /// Whether the resource server accepts `access_token` in a form body (default on).
+        bearer_in_body: bool;
+        /// The largest query string or form body accepted, in bytes (default 16 KiB).
+        max_parameter_bytes: usize;
+    }
+
+    /// Space-delimited scopes added to every user token, e.g. `"basic"` (C-SC-2).
+    pub fn always_granted_scopes(mut self, scopes: &str) -> Self {
+        scopes.clone_into(&mut self.always_granted_scopes);
+        self
+    }
+
+    /// The realm named in `WWW-Authenticate` challenges (default: the issuer).
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(realm.into());
+        self
+    }
+
+    /// The clock the server reads (default: the system clock; tests use a
+    /// [`ManualClock`](crate::ManualClock)).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.config.clock = Arc::new(clock);
+        self
+    }
+
+    /// A hook that sees every internal error (storage, authenticator) before the client gets a
+    /// bare `server_error`: the place to log it.
+    pub fn on_internal_error(mut self, hook: impl Fn(&Error) + Send + Sync + 'static) -> Self {
+        self.config.on_internal_error = Some(Arc::new(hook));
+        self
+    }
+
+    /// Validates and builds the configuration.
+    pub fn build(self) -> Result<Config, Error> {
+        let mut config = self.config;
+        check_issuer(&self.issuer)?;
+        config.issuer = self.issuer;
+        if config.code_lifetime.is_zero() || config.code_lifetime > MAX_CODE_LIFETIME {
+            return Err(Error::config(
+                "the code lifetime must be between 1 s and 10 min",
+            ));
+        }
+        if config.access_token_lifetime.as_secs() == 0
+            || config.refresh_token_lifetime.as_secs() == 0
+        {
+            return Err(Error::config("token lifetimes must be at least one second"));
+        }
+        config.always_granted_scopes = ScopeSet::parse(&self.always_granted_scopes)
+            .map_err(|_| Error::config("malformed always-granted scopes"))?;
+        config.realm = self.realm.unwrap_or_else(|| config.issuer().to_owned());
+        if config.realm.contains(['"', '\\']) || !config.realm.is_ascii() {
+            return Err(Error::config(
+                "the realm must be ASCII without quotes or backslashes",
+            ));
+        }
+        Ok(config)
+    }
+}
+
+fn check_issuer(issuer: &str) -> Result<(), Error> {
+    let url =
+        Url::parse(issuer).map_err(|_| Error::config("the issuer must be an absolute URL"))?;
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        return Err(Error::config(
+            "the issuer must use https (http only on a loopback host)",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() || issuer.contains(['?', '#']) {
+        return Err(Error::config(
+            "the issuer must not have a query or fragment",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secure_defaults() {
+        let c = Config::builder("https://auth.example.com").build().unwrap();
+        assert_eq!(c.issuer(), "https://auth.example.com");
+        assert_eq!(c.code_lifetime(), Duration::from_secs(60));
+        assert!(c.rotate_refresh_tokens && c.issuer_parameter && !c.allow_plain_pkce);
+        assert!(!c.bearer_in_query);
+        assert_eq!(c.realm(), "https://auth.example.com");
+    }
+
+    #[test]
+    fn rejects_unsafe_settings() {
+        for issuer in [
+            "http://auth.example.com",
+            "https://a.example?x=1",
+            "https://a.example#f",
+            "nope",
+        ] {
+            assert!(Config::builder(issuer).build().is_err(), "{issuer}");
+        }
+        assert!(Config::builder("http://127.0.0.1:8080").build().is_ok());
+        assert!(
+            Config::builder("https://a.example")
+                .code_lifetime(Duration::from_secs(601))
+                .build()
+                .is_err()
+        );
+        assert_eq!(
+            Config::builder("https://a.example/tenant/")
+                .build()
+                .unwrap()
+                .issuer(),
+            "https://a.example/tenant/"
+        );
+    }
+}

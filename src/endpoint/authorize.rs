@@ -1,0 +1,419 @@
+//! The authorization endpoint (RFC 6749 §3.1, §4.1.1, §4.2.1).
+//!
+//! [`Server::authorize`](crate::Server::authorize) validates a request into an
+//! [`AuthorizationRequest`], or fails with an [`AuthorizationError`]. The checks run in the order
+//! the RFC requires: first everything that decides whether the redirect URI can be trusted
+//! (client, redirect URI), and only then the rest, whose errors go back to the client through
+//! the redirect. The host shows login and consent, then calls
+//! [`Server::approve`](crate::Server::approve) or [`Server::deny`](crate::Server::deny).
+
+use http::{Method, Request, Response};
+
+use crate::authenticator::OwnerId;
+use crate::client::{Client, GrantType};
+use crate::endpoint::{error_json, redirect};
+use crate::error::{Error, ErrorCode, OAuthError};
+use crate::form::{self, Params};
+use crate::grant::{authorization_code, implicit};
+use crate::pkce::CodeChallenge;
+use crate::scope::ScopeSet;
+use crate::server::Server;
+use crate::storage::Storage;
+
+/// The parameters the authorization endpoint interprets; all others are passed to the host.
+const KNOWN: [&str; 7] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+];
+
+/// What the client asks the authorization endpoint for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseType {
+    /// `code`: an authorization code, delivered in the query (§4.1).
+    Code,
+    /// `token`: an access token, delivered in the fragment (implicit grant, §4.2).
+    Token,
+}
+
+impl ResponseType {
+    /// The value on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Code => "code",
+            Self::Token => "token",
+        }
+    }
+
+    fn grant(self) -> GrantType {
+        match self {
+            Self::Code => GrantType::AuthorizationCode,
+            Self::Token => GrantType::Implicit,
+        }
+    }
+}
+
+/// A validated authorization request, waiting for the resource owner's decision.
+///
+/// Only a value of this type can be approved or denied. Keep it server-side (for example in the
+/// user's session) while the login and consent pages are shown, or validate the original request
+/// again when the consent form comes back.
+#[derive(Debug, Clone)]
+pub struct AuthorizationRequest {
+    client: Client,
+    response_type: ResponseType,
+    redirect_uri: String,
+    redirect_uri_sent: bool,
+    requested_scope: Option<ScopeSet>,
+    scope: ScopeSet,
+    state: Option<String>,
+    challenge: Option<CodeChallenge>,
+    extra: Vec<(String, String)>,
+}
+
+impl AuthorizationRequest {
+    /// The client asking for access (its name is for the consent page).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Whether a code or a token was asked for.
+    pub fn response_type(&self) -> ResponseType {
+        self.response_type
+    }
+
+    /// The redirect URI the response will go to.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    /// Whether the request named `redirect_uri` (then the token request must repeat it).
+    pub(crate) fn redirect_uri_sent(&self) -> bool {
+        self.redirect_uri_sent
+    }
+
+    /// The scope to ask the owner about: the requested scope, or the client's default scope
+    /// when the request named none.
+    pub fn scope(&self) -> &ScopeSet {
+        &self.scope
+    }
+
+    /// The `state` the client sent, echoed in the response.
+    pub fn state(&self) -> Option<&str> {
+        self.state.as_deref()
+    }
+
+    /// The PKCE challenge the code will be bound to.
+    pub fn code_challenge(&self) -> Option<&CodeChallenge> {
+        self.challenge.as_ref()
+    }
+
+    /// A parameter grantor does not interpret (e.g. App.net's `adnview=appstore`), untouched.
+    pub fn extra(&self, name: &str) -> Option<&str> {
+        self.extra
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every parameter grantor does not interpret, in the order sent.
+    pub fn extras(&self) -> &[(String, String)] {
+        &self.extra
+    }
+
+    /// Where errors and results go, and how.
+    fn responder<'a>(&'a self, issuer: Option<&'a str>) -> Responder<'a> {
+        Responder {
+            redirect_uri: &self.redirect_uri,
+            fragment: self.response_type == ResponseType::Token,
+            state: self.state.as_deref(),
+            issuer,
+        }
+    }
+}
+
+/// Why an authorization request was refused.
+#[derive(Debug)]
+pub enum AuthorizationError {
+    /// The client or redirect URI cannot be trusted (C-AZ-2): show the error to the user and
+    /// never redirect.
+    Direct(OAuthError),
+    /// The error goes back to the client at its redirect URI.
+    Redirect {
+        /// The error sent to the client.
+        error: OAuthError,
+        /// The full redirect URI, with the error parameters in the query or fragment.
+        location: String,
+    },
+}
+
+impl AuthorizationError {
+    /// The OAuth error, wherever it goes.
+    pub fn error(&self) -> &OAuthError {
+        match self {
+            Self::Direct(error) | Self::Redirect { error, .. } => error,
+        }
+    }
+
+    /// The response: a JSON error with status 400 (500 for `server_error`) for
+    /// [`Direct`](Self::Direct), a `303 See Other` for [`Redirect`](Self::Redirect). Hosts with
+    /// an HTML error page render [`Direct`](Self::Direct) themselves.
+    pub fn into_response(self) -> Response<Vec<u8>> {
+        match self {
+            Self::Direct(error) => error_json(&error, ""),
+            Self::Redirect { location, .. } => redirect(&location),
+        }
+    }
+}
+
+/// Builds authorization responses: the redirect URI with parameters in the query (`code`) or
+/// fragment (`token`), `state` echoed exactly and `iss` when enabled (C-AZ-5, C-IS-1).
+struct Responder<'a> {
+    redirect_uri: &'a str,
+    fragment: bool,
+    state: Option<&'a str>,
+    issuer: Option<&'a str>,
+}
+
+impl Responder<'_> {
+    fn location<'n, 'v>(&self, params: impl IntoIterator<Item = (&'n str, &'v str)>) -> String {
+        let mut pairs: Vec<(&str, &str)> = params.into_iter().collect();
+        pairs.extend(self.state.map(|s| ("state", s)));
+        pairs.extend(self.issuer.map(|i| ("iss", i)));
+        let encoded = form::encode(pairs);
+        if self.fragment {
+            format!("{}#{encoded}", self.redirect_uri)
+        } else if self.redirect_uri.contains('?') {
+            // Registered URIs may carry a query, which is kept (RFC 6749 §3.1.2).
+            format!("{}&{encoded}", self.redirect_uri)
+        } else {
+            format!("{}?{encoded}", self.redirect_uri)
+        }
+    }
+
+    fn error(&self, error: OAuthError) -> AuthorizationError {
+        let location = self.location(error.pairs());
+        AuthorizationError::Redirect { error, location }
+    }
+}
+
+/// Validates an authorization request (C-AZ-1…5, C-AZ-8, C-AZ-10, C-PK-1, C-PK-2).
+pub(crate) async fn validate<S: Storage, A, B: AsRef<[u8]>>(
+    server: &Server<S, A>,
+    request: &Request<B>,
+) -> Result<AuthorizationRequest, AuthorizationError> {
+    let config = server.config();
+    let direct = AuthorizationError::Direct;
+    let max = config.max_parameter_bytes;
+    let params = match *request.method() {
+        Method::GET => Params::from_query(request, max),
+        Method::POST => Params::from_form_body(request, max),
+        _ => Err(OAuthError::invalid_request(
+            "the authorization endpoint accepts GET and POST",
+        )),
+    }
+    .map_err(direct)?;
+
+    // Until the redirect URI is trusted, errors are shown, never redirected (C-AZ-2, C-AZ-3).
+    let client_id = params.get("client_id").map_err(direct)?.ok_or_else(|| {
+        direct(OAuthError::invalid_request(
+            "parameter 'client_id' is missing",
+        ))
+    })?;
+    let client = match server.storage().client(client_id).await {
+        Ok(Some(client)) => client,
+        Ok(None) => return Err(direct(OAuthError::invalid_request("unknown client"))),
+        Err(error) => {
+            config.report(&error);
+            return Err(direct(OAuthError::server_error(
+                "the server could not look up the client",
+            )));
+        }
+    };
+    let sent_redirect_uri = params.get("redirect_uri").map_err(direct)?;
+    let redirect_uri = match sent_redirect_uri {
+        Some(sent) => client
+            .find_redirect_uri(sent)
+            .map(|_| sent.to_owned())
+            .ok_or_else(|| {
+                direct(OAuthError::invalid_request(
+                    "redirect_uri is not registered for this client",
+                ))
+            })?,
+        None => match client.redirect_uris() {
+            [only] => only.as_str().to_owned(),
+            [] => {
+                return Err(direct(OAuthError::invalid_request(
+                    "the client has no registered redirect URI",
+                )));
+            }
+            _ => {
+                return Err(direct(OAuthError::invalid_request(
+                    "redirect_uri is required: the client registered several",
+                )));
+            }
+        },
+    };
+
+    // From here on, errors go back to the client. The response mode follows response_type.
+    let response_type = params.get("response_type");
+    let fragment = matches!(response_type, Ok(Some("token")));
+    let state = params.get("state");
+    let responder = Responder {
+        redirect_uri: &redirect_uri,
+        fragment,
+        state: state.as_ref().ok().copied().flatten(),
+        issuer: config.issuer_parameter.then(|| config.issuer()),
+    };
+    let back = |error: OAuthError| responder.error(error);
+
+    let state = state.map_err(back)?;
+    let response_type = match response_type.map_err(back)? {
+        None => {
+            return Err(back(OAuthError::invalid_request(
+                "parameter 'response_type' is missing",
+            )));
+        }
+        Some("code") => ResponseType::Code,
+        Some("token") => ResponseType::Token,
+        Some(_) => {
+            return Err(back(
+                OAuthError::new(ErrorCode::UnsupportedResponseType)
+                    .with_description("response_type must be code or token"),
+            ));
+        }
+    };
+    if !client.allows_grant(response_type.grant()) {
+        return Err(back(OAuthError::unauthorized_client(
+            "the client may not use this response type",
+        )));
+    }
+    if config.require_state && state.is_none() {
+        return Err(back(OAuthError::invalid_request(
+            "parameter 'state' is required",
+        )));
+    }
+
+    let requested_scope = params
+        .get("scope")
+        .map_err(back)?
+        .map(ScopeSet::parse)
+        .transpose()
+        .map_err(back)?;
+    let scope = requested_scope
+        .clone()
+        .unwrap_or_else(|| client.default_scopes().clone());
+    if scope.is_empty() && config.always_granted_scopes.is_empty() {
+        return Err(back(OAuthError::invalid_scope(
+            "no scope was requested and the client has no default scope",
+        )));
+    }
+    if !client.allowed_scopes().satisfies_all(&scope) {
+        return Err(back(OAuthError::invalid_scope(
+            "the client may not request this scope",
+        )));
+    }
+
+    let challenge = match response_type {
+        ResponseType::Code => {
+            let challenge = CodeChallenge::from_request(
+                params.get("code_challenge").map_err(back)?,
+                params.get("code_challenge_method").map_err(back)?,
+                config.allow_plain_pkce,
+            )
+            .map_err(back)?;
+            let required = !client.is_confidential() || config.require_pkce_for_all;
+            if challenge.is_none() && required {
+                return Err(back(OAuthError::invalid_request(
+                    "code_challenge is required (PKCE, method S256)",
+                )));
+            }
+            challenge
+        }
+        ResponseType::Token => None,
+    };
+
+    Ok(AuthorizationRequest {
+        response_type,
+        redirect_uri_sent: sent_redirect_uri.is_some(),
+        requested_scope,
+        scope,
+        state: state.map(str::to_owned),
+        challenge,
+        extra: params.extras(&KNOWN),
+        redirect_uri,
+        client,
+    })
+}
+
+/// Issues a code or token for an approved request and redirects back to the client.
+pub(crate) async fn approve<S: Storage, A>(
+    server: &Server<S, A>,
+    request: AuthorizationRequest,
+    owner: &OwnerId,
+    granted: &ScopeSet,
+) -> Result<Response<Vec<u8>>, Error> {
+    let config = server.config();
+    let responder = request.responder(config.issuer_parameter.then(|| config.issuer()));
+    let client = &request.client;
+    if client.is_owner_only() && client.owner() != Some(owner) {
+        // C-SC-5: only the owner may authorize this client.
+        let error = OAuthError::access_denied("only the client's owner may authorize it");
+        return Ok(responder.error(error).into_response());
+    }
+    // The owner may grant less than asked, never more (C-SC-1); always-granted scopes are added
+    // to every user token (C-SC-2).
+    let scope = granted
+        .restricted_to(&request.scope)
+        .union(&config.always_granted_scopes);
+    let location = match request.response_type {
+        ResponseType::Code => {
+            let code = authorization_code::issue_code(server, &request, owner, scope).await?;
+            responder.location([("code", code.secret())])
+        }
+        ResponseType::Token => {
+            let issued = implicit::issue_token(server, client, owner, scope).await?;
+            let expires_in = issued.expires_in.to_string();
+            let mut params = vec![
+                ("access_token", issued.access_token.secret()),
+                ("token_type", "Bearer"),
+                ("expires_in", expires_in.as_str()),
+            ];
+            let scope = issued.scope.to_string();
+            if request.requested_scope.as_ref() != Some(&issued.scope) {
+                params.push(("scope", scope.as_str()));
+            }
+            responder.location(params)
+        }
+    };
+    Ok(redirect(&location))
+}
+
+/// Redirects back to the client with `access_denied`.
+pub(crate) fn deny<S, A>(
+    server: &Server<S, A>,
+    request: &AuthorizationRequest,
+) -> Response<Vec<u8>> {
+    let config = server.config();
+    let responder = request.responder(config.issuer_parameter.then(|| config.issuer()));
+    let error = OAuthError::access_denied("the resource owner denied the request");
+    responder.error(error).into_response()
+}
+
+impl std::fmt::Display for AuthorizationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error().fmt(f)
+    }
+}
+
+impl std::error::Error for AuthorizationError {}
+
+impl From<AuthorizationError> for Response<Vec<u8>> {
+    fn from(error: AuthorizationError) -> Self {
+        error.into_response()
+    }
+}

@@ -1,0 +1,344 @@
+//! Bearer-token validation for the host's API routes (RFC 6750): finding the token in the
+//! request, checking it is live, checking the route's [`Requirement`], and answering failures
+//! with the right status and `WWW-Authenticate` challenge.
+
+use std::fmt;
+
+use http::header::{AUTHORIZATION, HeaderName, HeaderValue, WWW_AUTHENTICATE};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+
+use crate::authenticator::OwnerId;
+use crate::client::ClientId;
+use crate::endpoint::{json, set_header};
+use crate::error::{Error, ErrorCode, OAuthError};
+use crate::form::{self, Params};
+use crate::scope::ScopeSet;
+use crate::server::Server;
+use crate::storage::{Storage, TokenRecord};
+use crate::time::Timestamp;
+use crate::token::Digest;
+
+/// The `X-OAuth-Scopes` header (C-BR-6).
+pub const X_OAUTH_SCOPES: HeaderName = HeaderName::from_static("x-oauth-scopes");
+
+/// Whose token a route accepts (C-SC-4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Audience {
+    /// Any valid token.
+    #[default]
+    Any,
+    /// Only tokens issued on behalf of a resource owner.
+    User,
+    /// Only app tokens (client credentials), which have no owner.
+    App,
+}
+
+/// What a route needs from an access token: whose token, and which scopes.
+///
+/// ```
+/// use grantor::Requirement;
+///
+/// let read_messages = Requirement::user().scopes("messages:net.app.core.pm")?;
+/// # Ok::<(), grantor::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Requirement {
+    audience: Audience,
+    scopes: ScopeSet,
+}
+
+impl Requirement {
+    /// Any valid token, with no scope required.
+    pub fn any() -> Self {
+        Self::default()
+    }
+
+    /// A user token.
+    pub fn user() -> Self {
+        Self {
+            audience: Audience::User,
+            ..Self::default()
+        }
+    }
+
+    /// An app token.
+    pub fn app() -> Self {
+        Self {
+            audience: Audience::App,
+            ..Self::default()
+        }
+    }
+
+    /// Requires every scope of this space-delimited list (a base scope satisfies its extended
+    /// scopes).
+    pub fn scopes(mut self, scopes: &str) -> Result<Self, Error> {
+        self.scopes = ScopeSet::parse(scopes).map_err(|_| Error::config("malformed scope list"))?;
+        Ok(self)
+    }
+
+    /// The audience required.
+    pub fn audience(&self) -> Audience {
+        self.audience
+    }
+
+    /// The scopes required.
+    pub fn required_scopes(&self) -> &ScopeSet {
+        &self.scopes
+    }
+}
+
+/// A valid access token, as the host's route sees it.
+#[derive(Debug, Clone)]
+pub struct AccessGrant {
+    record: TokenRecord,
+}
+
+impl AccessGrant {
+    /// The client the token was issued to.
+    pub fn client_id(&self) -> &ClientId {
+        &self.record.client_id
+    }
+
+    /// The resource owner, or `None` for an app token.
+    pub fn owner(&self) -> Option<&OwnerId> {
+        self.record.owner.as_ref()
+    }
+
+    /// Whether this is an app token (client credentials: no owner).
+    pub fn is_app_token(&self) -> bool {
+        self.record.owner.is_none()
+    }
+
+    /// The granted scopes.
+    pub fn scope(&self) -> &ScopeSet {
+        &self.record.scope
+    }
+
+    /// When the token was issued.
+    pub fn issued_at(&self) -> Timestamp {
+        self.record.issued_at
+    }
+
+    /// When the token expires.
+    pub fn expires_at(&self) -> Timestamp {
+        self.record.expires_at
+    }
+
+    /// Adds `X-OAuth-Scopes: a,b,c` with the granted scopes to a response's headers (C-BR-6).
+    pub fn insert_scopes_header(&self, headers: &mut HeaderMap) {
+        if let Ok(value) = HeaderValue::from_str(&self.record.scope.to_header_value()) {
+            headers.insert(X_OAUTH_SCOPES, value);
+        }
+    }
+}
+
+/// Why a protected request was refused.
+#[derive(Debug)]
+pub struct BearerError {
+    kind: BearerErrorKind,
+    realm: String,
+}
+
+#[derive(Debug)]
+enum BearerErrorKind {
+    /// No token at all: a bare challenge (RFC 6750 §3.1).
+    Missing,
+    Malformed(OAuthError),
+    InvalidToken,
+    InsufficientScope {
+        required: ScopeSet,
+        audience: bool,
+    },
+    Internal,
+}
+
+impl BearerError {
+    /// The HTTP status: 400, 401, 403, or 500 when storage failed.
+    pub fn status(&self) -> StatusCode {
+        match self.kind {
+            BearerErrorKind::Missing | BearerErrorKind::InvalidToken => StatusCode::UNAUTHORIZED,
+            BearerErrorKind::Malformed(_) => StatusCode::BAD_REQUEST,
+            BearerErrorKind::InsufficientScope { .. } => StatusCode::FORBIDDEN,
+            BearerErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The RFC 6750 error code, or `None` when the request carried no token.
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        match self.kind {
+            BearerErrorKind::Missing => None,
+            BearerErrorKind::Malformed(_) => Some(ErrorCode::InvalidRequest),
+            BearerErrorKind::InvalidToken => Some(ErrorCode::InvalidToken),
+            BearerErrorKind::InsufficientScope { .. } => Some(ErrorCode::InsufficientScope),
+            BearerErrorKind::Internal => Some(ErrorCode::ServerError),
+        }
+    }
+
+    fn error(&self) -> Option<OAuthError> {
+        let description = match &self.kind {
+            BearerErrorKind::Missing => return None,
+            BearerErrorKind::Malformed(error) => return Some(error.clone()),
+            BearerErrorKind::InvalidToken => "the access token is invalid, expired or revoked",
+            BearerErrorKind::InsufficientScope { audience: true, .. } => {
+                "this resource does not accept this kind of token"
+            }
+            BearerErrorKind::InsufficientScope { .. } => "the access token lacks a required scope",
+            BearerErrorKind::Internal => "the server could not check the access token",
+        };
+        self.error_code()
+            .map(|code| OAuthError::new(code).with_description(description))
+    }
+
+    /// The `WWW-Authenticate` challenge (C-BR-5).
+    pub fn challenge(&self) -> String {
+        let mut challenge = format!("Bearer realm=\"{}\"", self.realm);
+        if let Some(error) = self.error() {
+            for (name, value) in error.pairs() {
+                challenge.push_str(&format!(", {name}=\"{value}\""));
+            }
+        }
+        if let BearerErrorKind::InsufficientScope { required, .. } = &self.kind {
+            if !required.is_empty() {
+                challenge.push_str(&format!(", scope=\"{required}\""));
+            }
+        }
+        challenge
+    }
+
+    /// The response: the status, the challenge, and the error as JSON when there is one.
+    pub fn into_response(self) -> Response<Vec<u8>> {
+        let mut response = match self.error() {
+            Some(error) => {
+                let body: serde_json::Map<_, _> = error
+                    .pairs()
+                    .map(|(n, v)| (n.to_owned(), v.into()))
+                    .collect();
+                json(self.status(), &body)
+            }
+            None => {
+                let mut response = Response::new(Vec::new());
+                *response.status_mut() = self.status();
+                response
+            }
+        };
+        if self.status() != StatusCode::INTERNAL_SERVER_ERROR {
+            set_header(&mut response, WWW_AUTHENTICATE, &self.challenge());
+        }
+        response
+    }
+}
+
+impl fmt::Display for BearerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.error() {
+            Some(error) => error.fmt(f),
+            None => f.write_str("no access token"),
+        }
+    }
+}
+
+impl std::error::Error for BearerError {}
+
+impl From<BearerError> for Response<Vec<u8>> {
+    fn from(error: BearerError) -> Self {
+        error.into_response()
+    }
+}
+
+/// Validates the bearer token of a protected request against a requirement.
+pub(crate) async fn validate<S: Storage, A, B: AsRef<[u8]>>(
+    server: &Server<S, A>,
+    request: &Request<B>,
+    requirement: &Requirement,
+) -> Result<AccessGrant, BearerError> {
+    let config = server.config();
+    let fail = |kind| BearerError {
+        kind,
+        realm: config.realm().to_owned(),
+    };
+    let token = extract(server, request).map_err(|e| fail(BearerErrorKind::Malformed(e)))?;
+    let token = token.ok_or_else(|| fail(BearerErrorKind::Missing))?;
+    let record = match server
+        .storage()
+        .access_token(&Digest::of(&token), server.now())
+        .await
+    {
+        Ok(Some(record)) => record,
+        Ok(None) => return Err(fail(BearerErrorKind::InvalidToken)),
+        Err(error) => {
+            config.report(&error);
+            return Err(fail(BearerErrorKind::Internal));
+        }
+    };
+    let audience_ok = match requirement.audience {
+        Audience::Any => true,
+        Audience::User => record.owner.is_some(),
+        Audience::App => record.owner.is_none(),
+    };
+    if !audience_ok || !record.scope.satisfies_all(&requirement.scopes) {
+        return Err(fail(BearerErrorKind::InsufficientScope {
+            required: requirement.scopes.clone(),
+            audience: !audience_ok,
+        }));
+    }
+    Ok(AccessGrant { record })
+}
+
+/// Finds the access token: the `Authorization` header, a form body, or (when enabled) the
+/// query. More than one method is `invalid_request` (C-BR-1…4).
+fn extract<S, A, B: AsRef<[u8]>>(
+    server: &Server<S, A>,
+    request: &Request<B>,
+) -> Result<Option<String>, OAuthError> {
+    let config = server.config();
+    let mut found: Vec<String> = Vec::new();
+
+    let mut headers = request.headers().get_all(AUTHORIZATION).iter();
+    if let Some(header) = headers.next() {
+        if headers.next().is_some() {
+            return Err(OAuthError::invalid_request("repeated Authorization header"));
+        }
+        if let Some(token) = from_header(header)? {
+            found.push(token);
+        }
+    }
+    let max = config.max_parameter_bytes;
+    if config.bearer_in_body && request.method() != Method::GET && form::is_form(request.headers())
+    {
+        if let Some(token) = Params::parse(request.body().as_ref(), max)?.get("access_token")? {
+            found.push(token.to_owned());
+        }
+    }
+    if config.bearer_in_query {
+        if let Some(token) = Params::from_query(request, max)?.get("access_token")? {
+            found.push(token.to_owned());
+        }
+    }
+    match found.len() {
+        0 | 1 => Ok(found.pop()),
+        _ => Err(OAuthError::invalid_request(
+            "the access token was sent by more than one method",
+        )),
+    }
+}
+
+/// Reads `Bearer <b64token>` (scheme case-insensitive). Other schemes are not a bearer token.
+fn from_header(header: &HeaderValue) -> Result<Option<String>, OAuthError> {
+    let malformed = || OAuthError::invalid_request("malformed Authorization header");
+    let text = header.to_str().map_err(|_| malformed())?;
+    let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(None);
+    }
+    let token = token.trim_start_matches(' ');
+    let body = token.trim_end_matches('=');
+    let valid = !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        });
+    if valid {
+        Ok(Some(token.to_owned()))
+    } else {
+        Err(malformed())
+    }
+}

@@ -1,0 +1,70 @@
+//! The HTTP endpoints, one module each: what they accept, in what order they check it, and how
+//! they answer. Every endpoint takes an `http::Request` and produces an `http::Response` whose
+//! body is ready to send; the [`Server`](crate::Server) methods are the public entry points.
+
+pub(crate) mod authorize;
+pub(crate) mod bearer;
+pub(crate) mod token;
+
+use http::header::{
+    CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue, LOCATION, PRAGMA, WWW_AUTHENTICATE,
+};
+use http::{Response, StatusCode};
+use serde::Serialize;
+
+use crate::error::{ErrorCode, OAuthError};
+
+/// A JSON response that no cache may keep (RFC 6749 §5.1).
+pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Vec<u8>> {
+    let body = serde_json::to_vec(body).unwrap_or_else(|_| br#"{"error":"server_error"}"#.to_vec());
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// The JSON form of an OAuth error (RFC 6749 §5.2): 400, or 401 with a `Basic` challenge when
+/// client authentication through the `Authorization` header failed (C-TK-3, C-TK-7).
+pub(crate) fn error_json(error: &OAuthError, realm: &str) -> Response<Vec<u8>> {
+    let body: serde_json::Map<String, serde_json::Value> = error
+        .pairs()
+        .map(|(name, value)| (name.to_owned(), value.into()))
+        .collect();
+    let status = match error.code() {
+        ErrorCode::InvalidClient if error.basic_challenge() => StatusCode::UNAUTHORIZED,
+        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let mut response = json(status, &body);
+    if status == StatusCode::UNAUTHORIZED {
+        set_header(
+            &mut response,
+            WWW_AUTHENTICATE,
+            &format!("Basic realm=\"{realm}\""),
+        );
+    }
+    response
+}
+
+/// A `303 See Other` redirect: safe after a POST (RFC 9700 §4.12, C-AZ-9) and after a GET.
+pub(crate) fn redirect(location: &str) -> Response<Vec<u8>> {
+    let mut response = Response::new(Vec::new());
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    set_header(&mut response, LOCATION, location);
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Sets a header whose value grantor built; values that are not valid header text (which
+/// grantor never builds) are dropped rather than panicking.
+pub(crate) fn set_header(response: &mut Response<Vec<u8>>, name: HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        response.headers_mut().insert(name, value);
+    }
+}

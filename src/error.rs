@@ -1,0 +1,297 @@
+//! The two error layers: [`OAuthError`] is what OAuth clients see (the RFC error codes), and
+//! [`Error`] is what went wrong inside (storage, configuration), which clients only ever see as
+//! `server_error` without details.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// An error code defined by RFC 6749 (§4.1.2.1, §5.2), RFC 6750 (§3.1) or RFC 7009 (§2.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The request is missing a parameter, repeats one, or is otherwise malformed.
+    InvalidRequest,
+    /// Client authentication failed.
+    InvalidClient,
+    /// The code, refresh token or owner credentials are invalid, expired, revoked or were issued
+    /// to another client.
+    InvalidGrant,
+    /// The client is not allowed to use this grant or response type.
+    UnauthorizedClient,
+    /// The grant type is not supported by this server.
+    UnsupportedGrantType,
+    /// The response type is not supported by this server.
+    UnsupportedResponseType,
+    /// The requested scope is invalid, unknown, malformed or wider than allowed.
+    InvalidScope,
+    /// The resource owner or the server denied the request.
+    AccessDenied,
+    /// The server met an unexpected condition.
+    ServerError,
+    /// The server is temporarily unable to handle the request.
+    TemporarilyUnavailable,
+    /// The access token is expired, revoked, malformed or invalid (RFC 6750).
+    InvalidToken,
+    /// The access token lacks the scope the resource requires (RFC 6750).
+    InsufficientScope,
+    /// The server cannot revoke tokens of the given type (RFC 7009).
+    UnsupportedTokenType,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire, e.g. `invalid_grant`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::AccessDenied => "access_denied",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::InvalidToken => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::UnsupportedTokenType => "unsupported_token_type",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error as an OAuth client sees it: a code, an optional human-readable description and an
+/// optional URI of a page about it.
+///
+/// Descriptions are restricted to the characters RFC 6749 §5.2 allows (printable ASCII without
+/// `"` and `\`); anything else is replaced by `?`. grantor never puts a secret or a
+/// client-supplied value into a description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    code: ErrorCode,
+    description: Option<Cow<'static, str>>,
+    uri: Option<Cow<'static, str>>,
+    basic_challenge: bool,
+}
+
+macro_rules! shorthand {
+    ($($(#[$doc:meta])* $name:ident => $code:ident;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(description: impl Into<Cow<'static, str>>) -> Self {
+                Self::new(ErrorCode::$code).with_description(description)
+            }
+        )*
+    };
+}
+
+impl OAuthError {
+    /// An error with this code and no description.
+    pub fn new(code: ErrorCode) -> Self {
+        Self {
+            code,
+            description: None,
+            uri: None,
+            basic_challenge: false,
+        }
+    }
+
+    shorthand! {
+        /// `invalid_request` with a description.
+        invalid_request => InvalidRequest;
+        /// `invalid_client` with a description.
+        invalid_client => InvalidClient;
+        /// `invalid_grant` with a description.
+        invalid_grant => InvalidGrant;
+        /// `unauthorized_client` with a description.
+        unauthorized_client => UnauthorizedClient;
+        /// `invalid_scope` with a description.
+        invalid_scope => InvalidScope;
+        /// `access_denied` with a description.
+        access_denied => AccessDenied;
+        /// `server_error` with a description.
+        server_error => ServerError;
+    }
+
+    /// Sets the human-readable description (characters outside RFC 6749's set become `?`).
+    pub fn with_description(mut self, description: impl Into<Cow<'static, str>>) -> Self {
+        let description = description.into();
+        self.description = Some(if description.chars().all(allowed_in_description) {
+            description
+        } else {
+            Cow::Owned(
+                description
+                    .chars()
+                    .map(|c| if allowed_in_description(c) { c } else { '?' })
+                    .collect(),
+            )
+        });
+        self
+    }
+
+    /// Sets the URI of a page that explains the error.
+    pub fn with_uri(mut self, uri: impl Into<Cow<'static, str>>) -> Self {
+        let uri = uri.into();
+        if uri.chars().all(allowed_in_description) {
+            self.uri = Some(uri);
+        }
+        self
+    }
+
+    /// Marks an `invalid_client` error as answering HTTP Basic authentication: it is rendered
+    /// as 401 with `WWW-Authenticate: Basic` (RFC 6749 §5.2).
+    pub(crate) fn with_basic_challenge(mut self) -> Self {
+        self.basic_challenge = true;
+        self
+    }
+
+    /// The error code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The human-readable description, if any.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// The URI of a page about the error, if any.
+    pub fn uri(&self) -> Option<&str> {
+        self.uri.as_deref()
+    }
+
+    /// Whether the client authenticated with HTTP Basic, so the answer must be a 401 challenge.
+    pub(crate) fn basic_challenge(&self) -> bool {
+        self.basic_challenge
+    }
+
+    /// The parameters of this error as `(name, value)` pairs, in RFC order.
+    pub(crate) fn pairs(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            Some(("error", self.code.as_str())),
+            self.description().map(|d| ("error_description", d)),
+            self.uri().map(|u| ("error_uri", u)),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+fn allowed_in_description(c: char) -> bool {
+    matches!(c, '\x20'..='\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E')
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.description {
+            Some(d) => write!(f, "{}: {}", self.code, d),
+            None => write!(f, "{}", self.code),
+        }
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+impl From<ErrorCode> for OAuthError {
+    fn from(code: ErrorCode) -> Self {
+        Self::new(code)
+    }
+}
+
+/// A failure inside the server: storage, the authenticator or the configuration.
+///
+/// Clients never see these details; the endpoints answer `server_error` and hand the error to
+/// [`ConfigBuilder::on_internal_error`](crate::ConfigBuilder::on_internal_error) for logging.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The storage backend failed.
+    #[error("storage failure: {0}")]
+    Storage(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The authenticator failed (not: the credentials were wrong).
+    #[error("authenticator failure: {0}")]
+    Authenticator(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A configuration or registration value is invalid.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+impl Error {
+    /// Wraps a storage backend's error.
+    pub fn storage(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Storage(error.into())
+    }
+
+    /// Wraps an authenticator's error.
+    pub fn authenticator(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Authenticator(error.into())
+    }
+
+    /// A configuration error with this message.
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::Config(message.into())
+    }
+}
+
+/// Why a request failed inside grantor: an OAuth error for the client, or an internal error
+/// that the client sees as a bare `server_error`.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    OAuth(OAuthError),
+    Internal(Error),
+}
+
+impl From<OAuthError> for Failure {
+    fn from(error: OAuthError) -> Self {
+        Self::OAuth(error)
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Self::Internal(error)
+    }
+}
+
+impl Failure {
+    /// The error the client sees; internal errors are reported to the host's hook first.
+    pub(crate) fn into_oauth(self, config: &crate::Config) -> OAuthError {
+        match self {
+            Self::OAuth(error) => error,
+            Self::Internal(error) => {
+                config.report(&error);
+                OAuthError::server_error("the server could not complete the request")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_are_restricted_to_the_rfc_character_set() {
+        let e = OAuthError::invalid_request("bad \"quote\" and \\ and é\n");
+        assert_eq!(e.description(), Some("bad ?quote? and ? and ??"));
+    }
+
+    #[test]
+    fn pairs_are_in_rfc_order() {
+        let e = OAuthError::invalid_grant("nope").with_uri("https://example.com/e");
+        let pairs: Vec<_> = e.pairs().collect();
+        assert_eq!(
+            pairs,
+            [
+                ("error", "invalid_grant"),
+                ("error_description", "nope"),
+                ("error_uri", "https://example.com/e")
+            ]
+        );
+    }
+}

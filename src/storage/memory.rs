@@ -1,0 +1,453 @@
+//! [`MemoryStorage`]: the embedded default storage, for a single process.
+//!
+//! Maps are split into shards, each behind its own `RwLock`, so concurrent requests rarely wait
+//! for each other and bearer validation takes one read lock. Every grant has an index entry that
+//! lists what was issued under it; revocation takes the grant's lock and removes those records.
+//! Locks are only ever nested grant-index first, then one record shard, so they cannot deadlock.
+//!
+//! Expired records are dropped on their own: when a shard has doubled in size since its last
+//! sweep, the next insert sweeps it, so memory stays proportional to the live records at an
+//! amortised constant cost per insert. [`Storage::purge_expired`] sweeps everything at once.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use super::{CodeRecord, Exchange, ExchangeFn, NewTokens, Storage, StoredToken, TokenRecord};
+use crate::client::Client;
+use crate::error::Error;
+use crate::time::Timestamp;
+use crate::token::{Digest, GrantId};
+
+const SHARDS: usize = 32;
+const MIN_SWEEP_LEN: usize = 64;
+
+/// In-process storage: fast, concurrent, and gone when the process exits. Clones share the same
+/// data.
+///
+/// ```
+/// use grantor::MemoryStorage;
+///
+/// let storage = MemoryStorage::new();
+/// let shared = storage.clone(); // the same data, e.g. for an admin task
+/// assert_eq!(shared.stats().access_tokens, 0);
+/// ```
+#[derive(Clone, Default)]
+pub struct MemoryStorage {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    clients: RwLock<HashMap<String, Client>>,
+    grants: Shards<GrantId, GrantEntry>,
+    codes: Shards<Digest, CodeEntry>,
+    access: Shards<Digest, TokenRecord>,
+    refresh: Shards<Digest, RefreshEntry>,
+}
+
+/// How many records a [`MemoryStorage`] holds, expired ones not yet swept included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MemoryStats {
+    /// Registered clients.
+    pub clients: usize,
+    /// Grant index entries.
+    pub grants: usize,
+    /// Authorization codes, redeemed ones kept for replay detection included.
+    pub codes: usize,
+    /// Access tokens.
+    pub access_tokens: usize,
+    /// Refresh tokens, rotated ones kept for replay detection included.
+    pub refresh_tokens: usize,
+}
+
+impl MemoryStorage {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts the records held.
+    pub fn stats(&self) -> MemoryStats {
+        let inner = &self.inner;
+        MemoryStats {
+            clients: read(&inner.clients).len(),
+            grants: inner.grants.len(),
+            codes: inner.codes.len(),
+            access_tokens: inner.access.len(),
+            refresh_tokens: inner.refresh.len(),
+        }
+    }
+
+    /// Adds tokens to their grant unless it was revoked. Returns whether they were stored.
+    fn attach(&self, tokens: NewTokens, now: Timestamp) -> bool {
+        let inner = &self.inner;
+        let grant = tokens.grant();
+        let mut grants = inner.grants.write(&grant);
+        let entry = grants.entry(grant, now);
+        if entry.revoked {
+            return false;
+        }
+        let StoredToken { digest, record } = tokens.access;
+        entry.include(Member::Access(digest), record.expires_at);
+        inner.access.write(&digest).insert(digest, record, now);
+        if let Some(StoredToken { digest, record }) = tokens.refresh {
+            entry.include(Member::Refresh(digest), record.expires_at);
+            let refresh = RefreshEntry {
+                record,
+                rotated: false,
+            };
+            inner.refresh.write(&digest).insert(digest, refresh, now);
+        }
+        true
+    }
+
+    /// Stores the tokens an accepted exchange produced, or reports the grant gone.
+    fn finish(&self, outcome: Result<NewTokens, crate::OAuthError>, now: Timestamp) -> Exchange {
+        match outcome {
+            Ok(tokens) => {
+                let issued = tokens.access.record.clone();
+                if self.attach(tokens, now) {
+                    Exchange::Issued(issued)
+                } else {
+                    Exchange::Unknown
+                }
+            }
+            Err(error) => Exchange::Refused(error),
+        }
+    }
+}
+
+impl Storage for MemoryStorage {
+    async fn client(&self, id: &str) -> Result<Option<Client>, Error> {
+        Ok(read(&self.inner.clients).get(id).cloned())
+    }
+
+    async fn save_client(&self, client: Client) -> Result<(), Error> {
+        write(&self.inner.clients).insert(client.id().as_str().to_owned(), client);
+        Ok(())
+    }
+
+    async fn save_code(&self, digest: Digest, code: CodeRecord) -> Result<(), Error> {
+        let inner = &self.inner;
+        let now = code.issued_at;
+        let mut grants = inner.grants.write(&code.grant);
+        let entry = grants.entry(code.grant, now);
+        if !entry.revoked {
+            entry.include(Member::Code(digest), code.expires_at);
+            let code = CodeEntry {
+                record: code,
+                redeemed: false,
+            };
+            inner.codes.write(&digest).insert(digest, code, now);
+        }
+        Ok(())
+    }
+
+    async fn redeem_code<F: ExchangeFn<CodeRecord>>(
+        &self,
+        digest: &Digest,
+        now: Timestamp,
+        exchange: F,
+    ) -> Result<Exchange, Error> {
+        let outcome = {
+            let mut codes = self.inner.codes.write(digest);
+            match codes.map.get_mut(digest) {
+                Some(entry) if entry.record.expires_at > now => {
+                    if entry.redeemed {
+                        return Ok(Exchange::Replayed(entry.record.grant));
+                    }
+                    entry.redeemed = true;
+                    exchange(&entry.record)
+                }
+                _ => return Ok(Exchange::Unknown),
+            }
+        };
+        Ok(self.finish(outcome, now))
+    }
+
+    async fn save_tokens(&self, tokens: NewTokens) -> Result<(), Error> {
+        let now = tokens.access.record.issued_at;
+        self.attach(tokens, now);
+        Ok(())
+    }
+
+    async fn access_token(
+        &self,
+        digest: &Digest,
+        now: Timestamp,
+    ) -> Result<Option<TokenRecord>, Error> {
+        let access = self.inner.access.read(digest);
+        Ok(access
+            .map
+            .get(digest)
+            .filter(|record| record.expires_at > now)
+            .cloned())
+    }
+
+    async fn refresh_token(
+        &self,
+        digest: &Digest,
+        now: Timestamp,
+    ) -> Result<Option<TokenRecord>, Error> {
+        let refresh = self.inner.refresh.read(digest);
+        Ok(refresh
+            .map
+            .get(digest)
+            .filter(|entry| !entry.rotated && entry.record.expires_at > now)
+            .map(|entry| entry.record.clone()))
+    }
+
+    async fn rotate_refresh_token<F: ExchangeFn<TokenRecord>>(
+        &self,
+        digest: &Digest,
+        now: Timestamp,
+        exchange: F,
+    ) -> Result<Exchange, Error> {
+        let outcome = {
+            let mut refresh = self.inner.refresh.write(digest);
+            match refresh.map.get_mut(digest) {
+                Some(entry) if entry.record.expires_at > now => {
+                    if entry.rotated {
+                        return Ok(Exchange::Replayed(entry.record.grant));
+                    }
+                    let outcome = exchange(&entry.record);
+                    if let Ok(tokens) = &outcome {
+                        entry.rotated = tokens.refresh.is_some();
+                    }
+                    outcome
+                }
+                _ => return Ok(Exchange::Unknown),
+            }
+        };
+        Ok(self.finish(outcome, now))
+    }
+
+    async fn revoke_access_token(&self, digest: &Digest) -> Result<(), Error> {
+        self.inner.access.write(digest).map.remove(digest);
+        Ok(())
+    }
+
+    async fn revoke_grant(&self, grant: &GrantId) -> Result<(), Error> {
+        let inner = &self.inner;
+        let mut grants = inner.grants.write(grant);
+        let Some(entry) = grants.map.get_mut(grant) else {
+            return Ok(());
+        };
+        entry.revoked = true;
+        for member in std::mem::take(&mut entry.members) {
+            match member {
+                Member::Code(d) => drop(inner.codes.write(&d).map.remove(&d)),
+                Member::Access(d) => drop(inner.access.write(&d).map.remove(&d)),
+                Member::Refresh(d) => drop(inner.refresh.write(&d).map.remove(&d)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn purge_expired(&self, now: Timestamp) -> Result<u64, Error> {
+        let inner = &self.inner;
+        let removed = inner.codes.sweep(now)
+            + inner.access.sweep(now)
+            + inner.refresh.sweep(now)
+            + inner.grants.sweep(now);
+        Ok(removed as u64)
+    }
+}
+
+impl std::fmt::Debug for MemoryStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStorage")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// A record that stops mattering at some point in time.
+trait Expiring {
+    fn expires_at(&self) -> Timestamp;
+}
+
+impl Expiring for TokenRecord {
+    fn expires_at(&self) -> Timestamp {
+        self.expires_at
+    }
+}
+
+struct CodeEntry {
+    record: CodeRecord,
+    /// Redeemed codes stay until they expire, so that a replay is recognised (C-TK-5).
+    redeemed: bool,
+}
+
+impl Expiring for CodeEntry {
+    fn expires_at(&self) -> Timestamp {
+        self.record.expires_at
+    }
+}
+
+struct RefreshEntry {
+    record: TokenRecord,
+    /// Rotated tokens stay until they expire, so that a replay is recognised (C-TK-11).
+    rotated: bool,
+}
+
+impl Expiring for RefreshEntry {
+    fn expires_at(&self) -> Timestamp {
+        self.record.expires_at
+    }
+}
+
+/// A record issued under a grant, by kind and digest.
+#[derive(Clone, Copy)]
+enum Member {
+    Code(Digest),
+    Access(Digest),
+    Refresh(Digest),
+}
+
+/// What was issued under one grant, kept until the last of it expires.
+struct GrantEntry {
+    members: Vec<Member>,
+    expires_at: Timestamp,
+    revoked: bool,
+}
+
+impl GrantEntry {
+    fn include(&mut self, member: Member, expires_at: Timestamp) {
+        self.members.push(member);
+        self.expires_at = self.expires_at.max(expires_at);
+    }
+}
+
+impl Expiring for GrantEntry {
+    fn expires_at(&self) -> Timestamp {
+        self.expires_at
+    }
+}
+
+impl Shard<GrantId, GrantEntry> {
+    /// The entry of a grant, created empty if new.
+    fn entry(&mut self, grant: GrantId, now: Timestamp) -> &mut GrantEntry {
+        if !self.map.contains_key(&grant) {
+            self.maybe_sweep(now);
+        }
+        self.map.entry(grant).or_insert_with(|| GrantEntry {
+            members: Vec::new(),
+            expires_at: now,
+            revoked: false,
+        })
+    }
+}
+
+/// A key whose bytes are uniformly random, so they pick a shard and a hash bucket directly.
+trait RandomKey: Hash + Eq {
+    fn shard(&self) -> usize;
+}
+
+impl RandomKey for Digest {
+    fn shard(&self) -> usize {
+        // The hash uses bytes 0..8; the shard uses another byte so the two are independent.
+        usize::from(self.as_bytes()[8]) % SHARDS
+    }
+}
+
+impl RandomKey for GrantId {
+    fn shard(&self) -> usize {
+        usize::from(self.as_bytes()[8]) % SHARDS
+    }
+}
+
+/// Passes through the 64-bit value `Digest` and `GrantId` hash to: they are already random.
+#[derive(Default)]
+struct PassThroughHasher(u64);
+
+impl Hasher for PassThroughHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only reached by keys that do not hash as a single u64; mix them in FNV-1a style.
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+type Map<K, V> = HashMap<K, V, BuildHasherDefault<PassThroughHasher>>;
+
+struct Shard<K, V> {
+    map: Map<K, V>,
+    /// The size at which the next insert sweeps expired records.
+    sweep_at: usize,
+}
+
+impl<K, V> Default for Shard<K, V> {
+    fn default() -> Self {
+        Self {
+            map: Map::default(),
+            sweep_at: MIN_SWEEP_LEN,
+        }
+    }
+}
+
+impl<K: RandomKey, V: Expiring> Shard<K, V> {
+    fn insert(&mut self, key: K, value: V, now: Timestamp) {
+        self.maybe_sweep(now);
+        self.map.insert(key, value);
+    }
+
+    fn maybe_sweep(&mut self, now: Timestamp) {
+        if self.map.len() >= self.sweep_at {
+            self.sweep(now);
+            self.sweep_at = (self.map.len() * 2).max(MIN_SWEEP_LEN);
+        }
+    }
+
+    fn sweep(&mut self, now: Timestamp) -> usize {
+        let before = self.map.len();
+        self.map.retain(|_, v| v.expires_at() > now);
+        before - self.map.len()
+    }
+}
+
+struct Shards<K, V>(Box<[RwLock<Shard<K, V>>]>);
+
+impl<K, V> Default for Shards<K, V> {
+    fn default() -> Self {
+        Self((0..SHARDS).map(|_| RwLock::default()).collect())
+    }
+}
+
+impl<K: RandomKey, V: Expiring> Shards<K, V> {
+    fn read(&self, key: &K) -> RwLockReadGuard<'_, Shard<K, V>> {
+        read(&self.0[key.shard()])
+    }
+
+    fn write(&self, key: &K) -> RwLockWriteGuard<'_, Shard<K, V>> {
+        write(&self.0[key.shard()])
+    }
+
+    fn len(&self) -> usize {
+        self.0.iter().map(|s| read(s).map.len()).sum()
+    }
+
+    fn sweep(&self, now: Timestamp) -> usize {
+        self.0.iter().map(|s| write(s).sweep(now)).sum()
+    }
+}
+
+// A panic while a lock is held cannot leave a map half-updated (every update is a single
+// insert or remove), so a poisoned lock is safe to keep using.
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
