@@ -48,6 +48,10 @@ impl From<&str> for OwnerId {
 pub struct Password<'a>(&'a str);
 
 impl<'a> Password<'a> {
+    pub(crate) fn new(password: &'a str) -> Self {
+        Self(password)
+    }
+
     /// The password in clear, to check against the host's stored hash.
     pub fn secret(&self) -> &'a str {
         self.0

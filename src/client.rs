@@ -301,6 +301,28 @@ impl Client {
             .is_some_and(|digest| digest.ct_eq(&Digest::of(secret)))
     }
 
+    /// The scope a request gets (C-AZ-8, C-SC-1): the requested scope, or the client's default
+    /// when none was requested. `invalid_scope` when it asks for what the client may not have,
+    /// or when it ends up empty and nothing would be granted.
+    pub(crate) fn resolve_scope(
+        &self,
+        requested: Option<ScopeSet>,
+        always_granted: &ScopeSet,
+    ) -> Result<ScopeSet, OAuthError> {
+        let scope = requested.unwrap_or_else(|| self.default_scopes().clone());
+        if scope.is_empty() && always_granted.is_empty() {
+            return Err(OAuthError::invalid_scope(
+                "no scope was requested and the client has no default scope",
+            ));
+        }
+        if !self.allowed_scopes().satisfies_all(&scope) {
+            return Err(OAuthError::invalid_scope(
+                "the client may not request this scope",
+            ));
+        }
+        Ok(scope)
+    }
+
     /// The registered redirect URI that matches `sent`, if any.
     pub(crate) fn find_redirect_uri(&self, sent: &str) -> Option<&RedirectUri> {
         self.0

@@ -8,6 +8,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::error::Error;
+use crate::grant::TokenContext;
 use crate::scope::ScopeSet;
 use crate::time::{Clock, SystemClock};
 
@@ -16,6 +17,8 @@ use crate::time::{Clock, SystemClock};
 pub const MAX_CODE_LIFETIME: Duration = Duration::from_secs(600);
 
 type ErrorHook = Arc<dyn Fn(&Error) + Send + Sync>;
+type FieldsHook =
+    Arc<dyn Fn(&TokenContext<'_>) -> serde_json::Map<String, serde_json::Value> + Send + Sync>;
 
 /// How a [`Server`](crate::Server) behaves. Build with [`Config::builder`].
 #[derive(Clone)]
@@ -38,6 +41,7 @@ pub struct Config {
     pub(crate) max_parameter_bytes: usize,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) on_internal_error: Option<ErrorHook>,
+    pub(crate) token_response_fields: Option<FieldsHook>,
 }
 
 impl Config {
@@ -67,6 +71,7 @@ impl Config {
                 max_parameter_bytes: 16 * 1024,
                 clock: Arc::new(SystemClock),
                 on_internal_error: None,
+                token_response_fields: None,
             },
         }
     }
@@ -236,6 +241,35 @@ impl ConfigBuilder {
     /// bare `server_error`: the place to log it.
     pub fn on_internal_error(mut self, hook: impl Fn(&Error) + Send + Sync + 'static) -> Self {
         self.config.on_internal_error = Some(Arc::new(hook));
+        self
+    }
+
+    /// A hook that adds fields to every successful token response, e.g. Adobe's `user_id`.
+    /// It cannot replace the standard fields (`access_token`, `token_type`, `expires_in`,
+    /// `refresh_token`, `scope`); such names are ignored.
+    ///
+    /// ```
+    /// use grantor::Config;
+    ///
+    /// let config = Config::builder("https://auth.example.com")
+    ///     .token_response_fields(|issued| {
+    ///         let mut fields = serde_json::Map::new();
+    ///         if let Some(owner) = issued.owner {
+    ///             fields.insert("user_id".into(), owner.as_str().into());
+    ///         }
+    ///         fields
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), grantor::Error>(())
+    /// ```
+    pub fn token_response_fields(
+        mut self,
+        hook: impl Fn(&TokenContext<'_>) -> serde_json::Map<String, serde_json::Value>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.config.token_response_fields = Some(Arc::new(hook));
         self
     }
 

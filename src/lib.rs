@@ -95,6 +95,7 @@ pub use config::{Config, ConfigBuilder, MAX_CODE_LIFETIME};
 pub use endpoint::authorize::{AuthorizationError, AuthorizationRequest, ResponseType};
 pub use endpoint::bearer::{AccessGrant, Audience, BearerError, Requirement, X_OAUTH_SCOPES};
 pub use error::{Error, ErrorCode, OAuthError};
+pub use grant::TokenContext;
 pub use pkce::{ChallengeMethod, CodeChallenge};
 pub use scope::{Scope, ScopeSet};
 pub use server::Server;

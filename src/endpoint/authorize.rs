@@ -304,19 +304,9 @@ pub(crate) async fn validate<S: Storage, A, B: AsRef<[u8]>>(
         .map(ScopeSet::parse)
         .transpose()
         .map_err(back)?;
-    let scope = requested_scope
-        .clone()
-        .unwrap_or_else(|| client.default_scopes().clone());
-    if scope.is_empty() && config.always_granted_scopes.is_empty() {
-        return Err(back(OAuthError::invalid_scope(
-            "no scope was requested and the client has no default scope",
-        )));
-    }
-    if !client.allowed_scopes().satisfies_all(&scope) {
-        return Err(back(OAuthError::invalid_scope(
-            "the client may not request this scope",
-        )));
-    }
+    let scope = client
+        .resolve_scope(requested_scope.clone(), &config.always_granted_scopes)
+        .map_err(back)?;
 
     let challenge = match response_type {
         ResponseType::Code => {
@@ -376,7 +366,7 @@ pub(crate) async fn approve<S: Storage, A>(
             responder.location([("code", code.secret())])
         }
         ResponseType::Token => {
-            let issued = implicit::issue_token(server, client, owner, scope).await?;
+            let issued = implicit::issue_token(server, client, owner, &scope).await?;
             let expires_in = issued.expires_in.to_string();
             let mut params = vec![
                 ("access_token", issued.access_token.secret()),

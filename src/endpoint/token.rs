@@ -3,21 +3,24 @@
 
 use http::{Method, Request, Response, StatusCode};
 
+use crate::authenticator::Authenticator;
 use crate::client::{Credentials, GrantType};
 use crate::endpoint::{error_json, json};
 use crate::error::{ErrorCode, Failure, OAuthError};
 use crate::form::Params;
-use crate::grant::{TokenResponse, authorization_code};
+use crate::grant::{
+    TokenResponse, authorization_code, client_credentials, password, refresh_token,
+};
 use crate::server::Server;
 use crate::storage::Storage;
 
 /// Answers a token request: the token response, or the RFC error as JSON (C-TK-6, C-TK-7).
-pub(crate) async fn respond<S: Storage, A, B: AsRef<[u8]>>(
+pub(crate) async fn respond<S: Storage, A: Authenticator, B: AsRef<[u8]>>(
     server: &Server<S, A>,
     request: &Request<B>,
 ) -> Response<Vec<u8>> {
     match handle(server, request).await {
-        Ok(tokens) => json(StatusCode::OK, &tokens.to_json()),
+        Ok((grant, tokens)) => json(StatusCode::OK, &tokens.to_json(grant, server.config())),
         Err(failure) => {
             let config = server.config();
             error_json(&failure.into_oauth(config), config.realm())
@@ -25,10 +28,10 @@ pub(crate) async fn respond<S: Storage, A, B: AsRef<[u8]>>(
     }
 }
 
-async fn handle<S: Storage, A, B: AsRef<[u8]>>(
+async fn handle<S: Storage, A: Authenticator, B: AsRef<[u8]>>(
     server: &Server<S, A>,
     request: &Request<B>,
-) -> Result<TokenResponse, Failure> {
+) -> Result<(GrantType, TokenResponse), Failure> {
     let params = parse(server, request)?;
     let grant = match params.require("grant_type")? {
         "authorization_code" => GrantType::AuthorizationCode,
@@ -47,12 +50,18 @@ async fn handle<S: Storage, A, B: AsRef<[u8]>>(
             OAuthError::unauthorized_client("the client may not use this grant type").into(),
         );
     }
-    match grant {
+    let tokens = match grant {
         GrantType::AuthorizationCode => {
             authorization_code::exchange(server, &client, &params).await
         }
-        _ => Err(OAuthError::new(ErrorCode::UnsupportedGrantType).into()),
-    }
+        GrantType::RefreshToken => refresh_token::exchange(server, &client, &params).await,
+        GrantType::Password => password::exchange(server, &client, &params).await,
+        GrantType::ClientCredentials => {
+            client_credentials::exchange(server, &client, &params).await
+        }
+        GrantType::Implicit => Err(OAuthError::new(ErrorCode::UnsupportedGrantType).into()),
+    }?;
+    Ok((grant, tokens))
 }
 
 /// Checks method and content type and parses the form body (C-TK-1).

@@ -11,10 +11,10 @@ use crate::client::{Client, GrantType};
 use crate::endpoint::authorize::AuthorizationRequest;
 use crate::error::{Error, Failure, OAuthError};
 use crate::form::Params;
-use crate::grant::{Secrets, Subject, TokenResponse};
+use crate::grant::{Secrets, Subject, TokenResponse, settle};
 use crate::scope::ScopeSet;
 use crate::server::Server;
-use crate::storage::{CodeRecord, Exchange, Storage};
+use crate::storage::{CodeRecord, Storage};
 use crate::token::{AuthorizationCode, Digest, GrantId};
 
 /// Issues and stores a code for an approved request.
@@ -58,26 +58,16 @@ pub(crate) async fn exchange<S: Storage, A>(
         .storage()
         .redeem_code(&Digest::of(code), now, |record| {
             check(record, client, redirect_uri, verifier)?;
-            let subject = Subject {
-                grant: record.grant,
-                client_id: &record.client_id,
-                owner: Some(&record.owner),
-                scope: &record.scope,
-            };
+            let subject = Subject::new(
+                record.grant,
+                &record.client_id,
+                Some(&record.owner),
+                &record.scope,
+            );
             Ok(secrets.records(&subject, config, now))
         })
         .await?;
-    match outcome {
-        Exchange::Issued(access) => Ok(secrets.response(&access, now)),
-        Exchange::Refused(error) => Err(error.into()),
-        Exchange::Replayed(grant) => {
-            server.storage().revoke_grant(&grant).await?;
-            Err(OAuthError::invalid_grant("the authorization code was already used").into())
-        }
-        Exchange::Unknown => {
-            Err(OAuthError::invalid_grant("the authorization code is invalid or expired").into())
-        }
-    }
+    settle(server, outcome, secrets, now, "authorization code").await
 }
 
 /// Checks a presented code's binding to client, redirect URI and PKCE challenge.

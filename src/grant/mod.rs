@@ -5,15 +5,23 @@
 //! token response.
 
 pub(crate) mod authorization_code;
+pub(crate) mod client_credentials;
 pub(crate) mod implicit;
+pub(crate) mod password;
+pub(crate) mod refresh_token;
 
 use serde::Serialize;
 
 use crate::authenticator::OwnerId;
-use crate::client::ClientId;
+use crate::client::Client;
+use crate::client::{ClientId, GrantType};
 use crate::config::Config;
+use crate::error::OAuthError;
+use crate::error::{Error, Failure};
+use crate::form::Params;
 use crate::scope::ScopeSet;
-use crate::storage::{NewTokens, StoredToken, TokenRecord};
+use crate::server::Server;
+use crate::storage::{Exchange, NewTokens, Storage, StoredToken, TokenRecord};
 use crate::time::Timestamp;
 use crate::token::{AccessToken, GrantId, RefreshToken};
 
@@ -29,7 +37,87 @@ pub(crate) struct Subject<'a> {
     pub(crate) grant: GrantId,
     pub(crate) client_id: &'a ClientId,
     pub(crate) owner: Option<&'a OwnerId>,
+    /// The access token's scope.
     pub(crate) scope: &'a ScopeSet,
+    /// The refresh token's scope: the access token's, except on refresh with a narrower scope,
+    /// where the new refresh token keeps the original scope (RFC 6749 §6).
+    pub(crate) refresh_scope: &'a ScopeSet,
+}
+
+impl<'a> Subject<'a> {
+    /// A subject whose access and refresh tokens have the same scope.
+    pub(crate) fn new(
+        grant: GrantId,
+        client_id: &'a ClientId,
+        owner: Option<&'a OwnerId>,
+        scope: &'a ScopeSet,
+    ) -> Self {
+        Self {
+            grant,
+            client_id,
+            owner,
+            scope,
+            refresh_scope: scope,
+        }
+    }
+}
+
+/// Mints and stores the tokens of a new grant (implicit, password, client credentials).
+pub(crate) async fn issue_new_grant<S: Storage, A>(
+    server: &Server<S, A>,
+    client: &Client,
+    owner: Option<&OwnerId>,
+    scope: &ScopeSet,
+    with_refresh: bool,
+) -> Result<TokenResponse, Error> {
+    let now = server.now();
+    let secrets = Secrets::mint(with_refresh);
+    let subject = Subject::new(GrantId::generate(), client.id(), owner, scope);
+    let tokens = secrets.records(&subject, server.config(), now);
+    let access = tokens.access.record.clone();
+    server.storage().save_tokens(tokens).await?;
+    Ok(secrets.response(&access, now))
+}
+
+/// Turns the outcome of an exactly-once exchange into the token response or the RFC error.
+/// A replay revokes the whole grant (C-TK-5, C-TK-11).
+pub(crate) async fn settle<S: Storage, A>(
+    server: &Server<S, A>,
+    outcome: Exchange,
+    secrets: Secrets,
+    now: Timestamp,
+    what: &'static str,
+) -> Result<TokenResponse, Failure> {
+    match outcome {
+        Exchange::Issued(access) => Ok(secrets.response(&access, now)),
+        Exchange::Refused(error) => Err(error.into()),
+        Exchange::Replayed(grant) => {
+            server.storage().revoke_grant(&grant).await?;
+            Err(OAuthError::invalid_grant(format!("the {what} was already used")).into())
+        }
+        Exchange::Unknown => {
+            Err(OAuthError::invalid_grant(format!("the {what} is invalid or expired")).into())
+        }
+    }
+}
+
+/// The optional `scope` parameter of a token request.
+pub(crate) fn scope_param(params: &Params) -> Result<Option<ScopeSet>, OAuthError> {
+    params.get("scope")?.map(ScopeSet::parse).transpose()
+}
+
+/// What the host's token-response hook sees about the tokens just issued
+/// ([`ConfigBuilder::token_response_fields`](crate::ConfigBuilder::token_response_fields)).
+#[derive(Debug)]
+pub struct TokenContext<'a> {
+    /// The grant that issued the tokens.
+    pub grant_type: GrantType,
+    /// The client the tokens were issued to.
+    pub client_id: &'a ClientId,
+    /// The resource owner, or `None` for an app token.
+    pub owner: Option<&'a OwnerId>,
+    /// The granted scope.
+    pub scope: &'a ScopeSet,
 }
 
 impl Secrets {
@@ -48,22 +136,25 @@ impl Secrets {
         config: &Config,
         now: Timestamp,
     ) -> NewTokens {
-        let record = |expires_at| TokenRecord {
+        let record = |scope: &ScopeSet, expires_at| TokenRecord {
             grant: subject.grant,
             client_id: subject.client_id.clone(),
             owner: subject.owner.cloned(),
-            scope: subject.scope.clone(),
+            scope: scope.clone(),
             issued_at: now,
             expires_at,
         };
         NewTokens {
             access: StoredToken {
                 digest: self.access.digest(),
-                record: record(now.after(config.access_token_lifetime)),
+                record: record(subject.scope, now.after(config.access_token_lifetime)),
             },
             refresh: self.refresh.as_ref().map(|refresh| StoredToken {
                 digest: refresh.digest(),
-                record: record(now.after(config.refresh_token_lifetime)),
+                record: record(
+                    subject.refresh_scope,
+                    now.after(config.refresh_token_lifetime),
+                ),
             }),
         }
     }
@@ -75,12 +166,9 @@ impl Secrets {
             expires_in: now.seconds_until(access.expires_at),
             refresh_token: self.refresh,
             scope: access.scope.clone(),
+            client_id: access.client_id.clone(),
+            owner: access.owner.clone(),
         }
-    }
-
-    /// The access token in clear.
-    pub(crate) fn access_token(&self) -> &AccessToken {
-        &self.access
     }
 }
 
@@ -93,11 +181,42 @@ pub(crate) struct TokenResponse {
     pub(crate) expires_in: u64,
     pub(crate) refresh_token: Option<RefreshToken>,
     pub(crate) scope: ScopeSet,
+    pub(crate) client_id: ClientId,
+    pub(crate) owner: Option<OwnerId>,
 }
 
+/// The fields of a token response that the host's hook may not replace.
+const STANDARD_FIELDS: [&str; 5] = [
+    "access_token",
+    "token_type",
+    "expires_in",
+    "refresh_token",
+    "scope",
+];
+
 impl TokenResponse {
-    /// The JSON body.
-    pub(crate) fn to_json(&self) -> serde_json::Value {
+    /// The JSON body, with the host's extra fields (which never replace a standard one).
+    pub(crate) fn to_json(&self, grant_type: GrantType, config: &Config) -> serde_json::Value {
+        let mut body = self.standard_json();
+        if let (Some(hook), serde_json::Value::Object(fields)) =
+            (&config.token_response_fields, &mut body)
+        {
+            let context = TokenContext {
+                grant_type,
+                client_id: &self.client_id,
+                owner: self.owner.as_ref(),
+                scope: &self.scope,
+            };
+            for (name, value) in hook(&context) {
+                if !STANDARD_FIELDS.contains(&name.as_str()) {
+                    fields.insert(name, value);
+                }
+            }
+        }
+        body
+    }
+
+    fn standard_json(&self) -> serde_json::Value {
         #[derive(Serialize)]
         struct Body<'a> {
             access_token: &'a str,

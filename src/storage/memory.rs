@@ -2,8 +2,11 @@
 //!
 //! Maps are split into shards, each behind its own `RwLock`, so concurrent requests rarely wait
 //! for each other and bearer validation takes one read lock. Every grant has an index entry that
-//! lists what was issued under it; revocation takes the grant's lock and removes those records.
-//! Locks are only ever nested grant-index first, then one record shard, so they cannot deadlock.
+//! lists what was issued under it. Everything that changes a grant — issuing into it, redeeming
+//! its code, rotating its refresh token, revoking it — holds the lock of the grant's index shard
+//! from start to end, so these steps are atomic with respect to each other, as a SQL transaction
+//! would make them. Locks are only ever nested grant-index shard first, then one record shard at
+//! a time, so they cannot deadlock.
 //!
 //! Expired records are dropped on their own: when a shard has doubled in size since its last
 //! sweep, the next insert sweeps it, so memory stays proportional to the live records at an
@@ -80,11 +83,15 @@ impl MemoryStorage {
     }
 
     /// Adds tokens to their grant unless it was revoked. Returns whether they were stored.
-    fn attach(&self, tokens: NewTokens, now: Timestamp) -> bool {
+    /// The caller holds the grant's shard lock.
+    fn attach(
+        &self,
+        grants: &mut Shard<GrantId, GrantEntry>,
+        tokens: NewTokens,
+        now: Timestamp,
+    ) -> bool {
         let inner = &self.inner;
-        let grant = tokens.grant();
-        let mut grants = inner.grants.write(&grant);
-        let entry = grants.entry(grant, now);
+        let entry = grants.entry(tokens.grant(), now);
         if entry.revoked {
             return false;
         }
@@ -102,12 +109,47 @@ impl MemoryStorage {
         true
     }
 
-    /// Stores the tokens an accepted exchange produced, or reports the grant gone.
-    fn finish(&self, outcome: Result<NewTokens, crate::OAuthError>, now: Timestamp) -> Exchange {
+    /// The exactly-once step shared by codes and refresh tokens. The grant of a record never
+    /// changes: find it, then hold the grant's lock across check, `spend` and insert, so that a
+    /// revocation is ordered before or after the exchange, never in between.
+    fn exchange_once<E: OneShot>(
+        &self,
+        shards: &Shards<Digest, E>,
+        digest: &Digest,
+        now: Timestamp,
+        spend: impl FnOnce(&mut E) -> Result<NewTokens, crate::OAuthError>,
+    ) -> Exchange {
+        let Some(grant) = shards.read(digest).map.get(digest).map(E::grant) else {
+            return Exchange::Unknown;
+        };
+        let mut grants = self.inner.grants.write(&grant);
+        let outcome = {
+            let mut shard = shards.write(digest);
+            match shard.map.get_mut(digest) {
+                Some(entry) if entry.expires_at() > now => {
+                    if entry.is_spent() {
+                        return Exchange::Replayed(grant);
+                    }
+                    spend(entry)
+                }
+                _ => return Exchange::Unknown,
+            }
+        };
+        self.finish(&mut grants, outcome, now)
+    }
+
+    /// Stores the tokens an accepted exchange produced, or reports the grant gone. The caller
+    /// still holds the grant's shard lock, so a revocation cannot slip in between.
+    fn finish(
+        &self,
+        grants: &mut Shard<GrantId, GrantEntry>,
+        outcome: Result<NewTokens, crate::OAuthError>,
+        now: Timestamp,
+    ) -> Exchange {
         match outcome {
             Ok(tokens) => {
                 let issued = tokens.access.record.clone();
-                if self.attach(tokens, now) {
+                if self.attach(grants, tokens, now) {
                     Exchange::Issued(issued)
                 } else {
                     Exchange::Unknown
@@ -150,25 +192,17 @@ impl Storage for MemoryStorage {
         now: Timestamp,
         exchange: F,
     ) -> Result<Exchange, Error> {
-        let outcome = {
-            let mut codes = self.inner.codes.write(digest);
-            match codes.map.get_mut(digest) {
-                Some(entry) if entry.record.expires_at > now => {
-                    if entry.redeemed {
-                        return Ok(Exchange::Replayed(entry.record.grant));
-                    }
-                    entry.redeemed = true;
-                    exchange(&entry.record)
-                }
-                _ => return Ok(Exchange::Unknown),
-            }
-        };
-        Ok(self.finish(outcome, now))
+        Ok(self.exchange_once(&self.inner.codes, digest, now, |entry| {
+            // A code is spent whatever the exchange decides.
+            entry.redeemed = true;
+            exchange(&entry.record)
+        }))
     }
 
     async fn save_tokens(&self, tokens: NewTokens) -> Result<(), Error> {
         let now = tokens.access.record.issued_at;
-        self.attach(tokens, now);
+        let mut grants = self.inner.grants.write(&tokens.grant());
+        self.attach(&mut grants, tokens, now);
         Ok(())
     }
 
@@ -204,23 +238,16 @@ impl Storage for MemoryStorage {
         now: Timestamp,
         exchange: F,
     ) -> Result<Exchange, Error> {
-        let outcome = {
-            let mut refresh = self.inner.refresh.write(digest);
-            match refresh.map.get_mut(digest) {
-                Some(entry) if entry.record.expires_at > now => {
-                    if entry.rotated {
-                        return Ok(Exchange::Replayed(entry.record.grant));
-                    }
-                    let outcome = exchange(&entry.record);
-                    if let Ok(tokens) = &outcome {
-                        entry.rotated = tokens.refresh.is_some();
-                    }
-                    outcome
+        Ok(
+            self.exchange_once(&self.inner.refresh, digest, now, |entry| {
+                // A refresh token is rotated only when the exchange succeeds with a new one.
+                let outcome = exchange(&entry.record);
+                if let Ok(tokens) = &outcome {
+                    entry.rotated = tokens.refresh.is_some();
                 }
-                _ => return Ok(Exchange::Unknown),
-            }
-        };
-        Ok(self.finish(outcome, now))
+                outcome
+            }),
+        )
     }
 
     async fn revoke_access_token(&self, digest: &Digest) -> Result<(), Error> {
@@ -283,6 +310,32 @@ struct CodeEntry {
 impl Expiring for CodeEntry {
     fn expires_at(&self) -> Timestamp {
         self.record.expires_at
+    }
+}
+
+/// A record that can be exchanged once: a code, or a refresh token.
+trait OneShot: Expiring {
+    fn grant(&self) -> GrantId;
+    fn is_spent(&self) -> bool;
+}
+
+impl OneShot for CodeEntry {
+    fn grant(&self) -> GrantId {
+        self.record.grant
+    }
+
+    fn is_spent(&self) -> bool {
+        self.redeemed
+    }
+}
+
+impl OneShot for RefreshEntry {
+    fn grant(&self) -> GrantId {
+        self.record.grant
+    }
+
+    fn is_spent(&self) -> bool {
+        self.rotated
     }
 }
 

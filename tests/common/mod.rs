@@ -8,8 +8,8 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use grantor::{
-    Client, ClientSecret, CodeChallenge, Config, ConfigBuilder, GrantType, ManualClock,
-    MemoryStorage, OwnerId, ScopeSet, Server, Timestamp,
+    Authenticator, Client, ClientSecret, CodeChallenge, Config, ConfigBuilder, Error, GrantType,
+    ManualClock, MemoryStorage, OwnerId, Password, ScopeSet, Server, Timestamp,
 };
 use http::header::{AUTHORIZATION, CONTENT_TYPE, LOCATION};
 use http::{Request, Response};
@@ -21,11 +21,46 @@ pub const SVC: &str = "svc";
 pub const SVC_SECRET: &str = "svc-secret-with-enough-entropy-for-a-test";
 pub const SVC_REDIRECT: &str = "https://svc.example/cb?tenant=7";
 pub const MULTI: &str = "multi";
+pub const SPA: &str = "spa";
+pub const SPA_REDIRECT: &str = "https://spa.example/cb";
+pub const TRUSTED: &str = "trusted";
+pub const TRUSTED_SECRET: &str = "trusted-secret-with-enough-entropy";
+pub const WORKER: &str = "worker";
+pub const WORKER_SECRET: &str = "worker-secret-with-enough-entropy";
+pub const OWNED: &str = "owned";
+pub const OWNED_REDIRECT: &str = "https://owned.example/cb";
+/// The users the test authenticator knows: (username, password, owner id).
+pub const USERS: [(&str, &str, &str); 2] = [
+    ("alice", "wonderland", "user-alice"),
+    ("olivia", "owner-pass", "user-olivia"),
+];
+/// A username whose check fails inside the authenticator (its database is "down").
+pub const BROKEN_USER: &str = "broken";
+
+/// The test user store.
+#[derive(Debug, Default)]
+pub struct Users;
+
+impl Authenticator for Users {
+    async fn authenticate(
+        &self,
+        username: &str,
+        password: Password<'_>,
+    ) -> Result<Option<OwnerId>, Error> {
+        if username == BROKEN_USER {
+            return Err(Error::authenticator("user database unreachable"));
+        }
+        Ok(USERS
+            .iter()
+            .find(|(u, p, _)| *u == username && *p == password.secret())
+            .map(|(_, _, id)| OwnerId::new(id)))
+    }
+}
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub const START: u64 = 1_700_000_000;
 
 pub struct Fixture {
-    pub server: Server<MemoryStorage>,
+    pub server: Server<MemoryStorage, Users>,
     pub clock: ManualClock,
 }
 
@@ -39,7 +74,7 @@ impl Fixture {
         let config = configure(Config::builder(ISSUER).clock(clock.clone()))
             .build()
             .unwrap();
-        let server = Server::new(config, MemoryStorage::new());
+        let server = Server::new(config, MemoryStorage::new()).with_authenticator(Users);
         for client in clients() {
             server.register_client(client).await.unwrap();
         }
@@ -118,6 +153,33 @@ pub fn clients() -> Vec<Client> {
             .redirect_uri("https://multi.example/two")
             .allowed_scopes("read")
             .default_scopes("read")
+            .build()
+            .unwrap(),
+        Client::public(SPA)
+            .redirect_uri(SPA_REDIRECT)
+            .grant_types([GrantType::Implicit])
+            .allowed_scopes("read write messages")
+            .default_scopes("read")
+            .build()
+            .unwrap(),
+        Client::confidential(TRUSTED, &ClientSecret::new(TRUSTED_SECRET))
+            .grant_types([GrantType::Password, GrantType::RefreshToken])
+            .allowed_scopes("read write messages")
+            .default_scopes("read")
+            .build()
+            .unwrap(),
+        Client::confidential(WORKER, &ClientSecret::new(WORKER_SECRET))
+            .grant_types([GrantType::ClientCredentials, GrantType::RefreshToken])
+            .allowed_scopes("stats messages")
+            .default_scopes("stats")
+            .build()
+            .unwrap(),
+        Client::public(OWNED)
+            .redirect_uri(OWNED_REDIRECT)
+            .allowed_scopes("read")
+            .default_scopes("read")
+            .owner(OwnerId::new("user-olivia"))
+            .owner_only(true)
             .build()
             .unwrap(),
     ]
@@ -210,6 +272,38 @@ pub fn assert_error(response: &Response<Vec<u8>>, status: u16, error: &str) {
     assert_eq!(response.headers()["cache-control"], "no-store");
     assert_eq!(response.headers()["pragma"], "no-cache");
     assert_eq!(response.headers()["content-type"], "application/json");
+}
+
+/// A password-grant request of the `trusted` client.
+pub fn password_request(
+    username: &str,
+    password: &str,
+    extra: &[(&str, &str)],
+) -> Request<Vec<u8>> {
+    let mut pairs = vec![
+        ("grant_type", "password"),
+        ("username", username),
+        ("password", password),
+    ];
+    pairs.extend_from_slice(extra);
+    basic_token_request(TRUSTED, TRUSTED_SECRET, &pairs)
+}
+
+/// A refresh request of `client` authenticated with Basic (or by id only for public clients).
+pub fn refresh_request(
+    client: (&str, Option<&str>),
+    token: &str,
+    extra: &[(&str, &str)],
+) -> Request<Vec<u8>> {
+    let mut pairs = vec![("grant_type", "refresh_token"), ("refresh_token", token)];
+    pairs.extend_from_slice(extra);
+    match client {
+        (id, Some(secret)) => basic_token_request(id, secret, &pairs),
+        (id, None) => {
+            pairs.push(("client_id", id));
+            token_request(&pairs)
+        }
+    }
 }
 
 pub fn bearer(uri: &str, token: &str) -> Request<Vec<u8>> {
