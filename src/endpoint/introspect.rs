@@ -8,7 +8,9 @@
 //! # Who may see what
 //!
 //! * Every authenticated client may introspect the tokens issued **to itself**, access and
-//!   refresh tokens alike.
+//!   refresh tokens alike. This includes public clients, which authenticate with their
+//!   `client_id` alone: they can only ask about tokens they already hold, and a 256-bit token
+//!   cannot be guessed, so this opens no token-scanning attack (RFC 7662 §4).
 //! * A client registered with
 //!   [`ClientBuilder::introspects_any_token`](crate::ClientBuilder::introspects_any_token) (a
 //!   resource server; confidential clients only) may also introspect the **access tokens** of
