@@ -89,6 +89,13 @@ pub trait Authenticator: Send + Sync + 'static {
         username: &str,
         password: Password<'_>,
     ) -> impl Future<Output = Result<Option<OwnerId>, Error>> + Send;
+
+    /// Whether this authenticator can accept any credentials at all. The server advertises the
+    /// password grant in its metadata (RFC 8414) only when this is `true`, the default;
+    /// [`NoAuthenticator`] says `false`.
+    fn checks_passwords(&self) -> bool {
+        true
+    }
 }
 
 /// The authenticator of a server without one: every password-grant request fails with
@@ -99,5 +106,9 @@ pub struct NoAuthenticator;
 impl Authenticator for NoAuthenticator {
     async fn authenticate(&self, _: &str, _: Password<'_>) -> Result<Option<OwnerId>, Error> {
         Ok(None)
+    }
+
+    fn checks_passwords(&self) -> bool {
+        false
     }
 }

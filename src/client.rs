@@ -213,6 +213,7 @@ struct ClientData {
     owner: Option<OwnerId>,
     owner_only: bool,
     native: bool,
+    introspects_any_token: bool,
 }
 
 impl Client {
@@ -293,6 +294,12 @@ impl Client {
         self.0.native
     }
 
+    /// Whether the client may introspect tokens issued to other clients (a resource server,
+    /// RFC 7662). Every client may introspect its own tokens.
+    pub fn introspects_any_token(&self) -> bool {
+        self.0.introspects_any_token
+    }
+
     /// Checks a presented secret against the stored digest in constant time.
     pub fn verify_secret(&self, secret: &str) -> bool {
         self.0
@@ -345,6 +352,7 @@ impl fmt::Debug for Client {
             .field("owner", &self.0.owner)
             .field("owner_only", &self.0.owner_only)
             .field("native", &self.0.native)
+            .field("introspects_any_token", &self.0.introspects_any_token)
             .finish()
     }
 }
@@ -363,6 +371,7 @@ pub struct ClientBuilder {
     owner: Option<OwnerId>,
     owner_only: bool,
     native: bool,
+    introspects_any_token: bool,
 }
 
 impl ClientBuilder {
@@ -378,6 +387,7 @@ impl ClientBuilder {
             owner: None,
             owner_only: false,
             native: false,
+            introspects_any_token: false,
         }
     }
 
@@ -432,6 +442,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Lets the client introspect any access token, not only its own (default off): for a
+    /// resource server that checks tokens at the introspection endpoint (RFC 7662). Only
+    /// confidential clients may have this permission.
+    pub fn introspects_any_token(mut self, allowed: bool) -> Self {
+        self.introspects_any_token = allowed;
+        self
+    }
+
     /// Validates and builds the client.
     pub fn build(self) -> Result<Client, Error> {
         let id = ClientId::new(&self.id)?;
@@ -464,6 +482,11 @@ impl ClientBuilder {
                 "the client credentials grant is for confidential clients only",
             ));
         }
+        if self.introspects_any_token && self.secret.is_none() {
+            return Err(Error::config(
+                "only confidential clients may introspect other clients' tokens",
+            ));
+        }
         if self.owner_only && self.owner.is_none() {
             return Err(Error::config("an owner-only client needs an owner"));
         }
@@ -478,6 +501,7 @@ impl ClientBuilder {
             owner: self.owner,
             owner_only: self.owner_only,
             native: self.native,
+            introspects_any_token: self.introspects_any_token,
         })))
     }
 }

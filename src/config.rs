@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::endpoint::metadata;
 use crate::error::Error;
 use crate::grant::TokenContext;
 use crate::scope::ScopeSet;
@@ -42,6 +43,7 @@ pub struct Config {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) on_internal_error: Option<ErrorHook>,
     pub(crate) token_response_fields: Option<FieldsHook>,
+    pub(crate) metadata: metadata::Settings,
 }
 
 impl Config {
@@ -72,6 +74,7 @@ impl Config {
                 clock: Arc::new(SystemClock),
                 on_internal_error: None,
                 token_response_fields: None,
+                metadata: metadata::Settings::default(),
             },
         }
     }
@@ -273,6 +276,41 @@ impl ConfigBuilder {
         self
     }
 
+    /// The authorization endpoint's URL, as advertised in the metadata (default: the issuer
+    /// followed by `/authorize`). Absolute, `https` (or `http` on a loopback host).
+    pub fn authorization_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.config.metadata.authorization_endpoint = Some(url.into());
+        self
+    }
+
+    /// The token endpoint's URL, as advertised in the metadata (default: the issuer followed by
+    /// `/token`).
+    pub fn token_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.config.metadata.token_endpoint = Some(url.into());
+        self
+    }
+
+    /// The revocation endpoint's URL, as advertised in the metadata (default: the issuer followed
+    /// by `/revoke`).
+    pub fn revocation_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.config.metadata.revocation_endpoint = Some(url.into());
+        self
+    }
+
+    /// The introspection endpoint's URL, as advertised in the metadata (default: the issuer
+    /// followed by `/introspect`).
+    pub fn introspection_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.config.metadata.introspection_endpoint = Some(url.into());
+        self
+    }
+
+    /// The space-delimited scopes the metadata lists as `scopes_supported` (default: none
+    /// listed; RFC 8414 lets a server keep some or all of its scopes unlisted).
+    pub fn scopes_supported(mut self, scopes: &str) -> Self {
+        self.config.metadata.scopes_supported_text = Some(scopes.to_owned());
+        self
+    }
+
     /// Validates and builds the configuration.
     pub fn build(self) -> Result<Config, Error> {
         let mut config = self.config;
@@ -290,6 +328,7 @@ impl ConfigBuilder {
         }
         config.always_granted_scopes = ScopeSet::parse(&self.always_granted_scopes)
             .map_err(|_| Error::config("malformed always-granted scopes"))?;
+        config.metadata.resolve(&config.issuer)?;
         config.realm = self.realm.unwrap_or_else(|| config.issuer().to_owned());
         if config.realm.contains(['"', '\\']) || !config.realm.is_ascii() {
             return Err(Error::config(

@@ -56,6 +56,8 @@
 //! | [`Server`], [`Config`] | the facade you hold and how it behaves |
 //! | [`AuthorizationRequest`] | the authorization endpoint: validate, then approve or deny |
 //! | [`Server::token`] | the token endpoint: every grant behind one entry point |
+//! | [`Server::revoke`], [`Server::introspect`] | revocation (RFC 7009) and introspection (RFC 7662) |
+//! | [`Server::metadata`], [`Server::metadata_path`] | discovery metadata (RFC 8414) |
 //! | [`Server::validate_bearer`], [`Requirement`] | protecting your API routes (RFC 6750) |
 //! | [`Client`] | registered clients and their permissions |
 //! | [`ScopeSet`] | scopes, including extended `base:qualifier` scopes |

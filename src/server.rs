@@ -9,7 +9,7 @@ use crate::client::Client;
 use crate::config::Config;
 use crate::endpoint::authorize::{self, AuthorizationError, AuthorizationRequest};
 use crate::endpoint::bearer::{self, AccessGrant, BearerError, Requirement};
-use crate::endpoint::token;
+use crate::endpoint::{introspect, metadata, revoke, token};
 use crate::error::Error;
 use crate::scope::ScopeSet;
 use crate::storage::Storage;
@@ -67,6 +67,22 @@ impl<S, A> Server<S, A> {
     pub fn now(&self) -> Timestamp {
         self.config.clock.now()
     }
+
+    /// The path at which to serve [`metadata_response`](Self::metadata_response):
+    /// `/.well-known/oauth-authorization-server`, followed by the issuer's path if it has one
+    /// (RFC 8414 §3.1).
+    ///
+    /// ```
+    /// use grantor::{Config, MemoryStorage, Server};
+    ///
+    /// let config = Config::builder("https://a.example/tenant1").build()?;
+    /// let server = Server::new(config, MemoryStorage::new());
+    /// assert_eq!(server.metadata_path(), "/.well-known/oauth-authorization-server/tenant1");
+    /// # Ok::<(), grantor::Error>(())
+    /// ```
+    pub fn metadata_path(&self) -> String {
+        metadata::path(self.config.issuer())
+    }
 }
 
 impl<S: Storage, A: Authenticator> Server<S, A> {
@@ -108,6 +124,35 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
     /// Answers a token-endpoint request (`POST`), whatever its grant type.
     pub async fn token<B: AsRef<[u8]>>(&self, request: &Request<B>) -> Response<Vec<u8>> {
         token::respond(self, request).await
+    }
+
+    /// Answers a revocation request (`POST`, RFC 7009): `200` when the token is revoked or was
+    /// not live anyway. Revoking a refresh token revokes every token of its grant; revoking an
+    /// access token revokes only that token. Another client's token is refused with
+    /// `unauthorized_client`.
+    pub async fn revoke<B: AsRef<[u8]>>(&self, request: &Request<B>) -> Response<Vec<u8>> {
+        revoke::respond(self, request).await
+    }
+
+    /// Answers an introspection request (`POST`, RFC 7662): `{"active":false}` for any token
+    /// the authenticated client may not see, else the token's state. A client sees its own
+    /// tokens; one registered with
+    /// [`introspects_any_token`](crate::ClientBuilder::introspects_any_token) sees every access
+    /// token.
+    pub async fn introspect<B: AsRef<[u8]>>(&self, request: &Request<B>) -> Response<Vec<u8>> {
+        introspect::respond(self, request).await
+    }
+
+    /// The authorization server metadata document (RFC 8414), listing only what this server
+    /// does.
+    pub fn metadata(&self) -> serde_json::Value {
+        metadata::document(self)
+    }
+
+    /// Answers a `GET` of the metadata document, served at
+    /// [`metadata_path`](Self::metadata_path); other methods get `405`.
+    pub fn metadata_response<B>(&self, request: &Request<B>) -> Response<Vec<u8>> {
+        metadata::respond(self, request)
     }
 
     /// Validates the bearer token of a request to a protected route.

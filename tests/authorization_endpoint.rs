@@ -352,12 +352,79 @@ async fn state_can_be_required() {
     );
 }
 
-// C-IS-1: iss is on success and error responses, and can be turned off.
+const IMPLICIT: &str = "implicit-app";
+const IMPLICIT_REDIRECT: &str = "https://spa.example/cb";
+
+/// A fixture with an extra client registered for the implicit grant.
+async fn with_implicit_client(
+    configure: impl FnOnce(grantor::ConfigBuilder) -> grantor::ConfigBuilder,
+) -> Fixture {
+    let fx = Fixture::with(configure).await;
+    let client = grantor::Client::public(IMPLICIT)
+        .redirect_uri(IMPLICIT_REDIRECT)
+        .grant_types([grantor::GrantType::Implicit])
+        .allowed_scopes("read")
+        .build()
+        .unwrap();
+    fx.server.register_client(client).await.unwrap();
+    fx
+}
+
+/// Every kind of authorization response, each as a 303 response: code success, redirected
+/// error, denial, implicit success (fragment) and implicit error (fragment).
+async fn every_authorization_response(
+    fx: &Fixture,
+) -> Vec<(&'static str, http::Response<Vec<u8>>)> {
+    let code = fx.approve(&app_query(), "alice", "read").await;
+    let error_query = app_query_with("scope", Some("admin"));
+    let error = refuse(fx, get(&format!("/authorize?{error_query}"))).await;
+    let pending = fx
+        .server
+        .authorize(&get(&format!("/authorize?{}", app_query())))
+        .await
+        .unwrap();
+    let denied = fx.server.deny(&pending);
+    let implicit_query = format!("response_type=token&client_id={IMPLICIT}&scope=read&state=s");
+    let implicit = fx.approve(&implicit_query, "alice", "read").await;
+    let implicit_error = format!("response_type=token&client_id={IMPLICIT}&scope=admin&state=s");
+    let implicit_error = refuse(fx, get(&format!("/authorize?{implicit_error}"))).await;
+    vec![
+        ("code", code),
+        ("error", error.into_response()),
+        ("denied", denied),
+        ("implicit", implicit),
+        ("implicit error", implicit_error.into_response()),
+    ]
+}
+
+// C-IS-1: iss, exactly the issuer, on every authorization response by default: success and
+// error, query and fragment (RFC 9207 §2).
+#[tokio::test]
+async fn iss_is_on_every_authorization_response() {
+    let fx = with_implicit_client(|c| c).await;
+    for (kind, response) in every_authorization_response(&fx).await {
+        assert_eq!(response.status(), 303, "{kind}");
+        let location = location(&response);
+        let params = redirect_params(&response);
+        assert_eq!(
+            params.get("iss").map(String::as_str),
+            Some(ISSUER),
+            "{kind}: {location}"
+        );
+        let in_fragment = kind.starts_with("implicit");
+        assert_eq!(location.contains('#'), in_fragment, "{kind}: {location}");
+    }
+}
+
+// C-IS-1: iss can be turned off, for every kind of response.
 #[tokio::test]
 async fn iss_parameter_can_be_disabled() {
-    let fx = Fixture::with(|c| c.issuer_parameter(false)).await;
-    let response = fx.approve(&app_query(), "alice", "read").await;
-    assert!(!redirect_params(&response).contains_key("iss"));
+    let fx = with_implicit_client(|c| c.issuer_parameter(false)).await;
+    for (kind, response) in every_authorization_response(&fx).await {
+        let params = redirect_params(&response);
+        assert!(params.contains_key("state"), "{kind}");
+        assert!(!params.contains_key("iss"), "{kind}: {params:?}");
+    }
 }
 
 // C-SE-3: malformed query strings never panic and never redirect when nothing is trusted.

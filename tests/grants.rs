@@ -436,3 +436,22 @@ async fn concurrent_refresh_has_one_winner() {
         );
     }
 }
+
+// C-TK-7: without an authenticator the password grant is unsupported, as the metadata says.
+#[tokio::test]
+async fn password_grant_needs_an_authenticator() {
+    let config = grantor::Config::builder(ISSUER).build().unwrap();
+    let server = grantor::Server::new(config, grantor::MemoryStorage::new());
+    for client in clients() {
+        server.register_client(client).await.unwrap();
+    }
+    let response = server
+        .token(&password_request("alice", "wonderland", &[]))
+        .await;
+    assert_error(&response, 400, "unsupported_grant_type");
+    let grants = server.metadata()["grant_types_supported"].clone();
+    assert!(
+        !grants.as_array().unwrap().iter().any(|g| g == "password"),
+        "{grants}"
+    );
+}

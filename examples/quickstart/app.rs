@@ -46,6 +46,11 @@ impl Demo {
         })
     }
 
+    /// The authorization server, for steps a host runs in-process.
+    pub fn server(&self) -> &Server<MemoryStorage> {
+        &self.server
+    }
+
     /// Where the demo client sends the browser to start the flow.
     pub fn authorization_url(&self) -> String {
         format!(
@@ -56,11 +61,15 @@ impl Demo {
     }
 }
 
-/// The routes: the two OAuth endpoints, the demo client's callback and a protected API.
+/// The routes: the OAuth endpoints (authorization, token, revocation, introspection and the
+/// metadata document clients discover them from), the demo client's callback and a protected API.
 pub fn router(demo: Demo) -> Router {
     Router::new()
         .route("/authorize", get(authorize).post(consent))
         .route("/token", axum::routing::post(token))
+        .route("/revoke", axum::routing::post(revoke))
+        .route("/introspect", axum::routing::post(introspect))
+        .route(&demo.server.metadata_path(), get(metadata))
         .route("/callback", get(callback))
         .route("/api/me", get(me))
         .with_state(demo)
@@ -128,6 +137,27 @@ async fn token(State(demo): State<Demo>, request: Request) -> Response {
         Ok(request) => reply(demo.server.token(&request).await),
         Err(response) => response,
     }
+}
+
+/// `POST /revoke`: a client revokes a token, e.g. at logout (RFC 7009).
+async fn revoke(State(demo): State<Demo>, request: Request) -> Response {
+    match buffered(request).await {
+        Ok(request) => reply(demo.server.revoke(&request).await),
+        Err(response) => response,
+    }
+}
+
+/// `POST /introspect`: a client or resource server asks about a token (RFC 7662).
+async fn introspect(State(demo): State<Demo>, request: Request) -> Response {
+    match buffered(request).await {
+        Ok(request) => reply(demo.server.introspect(&request).await),
+        Err(response) => response,
+    }
+}
+
+/// `GET /.well-known/oauth-authorization-server`: the server's metadata (RFC 8414).
+async fn metadata(State(demo): State<Demo>, request: Request) -> Response {
+    reply(demo.server.metadata_response(&request))
 }
 
 /// `GET /api/me`: a protected route that needs a user token with `profile`.

@@ -38,6 +38,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("2. Approve the request on the consent page (uncheck a scope to grant less).");
     println!("3. The callback page shows the code and the two curl commands that exchange it");
     println!("   at POST {base}/token and call the protected GET {base}/api/me.\n");
+    println!(
+        "Clients discover the endpoints (token, revocation, introspection) from {base}{}",
+        demo.server().metadata_path()
+    );
 
     axum::serve(listener, app::router(demo)).await?;
     Ok(())

@@ -4,6 +4,10 @@
 
 pub(crate) mod authorize;
 pub(crate) mod bearer;
+pub(crate) mod introspect;
+pub(crate) mod metadata;
+mod presented;
+pub(crate) mod revoke;
 pub(crate) mod token;
 
 use http::header::{
@@ -12,7 +16,8 @@ use http::header::{
 use http::{Response, StatusCode};
 use serde::Serialize;
 
-use crate::error::{ErrorCode, OAuthError};
+use crate::config::Config;
+use crate::error::{ErrorCode, Failure, OAuthError};
 
 /// A JSON response that no cache may keep (RFC 6749 §5.1).
 pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Vec<u8>> {
@@ -48,6 +53,12 @@ pub(crate) fn error_json(error: &OAuthError, realm: &str) -> Response<Vec<u8>> {
         );
     }
     response
+}
+
+/// The JSON error response of a direct request (token, revocation, introspection) that failed;
+/// internal errors are reported to the host's hook and shown as a bare `server_error`.
+pub(crate) fn failure_json(config: &Config, failure: Failure) -> Response<Vec<u8>> {
+    error_json(&failure.into_oauth(config), config.realm())
 }
 
 /// A `303 See Other` redirect: safe after a POST (RFC 9700 §4.12, C-AZ-9) and after a GET.

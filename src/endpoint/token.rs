@@ -5,7 +5,7 @@ use http::{Method, Request, Response, StatusCode};
 
 use crate::authenticator::Authenticator;
 use crate::client::{Credentials, GrantType};
-use crate::endpoint::{error_json, json};
+use crate::endpoint::{failure_json, json};
 use crate::error::{ErrorCode, Failure, OAuthError};
 use crate::form::Params;
 use crate::grant::{
@@ -21,10 +21,7 @@ pub(crate) async fn respond<S: Storage, A: Authenticator, B: AsRef<[u8]>>(
 ) -> Response<Vec<u8>> {
     match handle(server, request).await {
         Ok((grant, tokens)) => json(StatusCode::OK, &tokens.to_json(grant, server.config())),
-        Err(failure) => {
-            let config = server.config();
-            error_json(&failure.into_oauth(config), config.realm())
-        }
+        Err(failure) => failure_json(server.config(), failure),
     }
 }
 
@@ -36,7 +33,9 @@ async fn handle<S: Storage, A: Authenticator, B: AsRef<[u8]>>(
     let grant = match params.require("grant_type")? {
         "authorization_code" => GrantType::AuthorizationCode,
         "refresh_token" => GrantType::RefreshToken,
-        "password" => GrantType::Password,
+        // Without a real authenticator the password grant cannot succeed; the metadata does
+        // not advertise it either.
+        "password" if server.authenticator().checks_passwords() => GrantType::Password,
         "client_credentials" => GrantType::ClientCredentials,
         _ => {
             return Err(OAuthError::new(ErrorCode::UnsupportedGrantType)

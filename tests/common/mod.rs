@@ -312,3 +312,51 @@ pub fn bearer(uri: &str, token: &str) -> Request<Vec<u8>> {
         .body(Vec::new())
         .unwrap()
 }
+
+/// A form `POST` to `uri` authenticated with HTTP Basic (revocation, introspection).
+pub fn basic_post(uri: &str, id: &str, secret: &str, pairs: &[(&str, &str)]) -> Request<Vec<u8>> {
+    let mut request = post_form(uri, form_body(pairs));
+    request
+        .headers_mut()
+        .insert(AUTHORIZATION, basic(id, secret).parse().unwrap());
+    request
+}
+
+/// Tokens for `bob` through the code flow of the confidential client `svc`.
+pub async fn svc_tokens(fx: &Fixture) -> serde_json::Value {
+    let query = format!("response_type=code&client_id={SVC}&scope=read&state=s");
+    let code = redirect_params(&fx.approve(&query, "bob", "read").await)["code"].clone();
+    let pairs = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+    ];
+    let response = fx
+        .server
+        .token(&basic_token_request(SVC, SVC_SECRET, &pairs))
+        .await;
+    assert_eq!(response.status(), 200, "{}", body_text(&response));
+    json(&response)
+}
+
+/// The string value of a JSON field.
+pub fn text<'a>(value: &'a serde_json::Value, field: &str) -> &'a str {
+    value[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no string {field} in {value}"))
+}
+
+/// Whether storage holds a live access token with this secret.
+pub async fn access_is_live(fx: &Fixture, token: &str) -> bool {
+    use grantor::Storage;
+    let digest = grantor::Digest::of(token);
+    let found = fx.storage().access_token(&digest, fx.server.now()).await;
+    found.unwrap().is_some()
+}
+
+/// Whether storage holds a live (unrotated) refresh token with this secret.
+pub async fn refresh_is_live(fx: &Fixture, token: &str) -> bool {
+    use grantor::Storage;
+    let digest = grantor::Digest::of(token);
+    let found = fx.storage().refresh_token(&digest, fx.server.now()).await;
+    found.unwrap().is_some()
+}

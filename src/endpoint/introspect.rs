@@ -1,0 +1,105 @@
+//! The introspection endpoint (RFC 7662): a resource server, or a client, asks whether a token
+//! is active and what it grants.
+//!
+//! A request is a `POST` with the caller's client authentication (the same methods as the token
+//! endpoint; a request without credentials, or with wrong ones, is `invalid_client`), `token`
+//! and an optional `token_type_hint`.
+//!
+//! # Who may see what
+//!
+//! * Every authenticated client may introspect the tokens issued **to itself**, access and
+//!   refresh tokens alike. This includes public clients, which authenticate with their
+//!   `client_id` alone: they can only ask about tokens they already hold, and a 256-bit token
+//!   cannot be guessed, so this opens no token-scanning attack (RFC 7662 §4).
+//! * A client registered with
+//!   [`ClientBuilder::introspects_any_token`](crate::ClientBuilder::introspects_any_token) (a
+//!   resource server; confidential clients only) may also introspect the **access tokens** of
+//!   other clients. Never their refresh tokens: a refresh token is only ever presented by the
+//!   client it was issued to, and a resource server that got one presented as a bearer token
+//!   must not be told it is active.
+//! * Everything else — unknown, expired, revoked or rotated tokens, and tokens the caller may
+//!   not see — is answered with exactly `{"active":false}`, so a caller cannot tell a token it
+//!   may not see from one that does not exist (RFC 7662 §2.2).
+//!
+//! # The active response
+//!
+//! `active`, `scope`, `client_id`, `token_type` (`Bearer` for access tokens, `refresh_token` for
+//! refresh tokens), `exp`, `iat`, `iss`, and `sub`: the resource owner's [`OwnerId`]. App tokens
+//! (client credentials) have no owner and no `sub`, so a resource server can tell them from user
+//! tokens. grantor knows no human-readable user name, so `username` is never sent.
+//!
+//! [`OwnerId`]: crate::OwnerId
+
+use http::{Request, Response, StatusCode};
+use serde::Serialize;
+
+use crate::client::Client;
+use crate::endpoint::presented::{self, Found, TokenKind};
+use crate::endpoint::token::{authenticate_client, parse};
+use crate::endpoint::{failure_json, json};
+use crate::error::Failure;
+use crate::server::Server;
+use crate::storage::Storage;
+
+/// Answers an introspection request: the token's state as JSON, or the RFC error.
+pub(crate) async fn respond<S: Storage, A, B: AsRef<[u8]>>(
+    server: &Server<S, A>,
+    request: &Request<B>,
+) -> Response<Vec<u8>> {
+    match handle(server, request).await {
+        Ok(body) => json(StatusCode::OK, &body),
+        Err(failure) => failure_json(server.config(), failure),
+    }
+}
+
+async fn handle<S: Storage, A, B: AsRef<[u8]>>(
+    server: &Server<S, A>,
+    request: &Request<B>,
+) -> Result<serde_json::Value, Failure> {
+    let params = parse(server, request)?;
+    let client = authenticate_client(server, request, &params).await?;
+    let found = presented::find(server, &params).await?;
+    Ok(match found.filter(|found| may_see(&client, found)) {
+        Some(found) => active(&found, server.config().issuer()),
+        None => serde_json::json!({ "active": false }),
+    })
+}
+
+/// Whether `client` may learn about a token: its own, or any access token for a client with the
+/// permission.
+fn may_see(client: &Client, found: &Found) -> bool {
+    found.record.client_id == *client.id()
+        || (found.kind == TokenKind::Access && client.introspects_any_token())
+}
+
+/// The response for an active token (RFC 7662 §2.2).
+fn active(found: &Found, issuer: &str) -> serde_json::Value {
+    #[derive(Serialize)]
+    struct Active<'a> {
+        active: bool,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        scope: String,
+        client_id: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sub: Option<&'a str>,
+        token_type: &'static str,
+        exp: u64,
+        iat: u64,
+        iss: &'a str,
+    }
+    let record = &found.record;
+    serde_json::to_value(Active {
+        active: true,
+        scope: record.scope.to_string(),
+        client_id: record.client_id.as_str(),
+        sub: record.owner.as_ref().map(|owner| owner.as_str()),
+        token_type: match found.kind {
+            TokenKind::Access => "Bearer",
+            TokenKind::Refresh => "refresh_token",
+        },
+        exp: record.expires_at.as_secs(),
+        iat: record.issued_at.as_secs(),
+        iss: issuer,
+    })
+    .unwrap_or_else(|_| serde_json::json!({ "active": false }))
+}
