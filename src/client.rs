@@ -67,12 +67,28 @@ pub struct RedirectUri {
 }
 
 impl RedirectUri {
-    /// Validates a redirect URI for registration.
+    /// Validates a redirect URI for registration: absolute, visible ASCII, no fragment, not a
+    /// `javascript:`, `data:` or `file:` URI, and `http` only on a loopback host (RFC 9700
+    /// §2.6: native apps and local development).
     pub fn new(uri: &str) -> Result<Self, Error> {
+        if !uri.bytes().all(|b| (0x21..=0x7E).contains(&b)) {
+            return Err(Error::config("a redirect URI is visible ASCII only"));
+        }
         let url =
             Url::parse(uri).map_err(|_| Error::config("a redirect URI must be an absolute URI"))?;
         if url.fragment().is_some() || uri.contains('#') {
             return Err(Error::config("a redirect URI must not have a fragment"));
+        }
+        match url.scheme() {
+            "javascript" | "data" | "file" => {
+                return Err(Error::config("this redirect URI scheme is not allowed"));
+            }
+            "http" if !is_loopback_host(&url) => {
+                return Err(Error::config(
+                    "an http redirect URI must be on a loopback host; use https",
+                ));
+            }
+            _ => {}
         }
         Ok(Self {
             text: uri.into(),
@@ -120,6 +136,11 @@ fn is_loopback_http(url: &Url) -> bool {
             Some(Host::Ipv6(ip)) => ip.is_loopback(),
             _ => false,
         }
+}
+
+/// A loopback IP literal, or `localhost` (for local development).
+fn is_loopback_host(url: &Url) -> bool {
+    is_loopback_http(url) || url.host_str() == Some("localhost")
 }
 
 impl fmt::Debug for RedirectUri {
@@ -506,8 +527,8 @@ impl ClientBuilder {
     }
 }
 
-/// How a token-endpoint request identified its client.
-#[derive(Debug, PartialEq, Eq)]
+/// How a token-endpoint request identified its client. Its `Debug` never shows the secret.
+#[derive(PartialEq, Eq)]
 pub(crate) enum Credentials {
     /// HTTP Basic (`client_secret_basic`).
     Basic { id: String, secret: String },
@@ -517,6 +538,17 @@ pub(crate) enum Credentials {
     IdOnly { id: String },
     /// Nothing at all.
     Absent,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Basic { id, .. } => write!(f, "Basic({id:?}, <redacted>)"),
+            Self::Post { id, .. } => write!(f, "Post({id:?}, <redacted>)"),
+            Self::IdOnly { id } => write!(f, "IdOnly({id:?})"),
+            Self::Absent => f.write_str("Absent"),
+        }
+    }
 }
 
 impl Credentials {
@@ -631,6 +663,29 @@ mod tests {
         assert!(RedirectUri::new("/cb").is_err());
         assert!(RedirectUri::new("https://a.example/cb#x").is_err());
         assert!(RedirectUri::new("https://a.example/cb#").is_err());
+        assert!(RedirectUri::new("https://a.example/c\tb").is_err());
+        assert!(RedirectUri::new("https://a.example/c b").is_err());
+    }
+
+    // RFC 9700 §2.6: http only for loopback; no script, data or file URIs.
+    #[test]
+    fn redirect_uri_schemes() {
+        for ok in [
+            "http://127.0.0.1/cb",
+            "http://[::1]:8080/cb",
+            "http://localhost:3000/cb",
+            "com.example.app:/oauth",
+        ] {
+            assert!(RedirectUri::new(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://app.example/cb",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "file:///etc/passwd",
+        ] {
+            assert!(RedirectUri::new(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -198,7 +198,7 @@ impl ConfigBuilder {
         /// Whether the code and password grants issue refresh tokens (default on).
         issue_refresh_tokens: bool;
         /// Whether each refresh replaces the refresh token, with reuse detection (default on,
-        /// RFC 9700 §4.14.2).
+        /// RFC 9700 §4.14.2). Public clients' refresh tokens rotate even when this is off.
         rotate_refresh_tokens: bool;
         /// Whether the client credentials grant issues refresh tokens (default off, RFC 6749
         /// §4.4.3).
@@ -316,7 +316,7 @@ impl ConfigBuilder {
         let mut config = self.config;
         check_issuer(&self.issuer)?;
         config.issuer = self.issuer;
-        if config.code_lifetime.is_zero() || config.code_lifetime > MAX_CODE_LIFETIME {
+        if config.code_lifetime.as_secs() == 0 || config.code_lifetime > MAX_CODE_LIFETIME {
             return Err(Error::config(
                 "the code lifetime must be between 1 s and 10 min",
             ));
@@ -381,12 +381,12 @@ mod tests {
             assert!(Config::builder(issuer).build().is_err(), "{issuer}");
         }
         assert!(Config::builder("http://127.0.0.1:8080").build().is_ok());
-        assert!(
-            Config::builder("https://a.example")
-                .code_lifetime(Duration::from_secs(601))
-                .build()
-                .is_err()
-        );
+        for lifetime in [Duration::from_secs(601), Duration::from_millis(500)] {
+            let config = Config::builder("https://a.example")
+                .code_lifetime(lifetime)
+                .build();
+            assert!(config.is_err(), "{lifetime:?}");
+        }
         assert_eq!(
             Config::builder("https://a.example/tenant/")
                 .build()

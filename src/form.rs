@@ -10,10 +10,19 @@ use http::{HeaderMap, Request};
 
 use crate::error::OAuthError;
 
-/// The parameters of one request, in the order they were sent.
-#[derive(Debug, Default)]
+/// The parameters of one request, in the order they were sent. Its `Debug` shows the names
+/// only: values may be passwords, secrets or codes.
+#[derive(Default)]
 pub(crate) struct Params {
     pairs: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.pairs.iter().map(|(name, _)| name))
+            .finish()
+    }
 }
 
 impl Params {
@@ -86,6 +95,30 @@ impl Params {
             .cloned()
             .collect()
     }
+}
+
+/// Finds one parameter in an urlencoded string without judging the rest of it: the host's own
+/// form fields may be large or use encodings grantor would reject, and that must not stop a
+/// request that carries its access token elsewhere. Only this parameter's value is decoded
+/// strictly; a repeat is `invalid_request`; an empty value counts as absent.
+pub(crate) fn find_param(input: &[u8], name: &str) -> Result<Option<String>, OAuthError> {
+    let mut found = None;
+    for piece in input.split(|&b| b == b'&') {
+        let (raw_name, raw_value) = match piece.iter().position(|&b| b == b'=') {
+            Some(i) => (&piece[..i], &piece[i + 1..]),
+            None => (piece, &[][..]),
+        };
+        if decode(raw_name).ok().as_deref() != Some(name) {
+            continue;
+        }
+        if found.is_some() {
+            return Err(OAuthError::invalid_request(format!(
+                "parameter '{name}' is repeated"
+            )));
+        }
+        found = Some(decode(raw_value)?);
+    }
+    Ok(found.filter(|v| !v.is_empty()))
 }
 
 /// Whether the request declares an `application/x-www-form-urlencoded` body (parameters such as
@@ -179,6 +212,20 @@ mod tests {
             p.require("zz").unwrap_err().code(),
             ErrorCode::InvalidRequest
         );
+    }
+
+    #[test]
+    fn find_param_ignores_the_rest_of_the_input() {
+        let input = b"note=100%&big=\xff\xfe&access_token=abc%2B&x";
+        assert_eq!(
+            find_param(input, "access_token").unwrap().as_deref(),
+            Some("abc+")
+        );
+        assert_eq!(find_param(input, "missing").unwrap(), None);
+        assert_eq!(find_param(b"access_token=", "access_token").unwrap(), None);
+        let repeated = find_param(b"access_token=a&access_token=b", "access_token");
+        assert_eq!(repeated.unwrap_err().code(), ErrorCode::InvalidRequest);
+        assert!(find_param(b"access_token=%zz", "access_token").is_err());
     }
 
     #[test]

@@ -458,3 +458,17 @@ async fn owner_grants_a_subset() {
     let tokens = json(&fx.redeem_app_code(&code).await);
     assert_eq!(tokens["scope"], "read");
 }
+
+// C-AZ-8, C-SC-1: an owner who grants none of the requested scopes refuses the request; the
+// client never gets a token whose missing `scope` it would read as "everything asked for".
+#[tokio::test]
+async fn granting_nothing_is_access_denied() {
+    let fx = Fixture::new().await;
+    let before = fx.storage().stats();
+    let response = fx.approve(&app_query(), "alice", "admin").await;
+    let params = redirect_params(&response);
+    assert_eq!(params["error"], "access_denied");
+    assert_eq!(params["state"], "st ate");
+    assert!(!params.contains_key("code"));
+    assert_eq!(fx.storage().stats(), before);
+}

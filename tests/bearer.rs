@@ -272,3 +272,32 @@ async fn scopes_header_and_extended_scopes() {
         .unwrap_err();
     assert_eq!(error.status(), 403);
 }
+
+// C-BR-1, C-SE-3: a header token works whatever the host's own form body holds — large, or with
+// encodings grantor would reject — because only `access_token` is looked for in a body.
+#[tokio::test]
+async fn header_token_with_an_odd_form_body() {
+    let fx = Fixture::new().await;
+    let token = token(&fx).await;
+    let big = format!("upload={}", "x".repeat(100_000));
+    for body in [big.into_bytes(), b"note=100%&bin=\xff".to_vec()] {
+        let mut request = post_form("/api", body);
+        request
+            .headers_mut()
+            .insert(AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+        assert!(
+            fx.server
+                .validate_bearer(&request, &Requirement::any())
+                .await
+                .is_ok()
+        );
+    }
+    // A malformed access_token itself is still invalid_request.
+    let request = post_form("/api", b"access_token=%zz".to_vec());
+    let error = fx
+        .server
+        .validate_bearer(&request, &Requirement::any())
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), 400);
+}

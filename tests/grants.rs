@@ -221,6 +221,15 @@ async fn client_credentials_grant() {
     assert_error(&fx.server.token(&public).await, 400, "unauthorized_client");
 }
 
+// C-TK-9: the client credentials grant is for confidential clients only: a public client cannot
+// even be registered for it.
+#[test]
+fn client_credentials_need_a_confidential_client() {
+    let public =
+        grantor::Client::public("cli").grant_types([grantor::GrantType::ClientCredentials]);
+    assert!(public.build().is_err());
+}
+
 // C-TK-9: a refresh token for client credentials only when configured.
 #[tokio::test]
 async fn client_credentials_refresh_when_configured() {
@@ -344,23 +353,41 @@ async fn rotation_and_reuse_detection() {
     );
 }
 
-// C-TK-11: with rotation off, the refresh token stays and no new one is issued.
+// C-TK-11: with rotation off, a confidential client's refresh token stays and no new one is
+// issued; a public client's refresh token rotates all the same (RFC 9700 §4.14.2).
 #[tokio::test]
-async fn rotation_can_be_turned_off() {
+async fn rotation_can_be_turned_off_for_confidential_clients() {
     let fx = Fixture::with(|c| c.rotate_refresh_tokens(false)).await;
-    let refresh = fx.app_tokens().await["refresh_token"]
+    let tokens = json(
+        &fx.server
+            .token(&password_request("alice", "wonderland", &[]))
+            .await,
+    );
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    for _ in 0..3 {
+        let request = refresh_request((TRUSTED, Some(TRUSTED_SECRET)), &refresh, &[]);
+        let response = json(&fx.server.token(&request).await);
+        assert!(response["access_token"].is_string(), "{response}");
+        assert!(response.get("refresh_token").is_none());
+    }
+
+    let public = fx.app_tokens().await["refresh_token"]
         .as_str()
         .unwrap()
         .to_owned();
-    for _ in 0..3 {
-        let response = json(
-            &fx.server
-                .token(&refresh_request((APP, None), &refresh, &[]))
-                .await,
-        );
-        assert!(response["access_token"].is_string());
-        assert!(response.get("refresh_token").is_none());
-    }
+    let response = json(
+        &fx.server
+            .token(&refresh_request((APP, None), &public, &[]))
+            .await,
+    );
+    assert!(response["refresh_token"].is_string());
+    assert_error(
+        &fx.server
+            .token(&refresh_request((APP, None), &public, &[]))
+            .await,
+        400,
+        "invalid_grant",
+    );
 }
 
 // Refresh tokens expire.

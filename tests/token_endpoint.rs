@@ -111,7 +111,8 @@ async fn basic_credentials_are_urlencoded() {
         .build()
         .unwrap();
     fx.server.register_client(client).await.unwrap();
-    // An unknown grant after successful authentication proves the credentials were accepted.
+    // invalid_grant (an unknown code) rather than invalid_client proves the credentials were
+    // accepted.
     let request = basic_token_request(
         id,
         secret.secret(),
@@ -244,6 +245,28 @@ async fn code_replay_revokes_its_tokens() {
             .unwrap()
             .is_none()
     );
+    let api = fx
+        .server
+        .validate_bearer(&bearer("/api", access), &Requirement::any())
+        .await;
+    assert_eq!(api.unwrap_err().status(), 401);
+}
+
+// C-TK-5: a replay after the code's own lifetime still revokes what it issued: the redeemed
+// code is kept as long as its tokens.
+#[tokio::test]
+async fn late_code_replay_still_revokes() {
+    let fx = Fixture::new().await;
+    let code = fx.app_code().await;
+    let tokens = json(&fx.redeem_app_code(&code).await);
+    let access = tokens["access_token"].as_str().unwrap();
+    fx.advance(600);
+    let api = fx
+        .server
+        .validate_bearer(&bearer("/api", access), &Requirement::any())
+        .await;
+    assert!(api.is_ok(), "the token outlives the code");
+    assert_error(&fx.redeem_app_code(&code).await, 400, "invalid_grant");
     let api = fx
         .server
         .validate_bearer(&bearer("/api", access), &Requirement::any())

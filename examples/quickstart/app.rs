@@ -103,6 +103,10 @@ async fn authorize(State(demo): State<Demo>, request: Request) -> Response {
 
 /// `POST /authorize`: the consent form comes back with the original parameters; validate them
 /// again, then approve with the scopes left checked, or deny.
+///
+/// The quickstart has no login and no CSRF token, so any page could post this form for the
+/// auto-logged-in demo user: never expose it beyond localhost. `examples/axum_server` shows the
+/// real thing (login, session cookie, CSRF token, server-side pending requests).
 async fn consent(State(demo): State<Demo>, request: Request) -> Response {
     let request = match buffered(request).await {
         Ok(request) => request,

@@ -360,6 +360,11 @@ pub(crate) async fn approve<S: Storage, A>(
     let scope = granted
         .restricted_to(&request.scope)
         .union(&config.always_granted_scopes);
+    if scope.is_empty() {
+        // Nothing granted is a refusal, not a token whose scope the client would misread.
+        let error = OAuthError::access_denied("the resource owner granted no scope");
+        return Ok(responder.error(error).into_response());
+    }
     let location = match request.response_type {
         ResponseType::Code => {
             let code = authorization_code::issue_code(server, &request, owner, scope).await?;

@@ -11,7 +11,7 @@ use crate::authenticator::OwnerId;
 use crate::client::ClientId;
 use crate::endpoint::{json, set_header};
 use crate::error::{Error, ErrorCode, OAuthError};
-use crate::form::{self, Params};
+use crate::form;
 use crate::scope::ScopeSet;
 use crate::server::Server;
 use crate::storage::{Storage, TokenRecord};
@@ -302,17 +302,13 @@ fn extract<S, A, B: AsRef<[u8]>>(
             found.push(token);
         }
     }
-    let max = config.max_parameter_bytes;
     if config.bearer_in_body && request.method() != Method::GET && form::is_form(request.headers())
     {
-        if let Some(token) = Params::parse(request.body().as_ref(), max)?.get("access_token")? {
-            found.push(token.to_owned());
-        }
+        found.extend(form::find_param(request.body().as_ref(), "access_token")?);
     }
     if config.bearer_in_query {
-        if let Some(token) = Params::from_query(request, max)?.get("access_token")? {
-            found.push(token.to_owned());
-        }
+        let query = request.uri().query().unwrap_or("");
+        found.extend(form::find_param(query.as_bytes(), "access_token")?);
     }
     match found.len() {
         0 | 1 => Ok(found.pop()),

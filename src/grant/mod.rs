@@ -224,7 +224,6 @@ impl TokenResponse {
             expires_in: u64,
             #[serde(skip_serializing_if = "Option::is_none")]
             refresh_token: Option<&'a str>,
-            #[serde(skip_serializing_if = "String::is_empty")]
             scope: String,
         }
         serde_json::to_value(Body {

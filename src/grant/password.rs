@@ -13,6 +13,12 @@ use crate::grant::{TokenResponse, issue_new_grant, scope_param};
 use crate::server::Server;
 use crate::storage::Storage;
 
+/// The one answer for every refused owner: unknown user, wrong password, or not the owner of
+/// an owner-only client (C-TK-8).
+fn refused() -> OAuthError {
+    OAuthError::invalid_grant("invalid resource owner credentials")
+}
+
 /// Exchanges a username and password for tokens.
 pub(crate) async fn exchange<S: Storage, A: Authenticator>(
     server: &Server<S, A>,
@@ -27,10 +33,11 @@ pub(crate) async fn exchange<S: Storage, A: Authenticator>(
         .authenticator()
         .authenticate(username, Password::new(password))
         .await?
-        .ok_or_else(|| OAuthError::invalid_grant("invalid resource owner credentials"))?;
+        .ok_or_else(refused)?;
     if client.is_owner_only() && client.owner() != Some(&owner) {
-        // C-SC-5: only the client's owner may authorize it.
-        return Err(OAuthError::invalid_grant("only the client's owner may authorize it").into());
+        // C-SC-5: only the client's owner may authorize it. The answer is the same as for a
+        // wrong password, or the client's developer could test other users' passwords.
+        return Err(refused().into());
     }
     let scope = scope.union(&config.always_granted_scopes);
     let with_refresh = config.issue_refresh_tokens && client.allows_grant(GrantType::RefreshToken);

@@ -2,7 +2,7 @@
 //!
 //! A refresh token moves Active → Rotated exactly once, inside
 //! [`Storage::rotate_refresh_token`]: each use issues a new refresh token (when rotation is on,
-//! the default), and a rotated token presented again revokes the whole grant family (C-TK-11).
+//! the default, and always for public clients), and a rotated token presented again revokes the whole grant family (C-TK-11).
 //! A request the grant refuses (another client's token, a wider scope) changes nothing.
 //!
 //! The new access token may have a narrower scope than the original grant; the new refresh
@@ -26,7 +26,9 @@ pub(crate) async fn exchange<S: Storage, A>(
     let token = params.require("refresh_token")?;
     let requested = scope_param(params)?;
     let config = server.config();
-    let secrets = Secrets::mint(config.rotate_refresh_tokens);
+    // Public clients' refresh tokens always rotate: they are not sender-constrained, so
+    // rotation is their only replay detection (RFC 9700 §4.14.2).
+    let secrets = Secrets::mint(config.rotate_refresh_tokens || !client.is_confidential());
     let now = server.now();
     let outcome = server
         .storage()

@@ -96,10 +96,10 @@ impl MemoryStorage {
             return false;
         }
         let StoredToken { digest, record } = tokens.access;
-        entry.include(Member::Access(digest), record.expires_at);
+        entry.include(Member::Access(digest), record.expires_at, now);
         inner.access.write(&digest).insert(digest, record, now);
         if let Some(StoredToken { digest, record }) = tokens.refresh {
-            entry.include(Member::Refresh(digest), record.expires_at);
+            entry.include(Member::Refresh(digest), record.expires_at, now);
             let refresh = RefreshEntry {
                 record,
                 rotated: false,
@@ -126,12 +126,9 @@ impl MemoryStorage {
         let outcome = {
             let mut shard = shards.write(digest);
             match shard.map.get_mut(digest) {
-                Some(entry) if entry.expires_at() > now => {
-                    if entry.is_spent() {
-                        return Exchange::Replayed(grant);
-                    }
-                    spend(entry)
-                }
+                // A spent record is a replay even after it expired, for as long as it is kept.
+                Some(entry) if entry.is_spent() => return Exchange::Replayed(grant),
+                Some(entry) if entry.live_until() > now => spend(entry),
                 _ => return Exchange::Unknown,
             }
         };
@@ -176,8 +173,9 @@ impl Storage for MemoryStorage {
         let mut grants = inner.grants.write(&code.grant);
         let entry = grants.entry(code.grant, now);
         if !entry.revoked {
-            entry.include(Member::Code(digest), code.expires_at);
+            entry.include(Member::Code(digest), code.expires_at, now);
             let code = CodeEntry {
+                retain_until: code.expires_at,
                 record: code,
                 redeemed: false,
             };
@@ -193,9 +191,14 @@ impl Storage for MemoryStorage {
         exchange: F,
     ) -> Result<Exchange, Error> {
         Ok(self.exchange_once(&self.inner.codes, digest, now, |entry| {
-            // A code is spent whatever the exchange decides.
+            // A code is spent whatever the exchange decides, and kept as long as the tokens it
+            // issued, so that a late replay still revokes them (C-TK-5).
             entry.redeemed = true;
-            exchange(&entry.record)
+            let outcome = exchange(&entry.record);
+            if let Ok(tokens) = &outcome {
+                entry.retain_until = tokens.expires_at();
+            }
+            outcome
         }))
     }
 
@@ -262,7 +265,7 @@ impl Storage for MemoryStorage {
             return Ok(());
         };
         entry.revoked = true;
-        for member in std::mem::take(&mut entry.members) {
+        for (member, _) in std::mem::take(&mut entry.members) {
             match member {
                 Member::Code(d) => drop(inner.codes.write(&d).map.remove(&d)),
                 Member::Access(d) => drop(inner.access.write(&d).map.remove(&d)),
@@ -303,13 +306,16 @@ impl Expiring for TokenRecord {
 
 struct CodeEntry {
     record: CodeRecord,
-    /// Redeemed codes stay until they expire, so that a replay is recognised (C-TK-5).
+    /// Redeemed codes stay until the tokens they issued expire, so that a replay is recognised
+    /// (C-TK-5).
     redeemed: bool,
+    /// How long the entry is kept: the code's expiry, or after redemption its tokens'.
+    retain_until: Timestamp,
 }
 
 impl Expiring for CodeEntry {
     fn expires_at(&self) -> Timestamp {
-        self.record.expires_at
+        self.retain_until.max(self.record.expires_at)
     }
 }
 
@@ -317,11 +323,17 @@ impl Expiring for CodeEntry {
 trait OneShot: Expiring {
     fn grant(&self) -> GrantId;
     fn is_spent(&self) -> bool;
+    /// Until when the record can be exchanged (it may be kept longer, as a spent tombstone).
+    fn live_until(&self) -> Timestamp;
 }
 
 impl OneShot for CodeEntry {
     fn grant(&self) -> GrantId {
         self.record.grant
+    }
+
+    fn live_until(&self) -> Timestamp {
+        self.record.expires_at
     }
 
     fn is_spent(&self) -> bool {
@@ -332,6 +344,10 @@ impl OneShot for CodeEntry {
 impl OneShot for RefreshEntry {
     fn grant(&self) -> GrantId {
         self.record.grant
+    }
+
+    fn live_until(&self) -> Timestamp {
+        self.record.expires_at
     }
 
     fn is_spent(&self) -> bool {
@@ -361,14 +377,22 @@ enum Member {
 
 /// What was issued under one grant, kept until the last of it expires.
 struct GrantEntry {
-    members: Vec<Member>,
+    /// Each member with the time it stops mattering.
+    members: Vec<(Member, Timestamp)>,
     expires_at: Timestamp,
     revoked: bool,
 }
 
 impl GrantEntry {
-    fn include(&mut self, member: Member, expires_at: Timestamp) {
-        self.members.push(member);
+    /// Adds a member. A grant refreshed forever keeps gaining members, so whenever the list
+    /// reaches a power of two the expired ones are dropped: amortised O(1), and the list stays
+    /// proportional to the grant's live records.
+    fn include(&mut self, member: Member, expires_at: Timestamp, now: Timestamp) {
+        let len = self.members.len();
+        if len >= 8 && len.is_power_of_two() {
+            self.members.retain(|(_, until)| *until > now);
+        }
+        self.members.push((member, expires_at));
         self.expires_at = self.expires_at.max(expires_at);
     }
 }
@@ -503,4 +527,29 @@ fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
 
 fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest(n: u8) -> Digest {
+        Digest::from_bytes([n; 32])
+    }
+
+    // A grant refreshed forever keeps only its live members.
+    #[test]
+    fn grant_members_stay_proportional_to_live_records() {
+        let mut entry = GrantEntry {
+            members: Vec::new(),
+            expires_at: Timestamp::from_secs(0),
+            revoked: false,
+        };
+        for t in 0..1000u64 {
+            let now = Timestamp::from_secs(t);
+            entry.include(Member::Access(digest(1)), Timestamp::from_secs(t + 3), now);
+        }
+        assert!(entry.members.len() <= 16, "{}", entry.members.len());
+        assert_eq!(entry.expires_at, Timestamp::from_secs(1002));
+    }
 }

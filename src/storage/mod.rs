@@ -96,6 +96,14 @@ impl NewTokens {
     pub fn grant(&self) -> GrantId {
         self.access.record.grant
     }
+
+    /// When the last of these tokens expires.
+    pub fn expires_at(&self) -> Timestamp {
+        let access = self.access.record.expires_at;
+        self.refresh
+            .as_ref()
+            .map_or(access, |refresh| access.max(refresh.record.expires_at))
+    }
 }
 
 /// The outcome of an exactly-once exchange ([`Storage::redeem_code`],
@@ -137,8 +145,10 @@ pub trait Storage: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), Error>> + Send;
 
     /// Atomically redeems a code: if it is live, runs `exchange` on it, marks it redeemed
-    /// whatever `exchange` returns, and stores the tokens on success. A code already redeemed
-    /// yields [`Exchange::Replayed`] until it expires.
+    /// whatever `exchange` returns, and stores the tokens on success. A redeemed code is kept
+    /// until the tokens it issued expire ([`NewTokens::expires_at`]) — past its own expiry —
+    /// and presenting it again yields [`Exchange::Replayed`] all that time, so that a late replay
+    /// still revokes them (RFC 6749 §4.1.2).
     fn redeem_code<F: ExchangeFn<CodeRecord>>(
         &self,
         digest: &Digest,
@@ -166,7 +176,7 @@ pub trait Storage: Send + Sync + 'static {
     /// Atomically exchanges a refresh token: if it is live, runs `exchange` on it; on success
     /// stores the new tokens and, when they include a new refresh token, marks the presented one
     /// rotated (kept until it expires, so that a replay is recognised). On refusal nothing
-    /// changes. A rotated token yields [`Exchange::Replayed`].
+    /// changes. A rotated token yields [`Exchange::Replayed`] for as long as it is kept.
     fn rotate_refresh_token<F: ExchangeFn<TokenRecord>>(
         &self,
         digest: &Digest,

@@ -1,0 +1,214 @@
+//! Secrets never reach storage: everything grantor hands to a `Storage` is recorded here, and
+//! none of it holds a secret that the flows handed out.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use grantor::storage::{CodeRecord, Exchange, ExchangeFn, NewTokens, TokenRecord};
+use grantor::{Client, Config, Digest, Error, GrantId, MemoryStorage, Server, Storage, Timestamp};
+
+/// A `Storage` that writes down, as text, every key and record it is given.
+#[derive(Clone, Default)]
+struct Recording {
+    inner: MemoryStorage,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Recording {
+    fn note(&self, what: String) {
+        self.seen.lock().unwrap().push(what);
+    }
+
+    fn dump(&self) -> String {
+        self.seen.lock().unwrap().join("\n")
+    }
+}
+
+impl Storage for Recording {
+    async fn client(&self, id: &str) -> Result<Option<Client>, Error> {
+        self.inner.client(id).await
+    }
+
+    async fn save_client(&self, client: Client) -> Result<(), Error> {
+        self.note(format!(
+            "{client:?} {:?}",
+            client.secret_digest().map(Digest::to_hex)
+        ));
+        self.inner.save_client(client).await
+    }
+
+    async fn save_code(&self, digest: Digest, code: CodeRecord) -> Result<(), Error> {
+        self.note(format!("{} {code:?}", digest.to_hex()));
+        self.inner.save_code(digest, code).await
+    }
+
+    async fn redeem_code<F: ExchangeFn<CodeRecord>>(
+        &self,
+        digest: &Digest,
+        now: Timestamp,
+        exchange: F,
+    ) -> Result<Exchange, Error> {
+        let this = self.clone();
+        self.inner
+            .redeem_code(digest, now, move |record| {
+                let tokens = exchange(record);
+                this.note(format!("{tokens:?}"));
+                tokens
+            })
+            .await
+    }
+
+    async fn save_tokens(&self, tokens: NewTokens) -> Result<(), Error> {
+        self.note(format!("{tokens:?} {}", tokens.access.digest.to_hex()));
+        self.inner.save_tokens(tokens).await
+    }
+
+    async fn access_token(
+        &self,
+        digest: &Digest,
+        now: Timestamp,
+    ) -> Result<Option<TokenRecord>, Error> {
+        self.inner.access_token(digest, now).await
+    }
+
+    async fn refresh_token(
+        &self,
+        digest: &Digest,
+        now: Timestamp,
+    ) -> Result<Option<TokenRecord>, Error> {
+        self.inner.refresh_token(digest, now).await
+    }
+
+    async fn rotate_refresh_token<F: ExchangeFn<TokenRecord>>(
+        &self,
+        digest: &Digest,
+        now: Timestamp,
+        exchange: F,
+    ) -> Result<Exchange, Error> {
+        let this = self.clone();
+        self.inner
+            .rotate_refresh_token(digest, now, move |record| {
+                let tokens = exchange(record);
+                this.note(format!("{tokens:?}"));
+                tokens
+            })
+            .await
+    }
+
+    async fn revoke_access_token(&self, digest: &Digest) -> Result<(), Error> {
+        self.inner.revoke_access_token(digest).await
+    }
+
+    async fn revoke_grant(&self, grant: &GrantId) -> Result<(), Error> {
+        self.inner.revoke_grant(grant).await
+    }
+
+    async fn purge_expired(&self, now: Timestamp) -> Result<u64, Error> {
+        self.inner.purge_expired(now).await
+    }
+}
+
+// C-SE-1, C-SE-2: every grant runs against the recording storage; no code, token or client secret
+// appears in anything storage was given, while each one's digest does.
+#[tokio::test]
+async fn storage_never_sees_a_secret() {
+    let storage = Recording::default();
+    let server = Server::new(Config::builder(ISSUER).build().unwrap(), storage.clone())
+        .with_authenticator(Users);
+    for client in clients() {
+        server.register_client(client).await.unwrap();
+    }
+    let mut secrets: Vec<String> = vec![
+        SVC_SECRET.into(),
+        TRUSTED_SECRET.into(),
+        WORKER_SECRET.into(),
+    ];
+
+    // Code grant, then a refresh.
+    let pending = server
+        .authorize(&get(&format!("/authorize?{}", app_query())))
+        .await
+        .unwrap();
+    let redirect = server
+        .approve(
+            pending,
+            &grantor::OwnerId::new("alice"),
+            &"read".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    let code = redirect_params(&redirect)["code"].clone();
+    let exchange = token_request(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("client_id", APP),
+        ("code_verifier", VERIFIER),
+    ]);
+    let tokens = json(&server.token(&exchange).await);
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let refreshed = json(
+        &server
+            .token(&refresh_request((APP, None), &refresh, &[]))
+            .await,
+    );
+    secrets.extend([code, refresh]);
+    for body in [&tokens, &refreshed] {
+        secrets.push(body["access_token"].as_str().unwrap().into());
+    }
+    secrets.push(refreshed["refresh_token"].as_str().unwrap().into());
+
+    // Password, client credentials and implicit grants.
+    let password = json(
+        &server
+            .token(&password_request("alice", "wonderland", &[]))
+            .await,
+    );
+    let app = json(
+        &server
+            .token(&basic_token_request(
+                WORKER,
+                WORKER_SECRET,
+                &[("grant_type", "client_credentials")],
+            ))
+            .await,
+    );
+    let pending = server
+        .authorize(&get(&format!(
+            "/authorize?response_type=token&client_id={SPA}"
+        )))
+        .await
+        .unwrap();
+    let implicit = server
+        .approve(
+            pending,
+            &grantor::OwnerId::new("alice"),
+            &"read".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    secrets.push(redirect_params(&implicit)["access_token"].clone());
+    for body in [&password, &app] {
+        secrets.push(body["access_token"].as_str().unwrap().into());
+    }
+    secrets.push(password["refresh_token"].as_str().unwrap().into());
+    secrets.push("wonderland".into());
+
+    let dump = storage.dump();
+    assert!(dump.lines().count() >= 8, "{dump}");
+    for secret in &secrets {
+        assert!(
+            !dump.contains(secret.as_str()),
+            "secret found in storage: {dump}"
+        );
+    }
+    // What storage keys by is the digest of each secret (the password excepted: never stored).
+    for secret in secrets.iter().filter(|s| *s != "wonderland") {
+        assert!(
+            dump.contains(&Digest::of(secret).to_hex())
+                || dump.contains(&format!("{:?}", Digest::of(secret))),
+            "no digest for a secret"
+        );
+    }
+}
