@@ -13,8 +13,8 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Form, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Form, FromRequest, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -23,7 +23,7 @@ use grantor::{
     Storage,
 };
 
-use super::axum_glue::{Buffered, reply};
+use super::axum_glue::{Buffered, protected_json, reply};
 use super::demo_client;
 use super::pages;
 use super::sessions::{Session, Sessions};
@@ -115,16 +115,9 @@ async fn authorize<S: Storage>(State(app): State<App<S>>, Buffered(request): Buf
 }
 
 /// `POST /login`: check the password, then on to the consent page.
-async fn login<S: Storage>(
-    State(app): State<App<S>>,
-    headers: HeaderMap,
-    form: Result<Form<Vec<(String, String)>>, FormRejection>,
-) -> Response {
+async fn login<S: Storage>(State(app): State<App<S>>, checked: CheckedForm) -> Response {
+    let CheckedForm { session, form } = checked;
     let now = app.server.now();
-    let (session, form) = match verified_form(&app, &headers, form) {
-        Ok(verified) => verified,
-        Err(refused) => return refused.into_response(),
-    };
     let request_id = form.one("request").unwrap_or_default();
     let Some(pending) = app.sessions.pending(&session, request_id, now) else {
         return pages::unknown_request();
@@ -169,16 +162,9 @@ async fn show_consent<S: Storage>(
 
 /// `POST /consent`: the user's answer. The request leaves the session here, so a second answer
 /// (a replayed POST, a double click) finds nothing and no second code is issued.
-async fn answer_consent<S: Storage>(
-    State(app): State<App<S>>,
-    headers: HeaderMap,
-    form: Result<Form<Vec<(String, String)>>, FormRejection>,
-) -> Response {
+async fn answer_consent<S: Storage>(State(app): State<App<S>>, checked: CheckedForm) -> Response {
+    let CheckedForm { session, form } = checked;
     let now = app.server.now();
-    let (session, form) = match verified_form(&app, &headers, form) {
-        Ok(verified) => verified,
-        Err(refused) => return refused.into_response(),
-    };
     let Some(user) = session.user.clone() else {
         // The consent page is only shown after login, so this form did not come from it.
         return pages::forged_form();
@@ -221,23 +207,17 @@ async fn token<S: Storage>(State(app): State<App<S>>, Buffered(request): Buffere
 /// user (none for an app token), the client and the granted scopes, also in `X-OAuth-Scopes`.
 async fn me<S: Storage>(State(app): State<App<S>>, Buffered(request): Buffered) -> Response {
     // Host's choice: name the scopes a route needs, e.g. `Requirement::user().scopes("profile")`.
-    match app
+    let checked = app
         .server
         .validate_bearer(&request, &Requirement::any())
-        .await
-    {
-        Ok(grant) => {
-            let body = serde_json::json!({
-                "owner": grant.owner().map(|owner| owner.as_str()),
-                "client_id": grant.client_id().as_str(),
-                "scope": grant.scope().to_string(),
-            });
-            let mut response = axum::Json(body).into_response();
-            grant.insert_scopes_header(response.headers_mut());
-            response
-        }
-        Err(error) => reply(error.into_response()),
-    }
+        .await;
+    protected_json(checked, |grant| {
+        serde_json::json!({
+            "owner": grant.owner().map(|owner| owner.as_str()),
+            "client_id": grant.client_id().as_str(),
+            "scope": grant.scope().to_string(),
+        })
+    })
 }
 
 /// `GET /callback`: the demo client's page, showing the code and how to exchange it.
@@ -265,25 +245,30 @@ fn ask(session: &Session, request: &AuthorizationRequest, request_id: &str) -> R
     }
 }
 
-/// The checks every form POST passes first: a live session, a readable form, and the session's
-/// CSRF token in it.
-fn verified_form<S>(
-    app: &App<S>,
-    headers: &HeaderMap,
-    form: Result<Form<Vec<(String, String)>>, FormRejection>,
-) -> Result<(Session, Fields), Refused> {
-    let session = app
-        .sessions
-        .resume(headers, app.server.now())
-        .ok_or(Refused::NoSession)?;
-    let Ok(Form(fields)) = form else {
-        return Err(Refused::Unreadable);
-    };
-    let fields = Fields(fields);
-    if !session.csrf_matches(fields.one("csrf")) {
-        return Err(Refused::Forged);
+/// A form POST that passed the checks every form passes first: a live session, a readable
+/// form, and the session's CSRF token in it. As an extractor, it refuses the others with a page.
+struct CheckedForm {
+    session: Session,
+    form: Fields,
+}
+
+impl<S: Storage> FromRequest<App<S>> for CheckedForm {
+    type Rejection = Refused;
+
+    async fn from_request(request: Request, app: &App<S>) -> Result<Self, Refused> {
+        let session = app
+            .sessions
+            .resume(request.headers(), app.server.now())
+            .ok_or(Refused::NoSession)?;
+        let Form(fields) = Form::<Vec<(String, String)>>::from_request(request, app)
+            .await
+            .map_err(|_| Refused::Unreadable)?;
+        let form = Fields(fields);
+        if !session.csrf_matches(form.one("csrf")) {
+            return Err(Refused::Forged);
+        }
+        Ok(Self { session, form })
     }
-    Ok((session, fields))
 }
 
 /// Why a form POST was refused before its content was looked at.

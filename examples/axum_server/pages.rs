@@ -127,6 +127,7 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
 <title>{title}</title>
 <style>
 body {{ font: 16px/1.5 system-ui, sans-serif; max-width: 28rem; margin: 4rem auto; padding: 0 1rem; }}
+h1 {{ font-size: 1.6rem; line-height: 1.25; }}
 label {{ display: block; margin: .5rem 0; }}
 input:not([type]), input[type=password] {{ display: block; width: 100%; padding: .4rem; }}
 button {{ margin: 1rem .5rem 0 0; padding: .5rem 1.2rem; }}

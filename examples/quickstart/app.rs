@@ -19,7 +19,7 @@ use grantor::{
     AuthorizationRequest, Client, Config, MemoryStorage, OwnerId, Requirement, ScopeSet, Server,
 };
 
-use axum_glue::{Buffered, reply};
+use axum_glue::{Buffered, protected_json, reply};
 use html::escape;
 
 /// The demo client's id.
@@ -112,19 +112,14 @@ async fn token(State(demo): State<Demo>, Buffered(request): Buffered) -> Respons
 /// `GET /api/me`: a protected route that needs a user token with `profile`.
 async fn me(State(demo): State<Demo>, Buffered(request): Buffered) -> Response {
     let requirement = Requirement::user().scopes("profile").unwrap_or_default();
-    match demo.server.validate_bearer(&request, &requirement).await {
-        Ok(grant) => {
-            let body = serde_json::json!({
-                "user": grant.owner().map(OwnerId::as_str),
-                "client_id": grant.client_id().as_str(),
-                "scope": grant.scope().to_string(),
-            });
-            let mut response = axum::Json(body).into_response();
-            grant.insert_scopes_header(response.headers_mut());
-            response
-        }
-        Err(error) => reply(error.into_response()),
-    }
+    let checked = demo.server.validate_bearer(&request, &requirement).await;
+    protected_json(checked, |grant| {
+        serde_json::json!({
+            "user": grant.owner().map(OwnerId::as_str),
+            "client_id": grant.client_id().as_str(),
+            "scope": grant.scope().to_string(),
+        })
+    })
 }
 
 /// `GET /callback`: the demo client's redirect URI. It shows what the client does next.

@@ -8,6 +8,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use grantor::{AccessGrant, BearerError};
 
 /// The largest body read for grantor. OAuth requests are small, and grantor applies its own,
 /// tighter limit on parameters as well.
@@ -31,4 +32,20 @@ impl<S: Send + Sync> FromRequest<S> for Buffered {
 /// Turns grantor's response into axum's.
 pub fn reply(response: http::Response<Vec<u8>>) -> Response {
     response.map(Body::from)
+}
+
+/// The answer of a protected JSON route: on a valid token, the JSON `body` builds, with the
+/// granted scopes in `X-OAuth-Scopes`; otherwise grantor's `401`/`403` with its challenge.
+pub fn protected_json(
+    checked: Result<AccessGrant, BearerError>,
+    body: impl FnOnce(&AccessGrant) -> serde_json::Value,
+) -> Response {
+    match checked {
+        Ok(grant) => {
+            let mut response = axum::Json(body(&grant)).into_response();
+            grant.insert_scopes_header(response.headers_mut());
+            response
+        }
+        Err(error) => reply(error.into_response()),
+    }
 }

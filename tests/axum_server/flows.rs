@@ -54,6 +54,15 @@ async fn post(browser: &mut Browser, uri: &str, form: &[(&str, String)]) -> Page
     browser.post(uri, &form).await
 }
 
+/// A clear page (the status, the message, the anti-framing headers) and nothing that would let
+/// the flow go on: no redirect, no code.
+fn assert_refusal(page: &Page, status: StatusCode, message: &str) {
+    assert_eq!(page.status, status, "{}", page.body);
+    assert!(page.body.contains(message), "{}", page.body);
+    assert!(page.forbids_framing());
+    assert_no_redirect(page);
+}
+
 fn assert_no_redirect(page: &Page) {
     assert!(
         page.headers.get(header::LOCATION).is_none(),
@@ -151,10 +160,11 @@ async fn login_partial_consent_exchange_and_api_call() {
 
     // The same consent POST again: the request was answered, so no second code.
     let replayed = post(&mut browser, "/consent", &form).await;
-    assert_eq!(replayed.status, StatusCode::BAD_REQUEST);
-    assert!(replayed.body.contains("no longer waiting for an answer"));
-    assert!(replayed.forbids_framing());
-    assert_no_redirect(&replayed);
+    assert_refusal(
+        &replayed,
+        StatusCode::BAD_REQUEST,
+        "no longer waiting for an answer",
+    );
 }
 
 // C-AZ-9: denying sends the client `access_denied`, with a 303.
@@ -186,8 +196,7 @@ async fn a_logged_in_user_goes_straight_to_consent() {
     let (router, _clock) = start(ISSUER).await;
     let (mut browser, _) = consent_page(&router).await;
     let again = browser.get(&authorization_path("profile")).await;
-    assert_eq!(again.status, StatusCode::OK);
-    assert!(again.body.contains("Demo App wants access"));
+    assert_refusal(&again, StatusCode::OK, "Demo App wants access");
     assert!(again.headers.get(header::SET_COOKIE).is_none());
 }
 
@@ -213,8 +222,7 @@ async fn wrong_password_or_unknown_user_shows_the_login_page_again() {
                 ],
             )
             .await;
-        assert_eq!(retry.status, StatusCode::OK);
-        assert!(retry.body.contains("Wrong username or password."));
+        assert_refusal(&retry, StatusCode::OK, "Wrong username or password.");
         assert!(retry.body.contains(r#"name="password""#));
         assert!(retry.forbids_framing());
         assert_no_redirect(&retry);
@@ -249,21 +257,29 @@ async fn missing_or_forged_csrf_tokens_are_refused() {
         ];
         form.extend(csrf.map(|csrf| ("csrf", csrf)));
         let refused = browser.post("/login", &form).await;
-        assert_eq!(refused.status, StatusCode::FORBIDDEN);
-        assert!(refused.body.contains("This form could not be verified"));
-        assert_no_redirect(&refused);
+        assert_refusal(
+            &refused,
+            StatusCode::FORBIDDEN,
+            "This form could not be verified",
+        );
     }
 
     let (mut browser, consent) = consent_page(&router).await;
     let mut forged = answer(&consent, "approve", &["profile"]);
     forged[0].1 = login.field("csrf"); // a real token, of another session
     let refused = post(&mut browser, "/consent", &forged).await;
-    assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    assert_no_redirect(&refused);
+    assert_refusal(
+        &refused,
+        StatusCode::FORBIDDEN,
+        "This form could not be verified",
+    );
     forged.remove(0);
     let refused = post(&mut browser, "/consent", &forged).await;
-    assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    assert_no_redirect(&refused);
+    assert_refusal(
+        &refused,
+        StatusCode::FORBIDDEN,
+        "This form could not be verified",
+    );
 
     // Refused forms did not use the request up: the real answer still works.
     let approved = post(
@@ -286,10 +302,11 @@ async fn an_expired_session_gets_a_clear_page() {
         &answer(&consent, "approve", &["profile"]),
     )
     .await;
-    assert_eq!(expired.status, StatusCode::BAD_REQUEST);
-    assert!(expired.body.contains("Your session has expired"));
-    assert!(expired.forbids_framing());
-    assert_no_redirect(&expired);
+    assert_refusal(
+        &expired,
+        StatusCode::BAD_REQUEST,
+        "Your session has expired",
+    );
 
     // Without any session cookie, the same.
     let mut stranger = Browser::new(&router);
@@ -299,12 +316,19 @@ async fn an_expired_session_gets_a_clear_page() {
         &answer(&consent, "approve", &["profile"]),
     )
     .await;
-    assert_eq!(expired.status, StatusCode::BAD_REQUEST);
-    assert!(expired.body.contains("Your session has expired"));
+    assert_refusal(
+        &expired,
+        StatusCode::BAD_REQUEST,
+        "Your session has expired",
+    );
     let expired = stranger
         .get(&format!("/consent?request={}", consent.field("request")))
         .await;
-    assert_eq!(expired.status, StatusCode::BAD_REQUEST);
+    assert_refusal(
+        &expired,
+        StatusCode::BAD_REQUEST,
+        "Your session has expired",
+    );
 }
 
 #[tokio::test]
@@ -315,16 +339,14 @@ async fn a_request_waits_for_an_answer_only_so_long() {
     let stale = browser
         .get(&format!("/consent?request={}", consent.field("request")))
         .await;
-    assert_eq!(stale.status, StatusCode::BAD_REQUEST);
-    assert!(stale.body.contains("no longer waiting"));
+    assert_refusal(&stale, StatusCode::BAD_REQUEST, "no longer waiting");
     let stale = post(
         &mut browser,
         "/consent",
         &answer(&consent, "approve", &["profile"]),
     )
     .await;
-    assert_eq!(stale.status, StatusCode::BAD_REQUEST);
-    assert_no_redirect(&stale);
+    assert_refusal(&stale, StatusCode::BAD_REQUEST, "no longer waiting");
 }
 
 #[tokio::test]
@@ -337,18 +359,15 @@ async fn consent_for_a_request_the_user_never_saw_is_refused() {
     let mut form = answer(&alices_consent, "approve", &["profile"]);
     form[1].1 = others_consent.field("request");
     let refused = post(&mut alice, "/consent", &form).await;
-    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
-    assert!(refused.body.contains("no longer waiting"));
-    assert_no_redirect(&refused);
+    assert_refusal(&refused, StatusCode::BAD_REQUEST, "no longer waiting");
 
     // An id that was never issued, and none at all.
     form[1].1 = "made-up".to_owned();
     let refused = post(&mut alice, "/consent", &form).await;
-    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_refusal(&refused, StatusCode::BAD_REQUEST, "no longer waiting");
     form.remove(1);
     let refused = post(&mut alice, "/consent", &form).await;
-    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
-    assert_no_redirect(&refused);
+    assert_refusal(&refused, StatusCode::BAD_REQUEST, "no longer waiting");
 
     // The other session's request is untouched.
     let approved = post(
@@ -368,8 +387,11 @@ async fn consent_before_login_or_without_a_decision_is_refused() {
     // An anonymous session's own CSRF token and request id: still no consent without login.
     let form = answer(&login, "approve", &["profile"]);
     let refused = post(&mut browser, "/consent", &form).await;
-    assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    assert_no_redirect(&refused);
+    assert_refusal(
+        &refused,
+        StatusCode::FORBIDDEN,
+        "This form could not be verified",
+    );
 
     let (mut browser, consent) = consent_page(&router).await;
     for decision in ["", "maybe"] {
@@ -379,13 +401,11 @@ async fn consent_before_login_or_without_a_decision_is_refused() {
             &answer(&consent, decision, &["profile"]),
         )
         .await;
-        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
-        assert!(refused.body.contains("No decision"));
-        assert_no_redirect(&refused);
+        assert_refusal(&refused, StatusCode::BAD_REQUEST, "No decision");
     }
     // The consent page without a request id.
     let refused = browser.get("/consent").await;
-    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_refusal(&refused, StatusCode::BAD_REQUEST, "no longer waiting");
 }
 
 // C-AZ-2: an untrusted client or redirect URI gets a page, never a redirect.
@@ -396,18 +416,18 @@ async fn untrusted_authorization_requests_get_an_error_page() {
     let unknown = browser
         .get("/authorize?response_type=code&client_id=nobody&redirect_uri=https%3A%2F%2Fevil.example%2F")
         .await;
-    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
-    assert!(unknown.body.contains("unknown client"));
-    assert!(unknown.forbids_framing());
-    assert_no_redirect(&unknown);
+    assert_refusal(&unknown, StatusCode::BAD_REQUEST, "unknown client");
 
     let wrong_uri = format!(
         "{}&redirect_uri=https%3A%2F%2Fevil.example%2Fcb",
         authorization_path("profile")
     );
     let refused = browser.get(&wrong_uri).await;
-    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
-    assert_no_redirect(&refused);
+    assert_refusal(
+        &refused,
+        StatusCode::BAD_REQUEST,
+        "redirect_uri is not registered",
+    );
 }
 
 // C-AZ-5: once the redirect URI is trusted, errors go back to the client.
