@@ -25,16 +25,18 @@ pub mod users;
 use std::error::Error;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use grantor::{Config, MemoryStorage};
 
-use setup::{DEMO_CLIENT, DEMO_USER, DEMO_VERIFIER, Setup};
+use setup::{DEMO_CLIENT, DEMO_USER, DEMO_VERIFIER, Setup, UserEntry};
 
 const USAGE: &str = "usage: axum_server [--addr HOST:PORT] [--issuer URL] [--config FILE]";
 
 /// The command line.
 struct Options {
-    addr: SocketAddr,
+    /// `HOST:PORT`; the host may be a name (`localhost:8080`).
+    addr: String,
     issuer: Option<String>,
     config: Option<PathBuf>,
 }
@@ -42,7 +44,7 @@ struct Options {
 impl Options {
     fn parse(mut args: impl Iterator<Item = String>) -> Result<Self, String> {
         let mut options = Options {
-            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            addr: "127.0.0.1:8080".to_owned(),
             issuer: None,
             config: None,
         };
@@ -63,18 +65,35 @@ impl Options {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> ExitCode {
     let options = match Options::parse(std::env::args().skip(1)) {
         Ok(options) => options,
         Err(message) => {
             eprintln!("{message}");
-            std::process::exit(2);
+            return ExitCode::from(2);
         }
     };
-    let listener = tokio::net::TcpListener::bind(options.addr).await?;
+    match run(options).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("axum_server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(options: Options) -> Result<(), Box<dyn Error>> {
+    let listener = tokio::net::TcpListener::bind(&options.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", options.addr))?;
     let addr = listener.local_addr()?;
     // The issuer is the server's public URL: behind a TLS proxy, pass `--issuer https://…`.
-    let issuer = options.issuer.unwrap_or_else(|| format!("http://{addr}"));
+    let issuer = options
+        .issuer
+        .unwrap_or_else(|| match options.addr.strip_suffix(":0") {
+            Some(_) => format!("http://{addr}"), // port 0: the port the system picked
+            None => format!("http://{}", options.addr),
+        });
     let issuer = issuer.trim_end_matches('/').to_owned();
     let setup = match &options.config {
         Some(path) => Setup::load(path)?,
@@ -97,6 +116,7 @@ fn print_welcome(addr: &SocketAddr, issuer: &str, setup: &Setup) {
     println!("Endpoints:");
     println!("  GET  {issuer}/authorize   authorization (login and consent pages)");
     println!("  POST {issuer}/token       token, every grant type");
+    // wired after issue 5 lands: list /revoke, /introspect and the metadata URL here too.
     println!("  GET  {issuer}/api/me      protected resource (any valid access token)\n");
     println!("Clients:");
     for client in &setup.clients {
@@ -109,7 +129,8 @@ fn print_welcome(addr: &SocketAddr, issuer: &str, setup: &Setup) {
     let users: Vec<&str> = setup.users.iter().map(|u| u.username.as_str()).collect();
     println!("Users: {}", users.join(", "));
     if let Some(demo) = setup.clients.iter().find(|c| c.client_id == DEMO_CLIENT) {
-        if setup.users.iter().any(|u| u.username == DEMO_USER.0) {
+        let is_demo_user = |u: &UserEntry| (u.username.as_str(), u.password.as_str()) == DEMO_USER;
+        if setup.users.iter().any(is_demo_user) {
             println!("\nDemo user: {} / {}", DEMO_USER.0, DEMO_USER.1);
         }
         let scope = demo.scopes.join(" ");

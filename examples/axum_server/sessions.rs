@@ -167,6 +167,7 @@ impl Sessions {
             "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
             session.id
         );
+        // Ids are base64url, so the value is always a valid header; no cookie if it ever were not.
         HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 

@@ -5,7 +5,7 @@ use axum::http::{StatusCode, header};
 
 use super::axum_server::demo_client::authorization_url;
 use super::axum_server::setup::{DEMO_CLIENT, DEMO_USER, DEMO_VERIFIER, Setup};
-use super::{Browser, Page, api_me, exchange, past_idle_timeout, start};
+use super::{Browser, Page, api_me, exchange, past_idle_timeout, start, start_with};
 
 const ISSUER: &str = "https://auth.example.com";
 
@@ -16,26 +16,30 @@ fn authorization_path(scope: &str) -> String {
 
 /// Logs in as the demo user: returns the browser and the consent page it lands on.
 async fn consent_page(router: &axum::Router) -> (Browser, Page) {
+    consent_page_for(router, &authorization_path("profile email messages")).await
+}
+
+/// Logs in as the demo user for this authorization request.
+async fn consent_page_for(router: &axum::Router, authorization_path: &str) -> (Browser, Page) {
     let mut browser = Browser::new(router);
-    let login = browser
-        .get(&authorization_path("profile email messages"))
-        .await;
+    let login = browser.get(authorization_path).await;
     assert_eq!(login.status, StatusCode::OK);
-    let redirect = browser
-        .post(
-            "/login",
-            &[
-                ("csrf", &login.field("csrf")),
-                ("request", &login.field("request")),
-                ("username", DEMO_USER.0),
-                ("password", DEMO_USER.1),
-            ],
-        )
-        .await;
+    let redirect = log_in(&mut browser, &login, DEMO_USER.0, DEMO_USER.1).await;
     assert_eq!(redirect.status, StatusCode::SEE_OTHER, "{}", redirect.body);
     let consent = browser.get(redirect.location()).await;
     assert_eq!(consent.status, StatusCode::OK, "{}", consent.body);
     (browser, consent)
+}
+
+/// Posts the login form of `login` with these credentials.
+async fn log_in(browser: &mut Browser, login: &Page, username: &str, password: &str) -> Page {
+    let form = [
+        ("csrf", login.field("csrf")),
+        ("request", login.field("request")),
+        ("username", username.to_owned()),
+        ("password", password.to_owned()),
+    ];
+    post(browser, "/login", &form).await
 }
 
 /// The consent form's fields, answering with `decision` and these scopes.
@@ -47,6 +51,11 @@ fn answer<'a>(consent: &'a Page, decision: &'a str, scopes: &[&'a str]) -> Vec<(
     ];
     form.extend(scopes.iter().map(|scope| ("scope", (*scope).to_owned())));
     form
+}
+
+/// Posts the consent form of `consent` with `decision` and these scopes checked.
+async fn respond(browser: &mut Browser, consent: &Page, decision: &str, scopes: &[&str]) -> Page {
+    post(browser, "/consent", &answer(consent, decision, scopes)).await
 }
 
 async fn post(browser: &mut Browser, uri: &str, form: &[(&str, String)]) -> Page {
@@ -61,6 +70,15 @@ fn assert_refusal(page: &Page, status: StatusCode, message: &str) {
     assert!(page.body.contains(message), "{}", page.body);
     assert!(page.forbids_framing());
     assert_no_redirect(page);
+}
+
+/// A 303 back to the demo client with this error, the state, and no code.
+fn assert_error_redirect(page: &Page, error: &str) {
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert!(page.location().starts_with(&format!("{ISSUER}/callback?")));
+    assert_eq!(page.location_param("error").as_deref(), Some(error));
+    assert_eq!(page.location_param("state").as_deref(), Some("demo-state"));
+    assert_eq!(page.location_param("code"), None);
 }
 
 fn assert_no_redirect(page: &Page) {
@@ -93,17 +111,7 @@ async fn login_partial_consent_exchange_and_api_call() {
     }
     let anonymous_cookie = browser.cookie.clone();
 
-    let redirect = browser
-        .post(
-            "/login",
-            &[
-                ("csrf", &login.field("csrf")),
-                ("request", &login.field("request")),
-                ("username", DEMO_USER.0),
-                ("password", DEMO_USER.1),
-            ],
-        )
-        .await;
+    let redirect = log_in(&mut browser, &login, DEMO_USER.0, DEMO_USER.1).await;
     assert_eq!(redirect.status, StatusCode::SEE_OTHER);
     assert!(redirect.location().starts_with("/consent?request="));
     // Logging in replaces the session id (no session fixation).
@@ -172,23 +180,8 @@ async fn login_partial_consent_exchange_and_api_call() {
 async fn deny_redirects_with_access_denied() {
     let (router, _clock) = start(ISSUER).await;
     let (mut browser, consent) = consent_page(&router).await;
-    let denied = post(
-        &mut browser,
-        "/consent",
-        &answer(&consent, "deny", &["profile"]),
-    )
-    .await;
-    assert_eq!(denied.status, StatusCode::SEE_OTHER);
-    assert!(
-        denied
-            .location()
-            .starts_with(&format!("{ISSUER}/callback?error=access_denied"))
-    );
-    assert_eq!(
-        denied.location_param("state").as_deref(),
-        Some("demo-state")
-    );
-    assert_eq!(denied.location_param("code"), None);
+    let denied = respond(&mut browser, &consent, "deny", &["profile"]).await;
+    assert_error_redirect(&denied, "access_denied");
 }
 
 #[tokio::test]
@@ -211,17 +204,7 @@ async fn wrong_password_or_unknown_user_shows_the_login_page_again() {
         ("mallory", DEMO_USER.1),
         (DEMO_USER.0, ""),
     ] {
-        let retry = browser
-            .post(
-                "/login",
-                &[
-                    ("csrf", &login.field("csrf")),
-                    ("request", &login.field("request")),
-                    ("username", username),
-                    ("password", password),
-                ],
-            )
-            .await;
+        let retry = log_in(&mut browser, &login, username, password).await;
         assert_refusal(&retry, StatusCode::OK, "Wrong username or password.");
         assert!(retry.body.contains(r#"name="password""#));
         assert!(retry.forbids_framing());
@@ -229,17 +212,7 @@ async fn wrong_password_or_unknown_user_shows_the_login_page_again() {
         assert_eq!(browser.cookie, cookie, "still not logged in");
     }
     // The request is still waiting: the right password continues the flow.
-    let ok = browser
-        .post(
-            "/login",
-            &[
-                ("csrf", &login.field("csrf")),
-                ("request", &login.field("request")),
-                ("username", DEMO_USER.0),
-                ("password", DEMO_USER.1),
-            ],
-        )
-        .await;
+    let ok = log_in(&mut browser, &login, DEMO_USER.0, DEMO_USER.1).await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
 }
 
@@ -282,12 +255,7 @@ async fn missing_or_forged_csrf_tokens_are_refused() {
     );
 
     // Refused forms did not use the request up: the real answer still works.
-    let approved = post(
-        &mut browser,
-        "/consent",
-        &answer(&consent, "approve", &["profile"]),
-    )
-    .await;
+    let approved = respond(&mut browser, &consent, "approve", &["profile"]).await;
     assert_eq!(approved.status, StatusCode::SEE_OTHER);
 }
 
@@ -296,12 +264,7 @@ async fn an_expired_session_gets_a_clear_page() {
     let (router, clock) = start(ISSUER).await;
     let (mut browser, consent) = consent_page(&router).await;
     clock.advance(past_idle_timeout());
-    let expired = post(
-        &mut browser,
-        "/consent",
-        &answer(&consent, "approve", &["profile"]),
-    )
-    .await;
+    let expired = respond(&mut browser, &consent, "approve", &["profile"]).await;
     assert_refusal(
         &expired,
         StatusCode::BAD_REQUEST,
@@ -310,12 +273,7 @@ async fn an_expired_session_gets_a_clear_page() {
 
     // Without any session cookie, the same.
     let mut stranger = Browser::new(&router);
-    let expired = post(
-        &mut stranger,
-        "/consent",
-        &answer(&consent, "approve", &["profile"]),
-    )
-    .await;
+    let expired = respond(&mut stranger, &consent, "approve", &["profile"]).await;
     assert_refusal(
         &expired,
         StatusCode::BAD_REQUEST,
@@ -340,12 +298,7 @@ async fn a_request_waits_for_an_answer_only_so_long() {
         .get(&format!("/consent?request={}", consent.field("request")))
         .await;
     assert_refusal(&stale, StatusCode::BAD_REQUEST, "no longer waiting");
-    let stale = post(
-        &mut browser,
-        "/consent",
-        &answer(&consent, "approve", &["profile"]),
-    )
-    .await;
+    let stale = respond(&mut browser, &consent, "approve", &["profile"]).await;
     assert_refusal(&stale, StatusCode::BAD_REQUEST, "no longer waiting");
 }
 
@@ -370,12 +323,7 @@ async fn consent_for_a_request_the_user_never_saw_is_refused() {
     assert_refusal(&refused, StatusCode::BAD_REQUEST, "no longer waiting");
 
     // The other session's request is untouched.
-    let approved = post(
-        &mut other,
-        "/consent",
-        &answer(&others_consent, "approve", &["profile"]),
-    )
-    .await;
+    let approved = respond(&mut other, &others_consent, "approve", &["profile"]).await;
     assert_eq!(approved.status, StatusCode::SEE_OTHER);
 }
 
@@ -395,12 +343,7 @@ async fn consent_before_login_or_without_a_decision_is_refused() {
 
     let (mut browser, consent) = consent_page(&router).await;
     for decision in ["", "maybe"] {
-        let refused = post(
-            &mut browser,
-            "/consent",
-            &answer(&consent, decision, &["profile"]),
-        )
-        .await;
+        let refused = respond(&mut browser, &consent, decision, &["profile"]).await;
         assert_refusal(&refused, StatusCode::BAD_REQUEST, "No decision");
     }
     // The consent page without a request id.
@@ -436,17 +379,7 @@ async fn other_authorization_errors_go_back_to_the_client() {
     let (router, _clock) = start(ISSUER).await;
     let mut browser = Browser::new(&router);
     let refused = browser.get(&authorization_path("profile admin")).await;
-    assert_eq!(refused.status, StatusCode::SEE_OTHER);
-    assert!(
-        refused
-            .location()
-            .starts_with(&format!("{ISSUER}/callback?"))
-    );
-    assert_eq!(
-        refused.location_param("error").as_deref(),
-        Some("invalid_scope")
-    );
-    assert_eq!(refused.location_param("code"), None);
+    assert_error_redirect(&refused, "invalid_scope");
 }
 
 // C-BR-5: the protected route without a token.
@@ -502,5 +435,25 @@ async fn a_bad_config_is_reported() {
     assert!(
         error.to_string().contains("is not a valid configuration"),
         "{error}"
+    );
+}
+
+#[tokio::test]
+async fn pages_escape_what_clients_and_requests_send() {
+    let mut setup = Setup::demo(ISSUER);
+    setup.clients[0].name = Some("Evil <script>alert(1)</script>".to_owned());
+    setup.clients[0].scopes.push("x'<y>&z".to_owned());
+    let (router, _clock) = start_with(ISSUER, &setup).await;
+    let (_, consent) = consent_page_for(&router, &authorization_path("profile x'<y>&z")).await;
+    assert!(
+        consent
+            .body
+            .contains("Evil &lt;script&gt;alert(1)&lt;/script&gt; wants access")
+    );
+    assert!(!consent.body.contains("<script>"));
+    assert!(
+        consent
+            .body
+            .contains(r#"value="x&#39;&lt;y&gt;&amp;z" checked"#)
     );
 }

@@ -22,14 +22,17 @@ use axum_server::setup::Setup;
 
 /// The example's router on a manual clock, with the built-in demo setup.
 pub async fn start(issuer: &str) -> (Router, ManualClock) {
+    start_with(issuer, &Setup::demo(issuer)).await
+}
+
+/// The example's router on a manual clock, with these clients and users.
+pub async fn start_with(issuer: &str, setup: &Setup) -> (Router, ManualClock) {
     let clock = ManualClock::new(Timestamp::from_secs(1_700_000_000));
     let config = Config::builder(issuer)
         .clock(clock.clone())
         .build()
         .unwrap();
-    let app = App::new(config, MemoryStorage::new(), &Setup::demo(issuer))
-        .await
-        .unwrap();
+    let app = App::new(config, MemoryStorage::new(), setup).await.unwrap();
     (app::router(app), clock)
 }
 
