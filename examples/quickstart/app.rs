@@ -1,18 +1,26 @@
 //! The quickstart's routes: how a host wires grantor into axum. The end-to-end test runs this
 //! same router.
 
+#[path = "../support/axum_glue.rs"]
+mod axum_glue;
+#[path = "../support/demo_client.rs"]
+mod demo_client;
+#[path = "../support/html.rs"]
+mod html;
+
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{Query, Request, State};
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use grantor::{
-    AuthorizationRequest, Client, CodeChallenge, Config, MemoryStorage, OwnerId, Requirement,
-    ScopeSet, Server,
+    AuthorizationRequest, Client, Config, MemoryStorage, OwnerId, Requirement, ScopeSet, Server,
 };
+
+use axum_glue::{Buffered, protected_json, reply};
+use html::escape;
 
 /// The demo client's id.
 pub const CLIENT_ID: &str = "quickstart-app";
@@ -53,11 +61,7 @@ impl Demo {
 
     /// Where the demo client sends the browser to start the flow.
     pub fn authorization_url(&self) -> String {
-        format!(
-            "{}/authorize?response_type=code&client_id={CLIENT_ID}&scope=profile+messages&state=demo-state&code_challenge={}&code_challenge_method=S256",
-            self.base,
-            CodeChallenge::s256(VERIFIER).value()
-        )
+        demo_client::authorization_url(&self.base, CLIENT_ID, "profile messages", VERIFIER)
     }
 }
 
@@ -75,26 +79,8 @@ pub fn router(demo: Demo) -> Router {
         .with_state(demo)
 }
 
-/// Buffers an axum request into the `http::Request<Bytes>` grantor takes.
-async fn buffered(request: Request) -> Result<http::Request<Bytes>, Response> {
-    let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 * 1024)
-        .await
-        .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
-    Ok(http::Request::from_parts(parts, bytes))
-}
-
-/// Turns grantor's response into axum's.
-fn reply(response: http::Response<Vec<u8>>) -> Response {
-    response.map(Body::from)
-}
-
 /// `GET /authorize`: validate, then show the consent page (the demo user is already "logged in").
-async fn authorize(State(demo): State<Demo>, request: Request) -> Response {
-    let request = match buffered(request).await {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
+async fn authorize(State(demo): State<Demo>, Buffered(request): Buffered) -> Response {
     match demo.server.authorize(&request).await {
         Ok(pending) => consent_page(&pending, request.uri().query().unwrap_or("")),
         Err(error) => reply(error.into_response()),
@@ -107,11 +93,7 @@ async fn authorize(State(demo): State<Demo>, request: Request) -> Response {
 /// The quickstart has no login and no CSRF token, so any page could post this form for the
 /// auto-logged-in demo user: never expose it beyond localhost. `examples/axum_server` shows the
 /// real thing (login, session cookie, CSRF token, server-side pending requests).
-async fn consent(State(demo): State<Demo>, request: Request) -> Response {
-    let request = match buffered(request).await {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
+async fn consent(State(demo): State<Demo>, Buffered(request): Buffered) -> Response {
     let pending = match demo.server.authorize(&request).await {
         Ok(pending) => pending,
         Err(error) => return reply(error.into_response()),
@@ -136,80 +118,44 @@ async fn consent(State(demo): State<Demo>, request: Request) -> Response {
 }
 
 /// `POST /token`: every grant type behind one call.
-async fn token(State(demo): State<Demo>, request: Request) -> Response {
-    match buffered(request).await {
-        Ok(request) => reply(demo.server.token(&request).await),
-        Err(response) => response,
-    }
+async fn token(State(demo): State<Demo>, Buffered(request): Buffered) -> Response {
+    reply(demo.server.token(&request).await)
 }
 
 /// `POST /revoke`: a client revokes a token, e.g. at logout (RFC 7009).
-async fn revoke(State(demo): State<Demo>, request: Request) -> Response {
-    match buffered(request).await {
-        Ok(request) => reply(demo.server.revoke(&request).await),
-        Err(response) => response,
-    }
+async fn revoke(State(demo): State<Demo>, Buffered(request): Buffered) -> Response {
+    reply(demo.server.revoke(&request).await)
 }
 
 /// `POST /introspect`: a client or resource server asks about a token (RFC 7662).
-async fn introspect(State(demo): State<Demo>, request: Request) -> Response {
-    match buffered(request).await {
-        Ok(request) => reply(demo.server.introspect(&request).await),
-        Err(response) => response,
-    }
+async fn introspect(State(demo): State<Demo>, Buffered(request): Buffered) -> Response {
+    reply(demo.server.introspect(&request).await)
 }
 
 /// `GET /.well-known/oauth-authorization-server`: the server's metadata (RFC 8414).
-async fn metadata(State(demo): State<Demo>, request: Request) -> Response {
+async fn metadata(State(demo): State<Demo>, request: axum::extract::Request) -> Response {
     reply(demo.server.metadata_response(&request))
 }
 
 /// `GET /api/me`: a protected route that needs a user token with `profile`.
-async fn me(State(demo): State<Demo>, request: Request) -> Response {
-    let request = match buffered(request).await {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
+async fn me(State(demo): State<Demo>, Buffered(request): Buffered) -> Response {
     let requirement = Requirement::user().scopes("profile").unwrap_or_default();
-    match demo.server.validate_bearer(&request, &requirement).await {
-        Ok(grant) => {
-            let body = serde_json::json!({
-                "user": grant.owner().map(OwnerId::as_str),
-                "client_id": grant.client_id().as_str(),
-                "scope": grant.scope().to_string(),
-            });
-            let mut response = axum::Json(body).into_response();
-            grant.insert_scopes_header(response.headers_mut());
-            response
-        }
-        Err(error) => reply(error.into_response()),
-    }
+    let checked = demo.server.validate_bearer(&request, &requirement).await;
+    protected_json(checked, |grant| {
+        serde_json::json!({
+            "user": grant.owner().map(OwnerId::as_str),
+            "client_id": grant.client_id().as_str(),
+            "scope": grant.scope().to_string(),
+        })
+    })
 }
 
 /// `GET /callback`: the demo client's redirect URI. It shows what the client does next.
 async fn callback(
     State(demo): State<Demo>,
     Query(params): Query<Vec<(String, String)>>,
-) -> Response {
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let base = &demo.base;
-    let body = match (get("code"), get("error")) {
-        (Some(code), _) => format!(
-            "<h1>Approved</h1><p>The client received a code. Exchange it:</p>\
-             <pre>curl -s -X POST {base}/token -d grant_type=authorization_code \\\n  -d code={code} -d client_id={CLIENT_ID} \\\n  -d code_verifier={VERIFIER}</pre>\
-             <p>Then call the API with the access token:</p>\
-             <pre>curl -s {base}/api/me -H \"Authorization: Bearer ACCESS_TOKEN\"</pre>",
-            code = escape(code),
-        ),
-        (None, Some(error)) => format!("<h1>Not approved</h1><p>error: {}</p>", escape(error)),
-        (None, None) => "<h1>Nothing to show</h1>".to_owned(),
-    };
-    Html(body).into_response()
+) -> Html<String> {
+    demo_client::callback_page(&demo.base, CLIENT_ID, VERIFIER, &params)
 }
 
 fn consent_page(pending: &AuthorizationRequest, query: &str) -> Response {
@@ -247,13 +193,4 @@ fn consent_page(pending: &AuthorizationRequest, query: &str) -> Response {
         header::HeaderValue::from_static("DENY"),
     );
     response
-}
-
-/// Escapes text for HTML element content and quoted attribute values.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }

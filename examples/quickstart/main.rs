@@ -6,7 +6,7 @@
 //! cargo run --example quickstart -- --addr 127.0.0.1:9000
 //! ```
 //!
-//! For login pages, sessions, CSRF protection and every endpoint, see `examples/axum_server.rs`.
+//! For login pages, sessions, CSRF protection and every endpoint, see `examples/axum_server`.
 
 mod app;
 

@@ -1,0 +1,151 @@
+//! The HTML pages the host owns: login, consent and errors.
+//!
+//! Every page is sent with `X-Frame-Options: DENY` and `Content-Security-Policy:
+//! frame-ancestors 'none'` (no other site may frame them and trick a click on "Approve") and
+//! `Cache-Control: no-store` (they carry CSRF tokens). Every value from a request or a client
+//! registration is escaped.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use grantor::{AuthorizationRequest, OwnerId};
+
+use super::html::escape;
+
+/// The login form: fields `username` and `password`, posted to `/login` with the CSRF token and
+/// the id of the waiting authorization request.
+pub fn login(
+    request: &AuthorizationRequest,
+    csrf: &str,
+    request_id: &str,
+    failed: bool,
+) -> Response {
+    let notice = if failed {
+        r#"<p class="error" role="alert">Wrong username or password.</p>"#
+    } else {
+        ""
+    };
+    let body = format!(
+        r#"<h1>Log in</h1>
+<p>to continue to <b>{client}</b>.</p>
+{notice}
+<form method="post" action="/login">
+  <input type="hidden" name="csrf" value="{csrf}">
+  <input type="hidden" name="request" value="{request_id}">
+  <label>Username <input name="username" autocomplete="username" required autofocus></label>
+  <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+  <button>Log in</button>
+</form>"#,
+        client = escape(request.client().name()),
+        csrf = escape(csrf),
+        request_id = escape(request_id),
+    );
+    page(StatusCode::OK, "Log in", &body)
+}
+
+/// The consent page: the client's name, the requested scopes as pre-checked checkboxes named
+/// `scope`, and two buttons named `decision` (`approve`, `deny`).
+pub fn consent(
+    request: &AuthorizationRequest,
+    user: &OwnerId,
+    csrf: &str,
+    request_id: &str,
+) -> Response {
+    let scopes: String = request
+        .scope()
+        .iter()
+        .map(|scope| {
+            format!(
+                r#"  <label><input type="checkbox" name="scope" value="{0}" checked> {0}</label>
+"#,
+                escape(scope.as_str())
+            )
+        })
+        .collect();
+    let destination = url::Url::parse(request.redirect_uri())
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    let body = format!(
+        r#"<h1>{client} wants access to your account</h1>
+<p>Signed in as <b>{user}</b>. Uncheck what you do not want to share.</p>
+<form method="post" action="/consent">
+  <input type="hidden" name="csrf" value="{csrf}">
+  <input type="hidden" name="request" value="{request_id}">
+{scopes}  <p>You will be sent back to <b>{destination}</b>.</p>
+  <button name="decision" value="approve">Approve</button>
+  <button name="decision" value="deny" class="secondary">Deny</button>
+</form>"#,
+        client = escape(request.client().name()),
+        user = escape(user.as_str()),
+        csrf = escape(csrf),
+        request_id = escape(request_id),
+        destination = escape(&destination),
+    );
+    page(StatusCode::OK, "Authorize", &body)
+}
+
+/// An error page: what went wrong and what the user can do.
+pub fn error(status: StatusCode, title: &str, message: &str) -> Response {
+    let body = format!("<h1>{}</h1>\n<p>{}</p>", escape(title), escape(message));
+    page(status, title, &body)
+}
+
+/// The page for a form whose session is gone (expired, or cookies are off).
+pub fn session_expired() -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "Your session has expired",
+        "Nothing was shared. Go back to the application and sign in again.",
+    )
+}
+
+/// The page for a form without the right CSRF token (forged, or from an older session).
+pub fn forged_form() -> Response {
+    error(
+        StatusCode::FORBIDDEN,
+        "This form could not be verified",
+        "It was not sent by this site's page, or it belongs to an older session. Nothing was \
+         shared. Go back to the application and try again.",
+    )
+}
+
+/// The page for a consent answer to a request this session is not waiting for: never shown,
+/// already answered, or too old.
+pub fn unknown_request() -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "This request is no longer waiting for an answer",
+        "It was already answered, it has expired, or it was never shown to you. Nothing more was \
+         shared. Go back to the application and start again.",
+    )
+}
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>{title}</title>
+<style>
+body {{ font: 16px/1.5 system-ui, sans-serif; max-width: 28rem; margin: 4rem auto; padding: 0 1rem; }}
+h1 {{ font-size: 1.6rem; line-height: 1.25; }}
+label {{ display: block; margin: .5rem 0; }}
+input:not([type]), input[type=password] {{ display: block; width: 100%; padding: .4rem; }}
+button {{ margin: 1rem .5rem 0 0; padding: .5rem 1.2rem; }}
+.error {{ color: #b00020; }}
+</style></head>
+<body>
+{body}
+</body></html>
+"#,
+        title = escape(title),
+    );
+    let mut response = (status, Html(html)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

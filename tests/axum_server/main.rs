@@ -1,0 +1,164 @@
+//! The `axum_server` example, driven from the outside: the HTTP-level flows and every bad input
+//! of its login and consent pages (`flows`), and the code flow in a real, headless Chromium
+//! (`browser`, skipped when Chromium is not installed).
+
+#[path = "../../examples/axum_server/main.rs"]
+#[allow(dead_code)]
+mod axum_server;
+
+mod browser;
+mod flows;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use grantor::{Config, ManualClock, MemoryStorage, Timestamp};
+use tower::ServiceExt;
+
+use axum_server::app::{self, App};
+use axum_server::setup::Setup;
+
+/// The example's router on a manual clock, with the built-in demo setup.
+pub async fn start(issuer: &str) -> (Router, ManualClock) {
+    start_with(issuer, &Setup::demo(issuer)).await
+}
+
+/// The example's router on a manual clock, with these clients and users.
+pub async fn start_with(issuer: &str, setup: &Setup) -> (Router, ManualClock) {
+    let clock = ManualClock::new(Timestamp::from_secs(1_700_000_000));
+    let config = Config::builder(issuer)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let app = App::new(config, MemoryStorage::new(), setup).await.unwrap();
+    (app::router(app), clock)
+}
+
+/// A response, read whole.
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// The value of the hidden form field `name`.
+    pub fn field(&self, name: &str) -> String {
+        let marker = format!(r#"name="{name}" value=""#);
+        let start = self.body.find(&marker).expect(&marker) + marker.len();
+        let end = self.body[start..].find('"').unwrap();
+        self.body[start..start + end].to_owned()
+    }
+
+    /// The `Location` header.
+    pub fn location(&self) -> &str {
+        self.headers[header::LOCATION].to_str().unwrap()
+    }
+
+    /// A query parameter of the `Location` header.
+    pub fn location_param(&self, name: &str) -> Option<String> {
+        query_param(self.location(), name)
+    }
+
+    /// Whether the page carries the anti-framing headers.
+    pub fn forbids_framing(&self) -> bool {
+        self.headers[header::X_FRAME_OPTIONS] == "DENY"
+            && self.headers[header::CONTENT_SECURITY_POLICY] == "frame-ancestors 'none'"
+    }
+}
+
+/// A query parameter of an absolute or relative URI.
+pub fn query_param(uri: &str, name: &str) -> Option<String> {
+    let url = url::Url::parse("http://base.invalid/")
+        .unwrap()
+        .join(uri)
+        .unwrap();
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// A minimal browser: it keeps the session cookie the server sets and sends it back.
+pub struct Browser {
+    router: Router,
+    pub cookie: Option<String>,
+}
+
+impl Browser {
+    pub fn new(router: &Router) -> Self {
+        Self {
+            router: router.clone(),
+            cookie: None,
+        }
+    }
+
+    pub async fn get(&mut self, uri: &str) -> Page {
+        self.send(Request::get(uri), Body::empty()).await
+    }
+
+    pub async fn post(&mut self, uri: &str, form: &[(&str, &str)]) -> Page {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let request =
+            Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        self.send(request, Body::from(body)).await
+    }
+
+    async fn send(&mut self, mut request: axum::http::request::Builder, body: Body) -> Page {
+        if let Some(cookie) = &self.cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        let page = call(&self.router, request.body(body).unwrap()).await;
+        if let Some(set) = page.headers.get(header::SET_COOKIE) {
+            let pair = set.to_str().unwrap().split(';').next().unwrap();
+            self.cookie = Some(pair.to_owned());
+        }
+        page
+    }
+}
+
+/// Sends one request through the router.
+pub async fn call(router: &Router, request: Request<Body>) -> Page {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    Page {
+        status: parts.status,
+        headers: parts.headers,
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+/// Exchanges a code of the demo client at `/token`; returns the JSON response.
+pub async fn exchange(router: &Router, code: &str, verifier: &str) -> serde_json::Value {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "authorization_code")
+        .append_pair("code", code)
+        .append_pair("client_id", axum_server::setup::DEMO_CLIENT)
+        .append_pair("code_verifier", verifier)
+        .finish();
+    let request = Request::post("/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    let page = call(router, request).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    serde_json::from_str(&page.body).unwrap()
+}
+
+/// Calls `GET /api/me` with an access token.
+pub async fn api_me(router: &Router, access_token: &str) -> Page {
+    let request = Request::get("/api/me")
+        .header(header::AUTHORIZATION, format!("Bearer {access_token}"))
+        .body(Body::empty())
+        .unwrap();
+    call(router, request).await
+}
+
+/// How long sessions last without use, plus a second.
+pub fn past_idle_timeout() -> Duration {
+    axum_server::sessions::IDLE_TIMEOUT + Duration::from_secs(1)
+}
