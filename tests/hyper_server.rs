@@ -148,3 +148,30 @@ async fn bad_requests_get_clear_answers() {
     let refused = send(&server, request).await;
     assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+// C-TK-9, C-SC-4: the example's own demo client gets an app token with client credentials over
+// hyper, and the protected route accepts it.
+#[tokio::test]
+async fn client_credentials_then_protected_route() {
+    let (server, secret) = hyper_server::demo(ISSUER).await.unwrap();
+    let basic = STANDARD.encode(format!("{}:{}", hyper_server::CLIENT_ID, secret.secret()));
+    let request = form("/token")
+        .header(header::AUTHORIZATION, format!("Basic {basic}"))
+        .body(Full::new(Bytes::from_static(
+            b"grant_type=client_credentials",
+        )))
+        .unwrap();
+    let tokens = send(&server, request).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.body);
+    let tokens: serde_json::Value = serde_json::from_str(&tokens.body).unwrap();
+    assert_eq!(tokens["scope"], hyper_server::SCOPE);
+    assert!(tokens.get("refresh_token").is_none());
+    let access = tokens["access_token"].as_str().unwrap();
+    let request = Request::get("/api/reports")
+        .header(header::AUTHORIZATION, format!("Bearer {access}"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let reply = send(&server, request).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.headers["x-oauth-scopes"], hyper_server::SCOPE);
+}

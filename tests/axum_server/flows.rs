@@ -5,7 +5,7 @@ use axum::http::{StatusCode, header};
 
 use super::axum_server::demo_client::authorization_url;
 use super::axum_server::setup::{DEMO_CLIENT, DEMO_USER, DEMO_VERIFIER, Setup};
-use super::{Browser, Page, api_me, exchange, past_idle_timeout, start, start_with};
+use super::{Browser, Page, api_me, call, exchange, past_idle_timeout, start, start_with};
 
 const ISSUER: &str = "https://auth.example.com";
 
@@ -455,5 +455,137 @@ async fn pages_escape_what_clients_and_requests_send() {
         consent
             .body
             .contains(r#"value="x&#39;&lt;y&gt;&amp;z" checked"#)
+    );
+}
+
+/// A form POST authenticated with HTTP Basic.
+async fn basic_post(
+    router: &axum::Router,
+    uri: &str,
+    id: &str,
+    secret: &str,
+    form: &[(&str, &str)],
+) -> Page {
+    use base64::Engine;
+    let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let request = axum::http::Request::post(uri)
+        .header(
+            axum::http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .header(
+            axum::http::header::AUTHORIZATION,
+            format!("Basic {credentials}"),
+        )
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    call(router, request).await
+}
+
+// C-TK-9, C-TK-8, C-IN-1, C-RV-1, C-MD-1: the sample configuration's confidential clients use the
+// client credentials and password grants, introspect and revoke through the example's routes.
+#[tokio::test]
+async fn app_tokens_password_grant_introspection_and_revocation() {
+    let issuer = "http://127.0.0.1:8080";
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/axum_server/config.sample.json"
+    );
+    let (router, _clock) = start_with(issuer, &Setup::load(path.as_ref()).unwrap()).await;
+    let billing = ("billing-service", "change-me-to-a-long-random-secret");
+
+    let tokens = basic_post(
+        &router,
+        "/token",
+        billing.0,
+        billing.1,
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.body);
+    let tokens: serde_json::Value = serde_json::from_str(&tokens.body).unwrap();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let me = call(
+        &router,
+        axum::http::Request::get("/api/me")
+            .header(
+                axum::http::header::AUTHORIZATION,
+                format!("Bearer {access}"),
+            )
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    let me: serde_json::Value = serde_json::from_str(&me.body).unwrap();
+    assert_eq!(me["client_id"], "billing-service");
+
+    let active = basic_post(
+        &router,
+        "/introspect",
+        billing.0,
+        billing.1,
+        &[("token", &access)],
+    )
+    .await;
+    let active: serde_json::Value = serde_json::from_str(&active.body).unwrap();
+    assert_eq!(active["active"], true);
+    assert_eq!(active["client_id"], "billing-service");
+
+    let revoked = basic_post(
+        &router,
+        "/revoke",
+        billing.0,
+        billing.1,
+        &[("token", &access)],
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    let inactive = basic_post(
+        &router,
+        "/introspect",
+        billing.0,
+        billing.1,
+        &[("token", &access)],
+    )
+    .await;
+    assert_eq!(inactive.body, r#"{"active":false}"#);
+
+    let cli = ("legacy-cli", "another-long-random-secret-for-the-cli");
+    let form = [
+        ("grant_type", "password"),
+        ("username", "alice"),
+        ("password", "wonderland"),
+    ];
+    let password = basic_post(&router, "/token", cli.0, cli.1, &form).await;
+    assert_eq!(password.status, StatusCode::OK, "{}", password.body);
+    let wrong = [
+        ("grant_type", "password"),
+        ("username", "alice"),
+        ("password", "nope"),
+    ];
+    let wrong = basic_post(&router, "/token", cli.0, cli.1, &wrong).await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert!(wrong.body.contains("invalid_grant"));
+
+    let metadata = call(
+        &router,
+        axum::http::Request::get("/.well-known/oauth-authorization-server")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let metadata: serde_json::Value = serde_json::from_str(&metadata.body).unwrap();
+    assert_eq!(metadata["issuer"], issuer);
+    assert_eq!(metadata["revocation_endpoint"], format!("{issuer}/revoke"));
+    assert!(
+        metadata["grant_types_supported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g == "password")
     );
 }
