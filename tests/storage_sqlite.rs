@@ -69,6 +69,29 @@ async fn open_accepts_a_url_or_a_path_and_creates_the_file() {
     );
 }
 
+// grantor records its migrations in a table of its own, so a host's sqlx migrations on the
+// same database (in `_sqlx_migrations`) never meet versions they do not know.
+#[tokio::test]
+async fn migrations_are_recorded_in_their_own_table() {
+    let db = TempDb::new();
+    let storage = db.open().await;
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .fetch_all(storage.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        tables,
+        [
+            "grantor_clients",
+            "grantor_codes",
+            "grantor_grants",
+            "grantor_migrations",
+            "grantor_tokens"
+        ]
+    );
+}
+
 // C-TK-5: tokens and replay detection survive a restart of the server.
 #[tokio::test]
 async fn tokens_survive_a_restart() {

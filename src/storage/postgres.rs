@@ -7,8 +7,6 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use super::sql::{self, sql_storage};
 use crate::error::Error;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
-
 sql_storage! {
     /// Storage in PostgreSQL: the store that several server instances behind a load balancer
     /// share. A token issued by one instance is valid at all of them, and the exactly-once
@@ -37,7 +35,7 @@ sql_storage! {
     PostgresStorage {
         database: sqlx::Postgres,
         pool: PgPool,
-        migrator: MIGRATOR,
+        migrator: sql::migrator(sqlx::migrate!("migrations/postgres")),
         begin_write: "BEGIN",
         select_code: sql::SELECT_CODE_FOR_UPDATE,
         select_token: sql::SELECT_TOKEN_FOR_UPDATE,

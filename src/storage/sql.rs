@@ -106,6 +106,18 @@ pub(crate) const ACCESS: &str = "access";
 /// The `kind` column of refresh tokens.
 pub(crate) const REFRESH: &str = "refresh";
 
+/// The table that records which of grantor's migrations a database has: its own, so that the
+/// host's sqlx migrations (`_sqlx_migrations`) and grantor's never see each other's versions.
+pub(crate) const MIGRATIONS_TABLE: &str = "grantor_migrations";
+
+/// grantor's migrations for one database, recorded in [`MIGRATIONS_TABLE`].
+pub(crate) fn migrator(mut migrator: sqlx::migrate::Migrator) -> sqlx::migrate::Migrator {
+    // "Dangerous" only when an existing database moves from one table to another; grantor
+    // has always used this one.
+    migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
+    migrator
+}
+
 /// Wraps a database error.
 pub(crate) fn db(error: sqlx::Error) -> Error {
     Error::storage(error)

@@ -7,8 +7,6 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use super::sql::{self, sql_storage};
 use crate::error::Error;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-
 sql_storage! {
     /// Storage in a SQLite database file: tokens survive a restart. The durable choice for a
     /// single server process (several processes on one file work, but writes are serialized;
@@ -28,7 +26,7 @@ sql_storage! {
     SqliteStorage {
         database: sqlx::Sqlite,
         pool: SqlitePool,
-        migrator: MIGRATOR,
+        migrator: sql::migrator(sqlx::migrate!("migrations/sqlite")),
         // One writer at a time: take the write lock when the transaction starts, so the check
         // and the update of an exchange cannot interleave with another writer.
         begin_write: "BEGIN IMMEDIATE",
