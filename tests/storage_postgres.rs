@@ -13,10 +13,13 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use grantor::AccessToken;
 use grantor::storage::PostgresStorage;
 use grantor::storage::sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use grantor::storage::sqlx::{self, AssertSqlSafe};
+use grantor::storage::{Exchange, NewTokens, StoredToken, TokenRecord};
+use grantor::{
+    AccessToken, ClientId, GrantId, OwnerId, RefreshToken, ScopeSet, Storage, Timestamp,
+};
 
 use common::*;
 use storage_scenarios::*;
@@ -220,5 +223,110 @@ async fn terminated_connections_are_a_server_error_and_recover() {
     assert_recovered(&back, &code, &issued.access).await;
     fx.storage().pool().close().await;
     back.storage().pool().close().await;
+    schema.drop().await;
+}
+
+/// Tokens of `grant` (an access token and a refresh token) issued at [`START`].
+fn tokens(grant: GrantId) -> NewTokens {
+    let record = TokenRecord {
+        grant,
+        client_id: ClientId::new(APP).unwrap(),
+        owner: Some(OwnerId::new("alice")),
+        scope: ScopeSet::parse("read").unwrap(),
+        issued_at: Timestamp::from_secs(START),
+        expires_at: Timestamp::from_secs(START + 3_600),
+    };
+    NewTokens {
+        access: StoredToken {
+            digest: AccessToken::generate().digest(),
+            record: record.clone(),
+        },
+        refresh: Some(StoredToken {
+            digest: RefreshToken::generate().digest(),
+            record,
+        }),
+    }
+}
+
+// C-TK-11: a revocation that starts while a refresh exchange holds its token (and so must wait
+// for it) still revokes the tokens that exchange adds. The exchange is held inside its
+// transaction until PostgreSQL shows the revocation waiting on its lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revocation_waiting_on_a_refresh_exchange_revokes_its_tokens() {
+    let test = "a_revocation_waiting_on_a_refresh_exchange_revokes_its_tokens";
+    let Some(schema) = TestSchema::create(test).await else {
+        return;
+    };
+    let storage = Arc::new(schema.storage().await);
+    let grant = GrantId::generate();
+    let first = tokens(grant);
+    storage.save_tokens(first.clone()).await.unwrap();
+    let refresh = first.refresh.clone().unwrap();
+    let second = tokens(grant);
+
+    let (inside, entered) = std::sync::mpsc::channel();
+    let (release, go) = std::sync::mpsc::channel::<()>();
+    let exchange = {
+        let storage = storage.clone();
+        let second = second.clone();
+        let now = Timestamp::from_secs(START + 1);
+        tokio::spawn(async move {
+            storage
+                .rotate_refresh_token(&refresh.digest, now, move |_| {
+                    inside.send(()).unwrap();
+                    go.recv().unwrap();
+                    Ok(second)
+                })
+                .await
+        })
+    };
+    tokio::task::spawn_blocking(move || entered.recv().unwrap())
+        .await
+        .unwrap();
+    let revocation = {
+        let storage = storage.clone();
+        tokio::spawn(async move { storage.revoke_grant(&grant).await })
+    };
+    // Wait until the revocation is blocked on the refresh token's row lock (the bound only
+    // turns a hang into a failure).
+    for attempt in 0.. {
+        assert!(
+            attempt < 10_000,
+            "the revocation never waited for the exchange"
+        );
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE application_name = $1 AND wait_event_type = 'Lock'",
+        )
+        .bind(&schema.name)
+        .fetch_one(&schema.admin)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    release.send(()).unwrap();
+    let exchanged = exchange.await.unwrap().unwrap();
+    assert!(matches!(exchanged, Exchange::Issued(_)), "{exchanged:?}");
+    revocation.await.unwrap().unwrap();
+
+    let now = Timestamp::from_secs(START + 2);
+    for token in [&first, &second] {
+        assert_eq!(
+            storage
+                .access_token(&token.access.digest, now)
+                .await
+                .unwrap(),
+            None
+        );
+        let refresh = token.refresh.as_ref().unwrap();
+        assert_eq!(
+            storage.refresh_token(&refresh.digest, now).await.unwrap(),
+            None
+        );
+    }
+    storage.pool().close().await;
     schema.drop().await;
 }

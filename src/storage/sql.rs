@@ -10,10 +10,13 @@
 //! transaction takes the write lock up front (`BEGIN IMMEDIATE`). Spending the code, marking the
 //! refresh token rotated and storing the new tokens commit together or not at all.
 //!
-//! Revocation deletes a grant's codes and tokens, then marks the grant revoked; adding tokens
-//! to a grant first locks its `grantor_grants` row (an upsert that returns `revoked`). Those two
-//! orders never cross, so the two cannot deadlock, and tokens an exchange adds either commit
-//! before the revocation deletes them or see the grant revoked.
+//! Adding codes or tokens to a grant locks its `grantor_grants` row (an upsert that returns
+//! `revoked`) and adds nothing if it is revoked. Revocation deletes the grant's codes and
+//! tokens — waiting there for any exchange that holds one of them, which keeps the lock order
+//! of exchanges (record, then grant) and so cannot deadlock — then marks the grant revoked
+//! (waiting for anyone adding to it), then deletes again. On PostgreSQL the second pass is what
+//! removes tokens committed by an exchange the first pass waited for: a statement that waited
+//! for a row lock does not see rows inserted meanwhile. After the flag, nothing more is added.
 
 use crate::authenticator::OwnerId;
 use crate::client::{Client, ClientId, GrantType};
@@ -87,11 +90,14 @@ pub(crate) const ROTATE_TOKEN: &str = "UPDATE grantor_tokens SET rotated = TRUE 
 pub(crate) const DELETE_ACCESS_TOKEN: &str =
     "DELETE FROM grantor_tokens WHERE digest = $1 AND kind = 'access'";
 
-/// The steps of [`Storage::revoke_grant`](super::Storage::revoke_grant), in this order.
-pub(crate) const REVOKE_GRANT: [&str; 3] = [
+/// The steps of [`Storage::revoke_grant`](super::Storage::revoke_grant), in this order (see
+/// the module docs for why the deletes run twice).
+pub(crate) const REVOKE_GRANT: [&str; 5] = [
     "DELETE FROM grantor_codes WHERE grant_id = $1",
     "DELETE FROM grantor_tokens WHERE grant_id = $1",
     "UPDATE grantor_grants SET revoked = TRUE WHERE id = $1",
+    "DELETE FROM grantor_codes WHERE grant_id = $1",
+    "DELETE FROM grantor_tokens WHERE grant_id = $1",
 ];
 
 /// The steps of [`Storage::purge_expired`](super::Storage::purge_expired).
