@@ -17,9 +17,9 @@
 //!
 //! The suite panics with the name of the failed check, like a failed assertion. It needs a
 //! Tokio runtime (the concurrency checks spawn tasks; a multi-threaded runtime makes their races
-//! real). It only adds records under fresh random ids, so a shared database is fine, except
-//! that it calls [`Storage::purge_expired`] with times around `now` — run it on a database
-//! (or schema) of its own.
+//! real). It adds records under fresh random ids, but it also calls
+//! [`Storage::purge_expired`] for a time a day ahead, which deletes whatever else expires before
+//! then: give it a database (or schema) of its own.
 //!
 //! The checks cite the CONFORMANCE ids they prove: C-SE-1 (digests only), C-SE-4 (exactly
 //! one winner), C-TK-5 (codes once) and C-TK-11 (refresh rotation and family revocation).
@@ -782,26 +782,44 @@ impl<S: Storage> Kit<S> {
     // C-TK-5: an exchange racing with the revocation of its grant never leaves live tokens.
     async fn revocation_racing_exchanges(&self) {
         const NAME: &str = "revocation racing exchanges";
-        for _ in 0..RACERS {
-            let (digest, record) = self.saved_code(NAME).await;
-            let tokens = self.tokens(record.grant, 0, true);
-            let redeem = {
-                let storage = self.storage.clone();
-                let tokens = tokens.clone();
-                let now = self.now;
-                tokio::spawn(async move { storage.redeem_code(&digest, now, |_| Ok(tokens)).await })
+        for round in 0..RACERS {
+            // Even rounds race a code redemption, odd rounds a refresh rotation.
+            let (grant, tokens, exchange) = if round % 2 == 0 {
+                let (digest, record) = self.saved_code(NAME).await;
+                let tokens = self.tokens(record.grant, 0, true);
+                let (storage, issued, now) = (self.storage.clone(), tokens.clone(), self.now);
+                let task =
+                    tokio::spawn(
+                        async move { storage.redeem_code(&digest, now, |_| Ok(issued)).await },
+                    );
+                (record.grant, tokens, task)
+            } else {
+                let first = self.saved_tokens(NAME).await;
+                let grant = first.grant();
+                let digest = first
+                    .refresh
+                    .as_ref()
+                    .map_or(first.access.digest, |r| r.digest);
+                let tokens = self.tokens(grant, 1, true);
+                let (storage, issued, at) = (self.storage.clone(), tokens.clone(), self.at(1));
+                let task = tokio::spawn(async move {
+                    storage
+                        .rotate_refresh_token(&digest, at, |_| Ok(issued))
+                        .await
+                });
+                (grant, tokens, task)
             };
             let revoke = {
                 let storage = self.storage.clone();
-                tokio::spawn(async move { storage.revoke_grant(&record.grant).await })
+                tokio::spawn(async move { storage.revoke_grant(&grant).await })
             };
-            let redeemed = redeem
+            let exchanged = exchange
                 .await
                 .unwrap_or_else(|e| panic!("storage testkit, {NAME}: task panicked: {e}"));
             let revoked = revoke
                 .await
                 .unwrap_or_else(|e| panic!("storage testkit, {NAME}: task panicked: {e}"));
-            ok(redeemed, NAME);
+            ok(exchanged, NAME);
             ok(revoked, NAME);
             self.assert_gone(
                 &tokens,
