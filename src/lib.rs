@@ -63,6 +63,7 @@
 //! | [`ScopeSet`] | scopes, including extended `base:qualifier` scopes |
 //! | [`CodeChallenge`] | PKCE (RFC 7636) |
 //! | [`Storage`], [`MemoryStorage`] | where codes and tokens live, and the embedded default |
+//! | [`storage`] | the SQLite and PostgreSQL backends and the storage test kit (cargo features) |
 //! | [`Authenticator`] | your user store, for the password grant |
 //! | [`OAuthError`], [`Error`] | what clients see, and what went wrong inside |
 //!
@@ -105,7 +106,7 @@ pub use storage::{MemoryStorage, Storage};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 pub use token::{AccessToken, AuthorizationCode, ClientSecret, Digest, GrantId, RefreshToken};
 
-/// The README's code blocks, compiled and run as doctests.
-#[cfg(doctest)]
+/// The README's code blocks, compiled and run as doctests (with the storage features they use).
+#[cfg(all(doctest, feature = "sqlite", feature = "postgres", feature = "testkit"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

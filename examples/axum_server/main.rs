@@ -5,6 +5,8 @@
 //! cargo run --example axum_server                # listens on 127.0.0.1:8080
 //! cargo run --example axum_server -- --addr 127.0.0.1:9000 --issuer https://auth.example.com
 //! cargo run --example axum_server -- --config examples/axum_server/config.sample.json
+//! cargo run --example axum_server --features sqlite -- --storage sqlite:grantor.db
+//! cargo run --example axum_server --features postgres -- --storage postgres://localhost/grantor
 //! ```
 //!
 //! The modules, in the order a newcomer wants them: [`app`] (the routes), [`pages`] (login and
@@ -27,11 +29,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use grantor::{Config, MemoryStorage};
+use grantor::{Config, MemoryStorage, Storage};
 
 use setup::{DEMO_CLIENT, DEMO_USER, DEMO_VERIFIER, Setup, UserEntry};
 
-const USAGE: &str = "usage: axum_server [--addr HOST:PORT] [--issuer URL] [--config FILE]";
+const USAGE: &str = "usage: axum_server [--addr HOST:PORT] [--issuer URL] [--config FILE] \
+                     [--storage memory|sqlite:PATH|postgres://…]";
 
 /// The command line.
 struct Options {
@@ -39,6 +42,8 @@ struct Options {
     addr: String,
     issuer: Option<String>,
     config: Option<PathBuf>,
+    /// `memory` (the default), `sqlite:PATH` or a `postgres://` URL.
+    storage: String,
 }
 
 impl Options {
@@ -47,6 +52,7 @@ impl Options {
             addr: "127.0.0.1:8080".to_owned(),
             issuer: None,
             config: None,
+            storage: "memory".to_owned(),
         };
         while let Some(flag) = args.next() {
             let mut value = || args.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
@@ -56,6 +62,7 @@ impl Options {
                 }
                 "--issuer" => options.issuer = Some(value()?),
                 "--config" => options.config = Some(value()?.into()),
+                "--storage" => options.storage = value()?,
                 "--help" | "-h" => return Err(USAGE.to_owned()),
                 _ => return Err(format!("unknown option {flag}\n{USAGE}")),
             }
@@ -102,12 +109,41 @@ async fn run(options: Options) -> Result<(), Box<dyn Error>> {
     let config = Config::builder(&issuer).build()?;
 
     // The storage backend, chosen here and nowhere else. `MemoryStorage` keeps everything in
-    // this process; any `grantor::Storage` implementation fits.
-    let storage = MemoryStorage::new();
-    let app = app::App::new(config, storage, &setup).await?;
+    // this process; SQLite keeps it in one file across restarts; PostgreSQL is shared by every
+    // instance of a fleet. Any `grantor::Storage` implementation fits.
+    let storage = options.storage.as_str();
+    if storage == "memory" {
+        return serve(listener, config, MemoryStorage::new(), &setup).await;
+    }
+    #[cfg(feature = "sqlite")]
+    if storage.starts_with("sqlite:") {
+        let storage = grantor::storage::SqliteStorage::open(storage).await?;
+        return serve(listener, config, storage, &setup).await;
+    }
+    #[cfg(feature = "postgres")]
+    if storage.starts_with("postgres://") || storage.starts_with("postgresql://") {
+        let storage = grantor::storage::PostgresStorage::connect(storage).await?;
+        return serve(listener, config, storage, &setup).await;
+    }
+    Err(format!(
+        "--storage {storage}: use memory, sqlite:PATH (build with --features sqlite) or \
+         postgres://… (build with --features postgres)"
+    )
+    .into())
+}
 
+/// Registers the setup's clients in `storage` and serves until the process is stopped.
+async fn serve<S: Storage>(
+    listener: tokio::net::TcpListener,
+    config: Config,
+    storage: S,
+    setup: &Setup,
+) -> Result<(), Box<dyn Error>> {
+    let addr = listener.local_addr()?;
+    let issuer = config.issuer().to_owned();
+    let app = app::App::new(config, storage, setup).await?;
     let metadata_path = app.server.metadata_path();
-    print_welcome(&addr, &issuer, &metadata_path, &setup);
+    print_welcome(&addr, &issuer, &metadata_path, setup);
     axum::serve(listener, app::router(app)).await?;
     Ok(())
 }

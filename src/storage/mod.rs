@@ -17,10 +17,35 @@
 //! * Everything issued under one authorization shares a [`GrantId`];
 //!   [`revoke_grant`](Storage::revoke_grant) revokes all of it, including tokens that an
 //!   exchange racing with the revocation is about to store.
+//!
+//! # Backends
+//!
+//! | backend | feature | for |
+//! |---|---|---|
+//! | [`MemoryStorage`] | always | tests, demos, one process whose tokens may die with it |
+//! | `SqliteStorage` | `sqlite` | one server process whose tokens survive a restart |
+//! | `PostgresStorage` | `postgres` | several server instances sharing one store |
+//!
+//! To write your own, run the conformance suite in `testkit` (feature `testkit`) against it.
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod sql;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use memory::{MemoryStats, MemoryStorage};
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStorage;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStorage;
+/// The sqlx crate the SQL backends are built on, for its connection and pool option types.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sqlx;
 
 use std::future::Future;
 

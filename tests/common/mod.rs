@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use grantor::{
     Authenticator, Client, ClientSecret, CodeChallenge, Config, ConfigBuilder, Error, GrantType,
-    ManualClock, MemoryStorage, OwnerId, Password, ScopeSet, Server, Timestamp,
+    ManualClock, MemoryStorage, OwnerId, Password, ScopeSet, Server, Storage, Timestamp,
 };
 use http::header::{AUTHORIZATION, CONTENT_TYPE, LOCATION};
 use http::{Request, Response};
@@ -59,8 +59,8 @@ impl Authenticator for Users {
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub const START: u64 = 1_700_000_000;
 
-pub struct Fixture {
-    pub server: Server<MemoryStorage, Users>,
+pub struct Fixture<S = MemoryStorage> {
+    pub server: Server<S, Users>,
     pub clock: ManualClock,
 }
 
@@ -70,18 +70,28 @@ impl Fixture {
     }
 
     pub async fn with(configure: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> Self {
+        Self::with_storage(MemoryStorage::new(), configure).await
+    }
+}
+
+impl<S: Storage> Fixture<S> {
+    /// A server over `storage` on a manual clock at [`START`], with [`clients`] registered.
+    pub async fn with_storage(
+        storage: S,
+        configure: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+    ) -> Self {
         let clock = ManualClock::new(Timestamp::from_secs(START));
         let config = configure(Config::builder(ISSUER).clock(clock.clone()))
             .build()
             .unwrap();
-        let server = Server::new(config, MemoryStorage::new()).with_authenticator(Users);
+        let server = Server::new(config, storage).with_authenticator(Users);
         for client in clients() {
             server.register_client(client).await.unwrap();
         }
         Self { server, clock }
     }
 
-    pub fn storage(&self) -> &MemoryStorage {
+    pub fn storage(&self) -> &S {
         self.server.storage()
     }
 

@@ -1,0 +1,61 @@
+//! [`PostgresStorage`]: storage in PostgreSQL, shared by every server instance of a fleet.
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use super::sql::{self, sql_storage};
+use crate::error::Error;
+
+sql_storage! {
+    /// Storage in PostgreSQL: the store that several server instances behind a load balancer
+    /// share. A token issued by one instance is valid at all of them, and the exactly-once
+    /// steps (redeeming a code, rotating a refresh token) hold across instances: they lock the
+    /// row they spend (`SELECT … FOR UPDATE`) inside one transaction.
+    ///
+    /// Connecting applies grantor's migrations (its `grantor_*` tables, in the connection's
+    /// `search_path`). Expired rows stay until the host calls
+    /// [`Storage::purge_expired`](crate::Storage::purge_expired), e.g. every few minutes from
+    /// one instance.
+    ///
+    /// ```no_run
+    /// use grantor::storage::PostgresStorage;
+    /// use grantor::storage::sqlx::postgres::PgPoolOptions;
+    ///
+    /// # async fn run() -> Result<(), grantor::Error> {
+    /// let storage = PostgresStorage::connect("postgres://grantor@db.internal/auth").await?;
+    /// // or, with pool settings:
+    /// let options = "postgres://grantor@db.internal/auth"
+    ///     .parse()
+    ///     .map_err(grantor::Error::storage)?;
+    /// let pool = PgPoolOptions::new().max_connections(20);
+    /// let storage = PostgresStorage::connect_with(options, pool).await?;
+    /// # Ok(()) }
+    /// ```
+    PostgresStorage {
+        database: sqlx::Postgres,
+        pool: PgPool,
+        migrator: sql::migrator(sqlx::migrate!("migrations/postgres")),
+        begin_write: "BEGIN",
+        select_code: sql::SELECT_CODE_FOR_UPDATE,
+        select_token: sql::SELECT_TOKEN_FOR_UPDATE,
+    }
+}
+
+impl PostgresStorage {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/database`) with
+    /// default pool settings.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        let options = PgConnectOptions::from_str(url).map_err(sql::db)?;
+        Self::connect_with(options, PgPoolOptions::new()).await
+    }
+
+    /// Connects with explicit connection and pool settings (maximum connections, timeouts…).
+    pub async fn connect_with(
+        options: PgConnectOptions,
+        pool: PgPoolOptions,
+    ) -> Result<Self, Error> {
+        let pool = pool.connect_with(options).await.map_err(sql::db)?;
+        Self::from_pool(pool).await
+    }
+}

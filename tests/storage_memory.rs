@@ -1,0 +1,10 @@
+//! The storage conformance suite against the embedded [`MemoryStorage`].
+#![cfg(feature = "testkit")]
+
+use grantor::MemoryStorage;
+
+// C-SE-1, C-SE-4, C-TK-5, C-TK-11: the memory store keeps the whole Storage contract.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_storage_passes_the_testkit() {
+    grantor::storage::testkit::run(MemoryStorage::new()).await;
+}

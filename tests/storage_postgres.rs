@@ -1,0 +1,332 @@
+//! [`PostgresStorage`]: the storage conformance suite, two server instances sharing one
+//! database, a database failing mid-request, and a table dump free of clear secrets.
+//!
+//! The tests run against the database named by `GRANTOR_TEST_POSTGRES_URL` (for example
+//! `postgres://postgres@127.0.0.1:5432/test`), each in a schema of its own that it drops at the
+//! end; without the variable they print that they were skipped and pass.
+#![cfg(all(feature = "postgres", feature = "testkit"))]
+
+mod common;
+mod storage_scenarios;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use grantor::storage::PostgresStorage;
+use grantor::storage::sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use grantor::storage::sqlx::{self, AssertSqlSafe};
+use grantor::storage::{Exchange, NewTokens, StoredToken, TokenRecord};
+use grantor::{
+    AccessToken, ClientId, GrantId, OwnerId, RefreshToken, ScopeSet, Storage, Timestamp,
+};
+
+use common::*;
+use storage_scenarios::*;
+
+const URL_VARIABLE: &str = "GRANTOR_TEST_POSTGRES_URL";
+
+/// A schema of its own in the test database, so that tests and concurrent runs never collide.
+struct TestSchema {
+    url: String,
+    name: String,
+    admin: PgPool,
+}
+
+impl TestSchema {
+    /// Creates the schema, or returns `None` (after saying so) when no database is configured.
+    async fn create(test: &str) -> Option<Self> {
+        let Ok(url) = std::env::var(URL_VARIABLE) else {
+            eprintln!("skipped {test}: {URL_VARIABLE} is not set");
+            return None;
+        };
+        let admin = PgPoolOptions::new()
+            .max_connections(2)
+            .connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {URL_VARIABLE}: {e}"));
+        let name = format!(
+            "grantor_test_{}",
+            &AccessToken::generate().digest().to_hex()[..16]
+        );
+        admin.execute_sql(&format!("CREATE SCHEMA {name}")).await;
+        Some(Self { url, name, admin })
+    }
+
+    /// Connection options whose tables live in this schema; connections are named after it.
+    fn options(&self) -> PgConnectOptions {
+        PgConnectOptions::from_str(&self.url)
+            .unwrap()
+            .options([("search_path", &self.name)])
+            .application_name(&self.name)
+    }
+
+    async fn storage(&self) -> PostgresStorage {
+        self.storage_with(PgPoolOptions::new()).await
+    }
+
+    async fn storage_with(&self, pool: PgPoolOptions) -> PostgresStorage {
+        PostgresStorage::connect_with(self.options(), pool)
+            .await
+            .unwrap()
+    }
+
+    async fn drop(self) {
+        self.admin
+            .execute_sql(&format!("DROP SCHEMA {} CASCADE", self.name))
+            .await;
+        self.admin.close().await;
+    }
+}
+
+trait ExecuteSql {
+    async fn execute_sql(&self, sql: &str);
+}
+
+impl ExecuteSql for PgPool {
+    async fn execute_sql(&self, sql: &str) {
+        sqlx::query(AssertSqlSafe(sql))
+            .execute(self)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}
+
+// C-SE-1, C-SE-4, C-TK-5, C-TK-11: the PostgreSQL store keeps the whole Storage contract.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_storage_passes_the_testkit() {
+    let Some(schema) = TestSchema::create("postgres_storage_passes_the_testkit").await else {
+        return;
+    };
+    grantor::storage::testkit::run(schema.storage().await).await;
+    schema.drop().await;
+}
+
+// C-SE-4, C-TK-5: two servers on one database act as one: a token issued by one is valid at
+// the other, a code redeemed at both at once succeeds exactly once, and a revocation at one
+// (the replayed code) is seen at the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_share_one_database() {
+    let Some(schema) = TestSchema::create("two_servers_share_one_database").await else {
+        return;
+    };
+    let a = Fixture::with_storage(schema.storage().await, |c| c).await;
+    let b = Fixture::with_storage(schema.storage().await, |c| c).await;
+
+    let issued = issue(&a).await;
+    assert_valid(&b, &issued.access).await;
+
+    for _ in 0..8 {
+        let code = a.app_code().await;
+        let (at_a, at_b) = tokio::join!(a.redeem_app_code(&code), b.redeem_app_code(&code));
+        let (winner, loser) = match (at_a.status().as_u16(), at_b.status().as_u16()) {
+            (200, _) => (at_a, at_b),
+            (_, 200) => (at_b, at_a),
+            _ => panic!("no redemption succeeded: {}", body_text(&at_a)),
+        };
+        assert_error(&loser, 400, "invalid_grant");
+        // The loser saw a replay and revoked the grant: the winner's token is dead everywhere.
+        let token = json(&winner)["access_token"].as_str().unwrap().to_owned();
+        assert_invalid(&a, &token).await;
+        assert_invalid(&b, &token).await;
+    }
+
+    // A revocation at B (the code's replay) is seen at A.
+    assert_valid(&a, &issued.access).await;
+    let replay = b.redeem_app_code(&issued.code).await;
+    assert_error(&replay, 400, "invalid_grant");
+    assert_invalid(&a, &issued.access).await;
+
+    a.storage().pool().close().await;
+    b.storage().pool().close().await;
+    schema.drop().await;
+}
+
+// C-SE-1: a dump of every grantor table holds digests, never a secret in clear.
+#[tokio::test]
+async fn a_table_dump_holds_no_clear_secret() {
+    let Some(schema) = TestSchema::create("a_table_dump_holds_no_clear_secret").await else {
+        return;
+    };
+    let fx = Fixture::with_storage(schema.storage().await, |c| c).await;
+    let issued = issue(&fx).await;
+    let dump = dump(fx.storage().pool()).await;
+    assert_no_clear_secret(&dump, &issued);
+    fx.storage().pool().close().await;
+    schema.drop().await;
+}
+
+// C-SE-3: a failure in the middle of a code exchange (the token insert fails after the code
+// was marked redeemed) is a server_error that leaves the code unspent.
+#[tokio::test]
+async fn a_failure_mid_exchange_leaves_no_half_issued_grant() {
+    let test = "a_failure_mid_exchange_leaves_no_half_issued_grant";
+    let Some(schema) = TestSchema::create(test).await else {
+        return;
+    };
+    let errors = Arc::new(AtomicUsize::new(0));
+    let fx = Fixture::with_storage(schema.storage().await, counting(&errors)).await;
+    let issued = issue(&fx).await;
+    let code = fx.app_code().await;
+    let pool = fx.storage().pool();
+    pool.execute_sql(
+        "CREATE FUNCTION fail_token_insert() RETURNS trigger LANGUAGE plpgsql \
+         AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$",
+    )
+    .await;
+    pool.execute_sql(
+        "CREATE TRIGGER fail_token_insert BEFORE INSERT ON grantor_tokens \
+         FOR EACH ROW EXECUTE FUNCTION fail_token_insert()",
+    )
+    .await;
+    let response = fx.redeem_app_code(&code).await;
+    assert_error(&response, 500, "server_error");
+    assert_eq!(errors.load(Ordering::SeqCst), 1);
+
+    pool.execute_sql("DROP TRIGGER fail_token_insert ON grantor_tokens")
+        .await;
+    assert_recovered(&fx, &code, &issued.access).await;
+    fx.storage().pool().close().await;
+    schema.drop().await;
+}
+
+// C-SE-3: when the database drops the server's connections (pg_terminate_backend), requests
+// are a server_error; once connections are back nothing was lost or half-done.
+#[tokio::test]
+async fn terminated_connections_are_a_server_error_and_recover() {
+    let test = "terminated_connections_are_a_server_error_and_recover";
+    let Some(schema) = TestSchema::create(test).await else {
+        return;
+    };
+    let errors = Arc::new(AtomicUsize::new(0));
+    // No check before handing out a connection, so the request meets the dead one.
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .test_before_acquire(false);
+    let fx = Fixture::with_storage(schema.storage_with(pool).await, counting(&errors)).await;
+    let issued = issue(&fx).await;
+    let code = fx.app_code().await;
+    let terminated: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+    )
+    .bind(&schema.name)
+    .fetch_all(&schema.admin)
+    .await
+    .unwrap();
+    assert_eq!(terminated, [true]);
+
+    let response = fx.redeem_app_code(&code).await;
+    assert_error(&response, 500, "server_error");
+    assert_eq!(errors.load(Ordering::SeqCst), 1);
+
+    let back = Fixture::with_storage(schema.storage().await, |c| c).await;
+    assert_recovered(&back, &code, &issued.access).await;
+    fx.storage().pool().close().await;
+    back.storage().pool().close().await;
+    schema.drop().await;
+}
+
+/// Tokens of `grant` (an access token and a refresh token) issued at [`START`].
+fn tokens(grant: GrantId) -> NewTokens {
+    let record = TokenRecord {
+        grant,
+        client_id: ClientId::new(APP).unwrap(),
+        owner: Some(OwnerId::new("alice")),
+        scope: ScopeSet::parse("read").unwrap(),
+        issued_at: Timestamp::from_secs(START),
+        expires_at: Timestamp::from_secs(START + 3_600),
+    };
+    NewTokens {
+        access: StoredToken {
+            digest: AccessToken::generate().digest(),
+            record: record.clone(),
+        },
+        refresh: Some(StoredToken {
+            digest: RefreshToken::generate().digest(),
+            record,
+        }),
+    }
+}
+
+// C-TK-11: a revocation that starts while a refresh exchange holds its token (and so must wait
+// for it) still revokes the tokens that exchange adds. The exchange is held inside its
+// transaction until PostgreSQL shows the revocation waiting on its lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revocation_waiting_on_a_refresh_exchange_revokes_its_tokens() {
+    let test = "a_revocation_waiting_on_a_refresh_exchange_revokes_its_tokens";
+    let Some(schema) = TestSchema::create(test).await else {
+        return;
+    };
+    let storage = Arc::new(schema.storage().await);
+    let grant = GrantId::generate();
+    let first = tokens(grant);
+    storage.save_tokens(first.clone()).await.unwrap();
+    let refresh = first.refresh.clone().unwrap();
+    let second = tokens(grant);
+
+    let (inside, entered) = std::sync::mpsc::channel();
+    let (release, go) = std::sync::mpsc::channel::<()>();
+    let exchange = {
+        let storage = storage.clone();
+        let second = second.clone();
+        let now = Timestamp::from_secs(START + 1);
+        tokio::spawn(async move {
+            storage
+                .rotate_refresh_token(&refresh.digest, now, move |_| {
+                    inside.send(()).unwrap();
+                    go.recv().unwrap();
+                    Ok(second)
+                })
+                .await
+        })
+    };
+    tokio::task::spawn_blocking(move || entered.recv().unwrap())
+        .await
+        .unwrap();
+    let revocation = {
+        let storage = storage.clone();
+        tokio::spawn(async move { storage.revoke_grant(&grant).await })
+    };
+    // Wait until the revocation is blocked on the refresh token's row lock (the bound only
+    // turns a hang into a failure).
+    for attempt in 0.. {
+        assert!(
+            attempt < 10_000,
+            "the revocation never waited for the exchange"
+        );
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE application_name = $1 AND wait_event_type = 'Lock'",
+        )
+        .bind(&schema.name)
+        .fetch_one(&schema.admin)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    release.send(()).unwrap();
+    let exchanged = exchange.await.unwrap().unwrap();
+    assert!(matches!(exchanged, Exchange::Issued(_)), "{exchanged:?}");
+    revocation.await.unwrap().unwrap();
+
+    let now = Timestamp::from_secs(START + 2);
+    for token in [&first, &second] {
+        assert_eq!(
+            storage
+                .access_token(&token.access.digest, now)
+                .await
+                .unwrap(),
+            None
+        );
+        let refresh = token.refresh.as_ref().unwrap();
+        assert_eq!(
+            storage.refresh_token(&refresh.digest, now).await.unwrap(),
+            None
+        );
+    }
+    storage.pool().close().await;
+    schema.drop().await;
+}

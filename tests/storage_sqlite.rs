@@ -1,0 +1,164 @@
+//! [`SqliteStorage`]: the storage conformance suite, tokens surviving a restart, a database
+//! failing mid-request, and a table dump free of clear secrets.
+#![cfg(all(feature = "sqlite", feature = "testkit"))]
+
+mod common;
+mod storage_scenarios;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+
+use grantor::storage::SqliteStorage;
+use grantor::storage::sqlx;
+use grantor::{AccessToken, Storage};
+
+use common::*;
+use storage_scenarios::*;
+
+/// A database file of its own in the temporary directory, deleted when dropped.
+struct TempDb(PathBuf);
+
+impl TempDb {
+    fn new() -> Self {
+        let name = format!(
+            "grantor-test-{}.db",
+            &AccessToken::generate().digest().to_hex()[..16]
+        );
+        Self(std::env::temp_dir().join(name))
+    }
+
+    fn url(&self) -> String {
+        format!("sqlite:{}", self.0.display())
+    }
+
+    async fn open(&self) -> SqliteStorage {
+        SqliteStorage::open(&self.url()).await.unwrap()
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.0.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+// C-SE-1, C-SE-4, C-TK-5, C-TK-11: the SQLite store keeps the whole Storage contract.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_storage_passes_the_testkit() {
+    let db = TempDb::new();
+    grantor::storage::testkit::run(db.open().await).await;
+}
+
+#[tokio::test]
+async fn open_accepts_a_url_or_a_path_and_creates_the_file() {
+    let db = TempDb::new();
+    assert!(!db.0.exists());
+    let storage = SqliteStorage::open(db.0.to_str().unwrap()).await.unwrap();
+    assert!(db.0.exists());
+    storage.pool().close().await;
+    // Reopening applies no migration twice.
+    let again = db.open().await;
+    assert_eq!(
+        again.purge_expired(grantor::Timestamp::MAX).await.unwrap(),
+        0
+    );
+}
+
+// grantor records its migrations in a table of its own, so a host's sqlx migrations on the
+// same database (in `_sqlx_migrations`) never meet versions they do not know.
+#[tokio::test]
+async fn migrations_are_recorded_in_their_own_table() {
+    let db = TempDb::new();
+    let storage = db.open().await;
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .fetch_all(storage.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        tables,
+        [
+            "grantor_clients",
+            "grantor_codes",
+            "grantor_grants",
+            "grantor_migrations",
+            "grantor_tokens"
+        ]
+    );
+}
+
+// C-TK-5: tokens and replay detection survive a restart of the server.
+#[tokio::test]
+async fn tokens_survive_a_restart() {
+    let db = TempDb::new();
+    let before = Fixture::with_storage(db.open().await, |c| c).await;
+    let issued = issue(&before).await;
+    before.storage().pool().close().await;
+    drop(before);
+
+    let after = Fixture::with_storage(db.open().await, |c| c).await;
+    assert_valid(&after, &issued.access).await;
+    // The code is remembered as redeemed: its replay revokes what it issued.
+    let replay = after.redeem_app_code(&issued.code).await;
+    assert_error(&replay, 400, "invalid_grant");
+    assert_invalid(&after, &issued.access).await;
+}
+
+// C-SE-1: a dump of every grantor table holds digests, never a secret in clear.
+#[tokio::test]
+async fn a_table_dump_holds_no_clear_secret() {
+    let db = TempDb::new();
+    let fx = Fixture::with_storage(db.open().await, |c| c).await;
+    let issued = issue(&fx).await;
+    let dump = dump(fx.storage().pool()).await;
+    assert_no_clear_secret(&dump, &issued);
+}
+
+// C-SE-3: a failure in the middle of a code exchange (the token insert fails after the code
+// was marked redeemed) is a server_error that leaves the code unspent.
+#[tokio::test]
+async fn a_failure_mid_exchange_leaves_no_half_issued_grant() {
+    let db = TempDb::new();
+    let errors = Arc::new(AtomicUsize::new(0));
+    let fx = Fixture::with_storage(db.open().await, counting(&errors)).await;
+    let issued = issue(&fx).await;
+    let code = fx.app_code().await;
+    let pool = fx.storage().pool();
+    sqlx::query(
+        "CREATE TRIGGER fail_token_insert BEFORE INSERT ON grantor_tokens \
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let response = fx.redeem_app_code(&code).await;
+    assert_error(&response, 500, "server_error");
+    assert_eq!(errors.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    sqlx::query("DROP TRIGGER fail_token_insert")
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_recovered(&fx, &code, &issued.access).await;
+}
+
+// C-SE-3: while the database is unreachable every request is a server_error; once it is back
+// nothing was lost or half-done.
+#[tokio::test]
+async fn a_closed_database_is_a_server_error_and_recovers() {
+    let db = TempDb::new();
+    let errors = Arc::new(AtomicUsize::new(0));
+    let fx = Fixture::with_storage(db.open().await, counting(&errors)).await;
+    let issued = issue(&fx).await;
+    let code = fx.app_code().await;
+    fx.storage().pool().close().await;
+    assert_outage(&fx, &errors, &code, &issued.access).await;
+
+    let back = Fixture::with_storage(db.open().await, |c| c).await;
+    assert_recovered(&back, &code, &issued.access).await;
+}
