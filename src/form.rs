@@ -11,9 +11,16 @@ use http::{HeaderMap, Request};
 use crate::error::OAuthError;
 
 /// The parameters of one request, in the order they were sent.
+/// The decoded parameters of a query string or form body, in the order sent.
+///
+/// All names and values are decoded into one buffer, so parsing costs two allocations however
+/// many parameters there are.
 #[derive(Debug, Default)]
 pub(crate) struct Params {
-    pairs: Vec<(String, String)>,
+    /// Every decoded name and value, back to back.
+    text: String,
+    /// Each pair as `[name start, name end = value start, value end]` in `text`.
+    pairs: Vec<[usize; 3]>,
 }
 
 impl Params {
@@ -24,17 +31,30 @@ impl Params {
                 "request parameters are too large",
             ));
         }
+        let mut text = String::with_capacity(input.len());
         let mut pairs = Vec::new();
         for piece in input.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
             let (name, value) = match piece.iter().position(|&b| b == b'=') {
                 Some(i) => (&piece[..i], &piece[i + 1..]),
                 None => (piece, &[][..]),
             };
-            let name = decode(name)?;
-            let value = decode(value)?;
-            pairs.push((name, value));
+            let start = text.len();
+            decode_into(name, &mut text)?;
+            let mid = text.len();
+            decode_into(value, &mut text)?;
+            pairs.push([start, mid, text.len()]);
         }
-        Ok(Self { pairs })
+        Ok(Self { text, pairs })
+    }
+
+    /// The `(name, value)` pairs, in the order sent.
+    fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|&[start, mid, end]| {
+            (
+                self.text.get(start..mid).unwrap_or_default(),
+                self.text.get(mid..end).unwrap_or_default(),
+            )
+        })
     }
 
     /// The parameters of a request's query string (empty without one).
@@ -59,14 +79,14 @@ impl Params {
     /// The value of a parameter: `None` if absent or empty, an error if sent more than once.
     pub(crate) fn get(&self, name: &str) -> Result<Option<&str>, OAuthError> {
         let mut found = None;
-        for (n, v) in &self.pairs {
+        for (n, v) in self.iter() {
             if n == name {
                 if found.is_some() {
                     return Err(OAuthError::invalid_request(format!(
                         "parameter '{name}' is repeated"
                     )));
                 }
-                found = Some(v.as_str());
+                found = Some(v);
             }
         }
         Ok(found.filter(|v| !v.is_empty()))
@@ -80,10 +100,9 @@ impl Params {
 
     /// The parameters whose names are not in `known`, in the order sent.
     pub(crate) fn extras(&self, known: &[&str]) -> Vec<(String, String)> {
-        self.pairs
-            .iter()
-            .filter(|(n, _)| !known.contains(&n.as_str()))
-            .cloned()
+        self.iter()
+            .filter(|(n, _)| !known.contains(n))
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
             .collect()
     }
 }
@@ -104,25 +123,41 @@ pub(crate) fn is_form(headers: &HeaderMap) -> bool {
 
 /// Decodes one urlencoded component: `+` is a space, `%XX` a byte; the result must be UTF-8.
 pub(crate) fn decode(input: &[u8]) -> Result<String, OAuthError> {
+    let mut out = String::with_capacity(input.len());
+    decode_into(input, &mut out)?;
+    Ok(out)
+}
+
+/// Decodes one urlencoded component onto the end of `out`; it must be UTF-8 on its own.
+fn decode_into(input: &[u8], out: &mut String) -> Result<(), OAuthError> {
+    if !input.iter().any(|&b| b == b'+' || b == b'%') {
+        // Nothing to decode (the common case): check and copy.
+        out.push_str(std::str::from_utf8(input).map_err(|_| not_utf8())?);
+        return Ok(());
+    }
     let malformed = || OAuthError::invalid_request("malformed urlencoded parameters");
-    let mut out = Vec::with_capacity(input.len());
+    let mut bytes = Vec::with_capacity(input.len());
     let mut i = 0;
     while i < input.len() {
         match input[i] {
-            b'+' => out.push(b' '),
+            b'+' => bytes.push(b' '),
             b'%' => {
                 let hex = input.get(i + 1..i + 3).ok_or_else(malformed)?;
                 let high = hex_value(hex[0]).ok_or_else(malformed)?;
                 let low = hex_value(hex[1]).ok_or_else(malformed)?;
-                out.push(high << 4 | low);
+                bytes.push(high << 4 | low);
                 i += 2;
             }
-            b => out.push(b),
+            b => bytes.push(b),
         }
         i += 1;
     }
-    String::from_utf8(out)
-        .map_err(|_| OAuthError::invalid_request("parameters must be valid UTF-8"))
+    out.push_str(std::str::from_utf8(&bytes).map_err(|_| not_utf8())?);
+    Ok(())
+}
+
+fn not_utf8() -> OAuthError {
+    OAuthError::invalid_request("parameters must be valid UTF-8")
 }
 
 fn hex_value(b: u8) -> Option<u8> {
