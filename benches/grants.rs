@@ -234,7 +234,7 @@ fn scaling(c: &mut Criterion) {
                 protected_request(&json_field(response.body(), "access_token"));
             let requirement = Requirement::any().scopes("read").expect("valid scope");
             Box::new(move |server| {
-                black_box(run(server.validate_bearer(&request, &requirement)).is_ok());
+                assert!(run(server.validate_bearer(&request, &requirement)).is_ok());
             })
         }),
     ];
@@ -252,11 +252,19 @@ fn scaling(c: &mut Criterion) {
                         let barrier = Barrier::new(threads as usize);
                         std::thread::scope(|scope| {
                             let workers: Vec<_> = (0..threads)
-                                .map(|_| {
-                                    scope.spawn(|| {
-                                        let mut step = op(&server);
+                                .map(|worker| {
+                                    let (server, clock, barrier) = (&server, &clock, &barrier);
+                                    scope.spawn(move || {
+                                        let mut step = op(server);
                                         barrier.wait();
-                                        chunked(iters, || expire(&clock), || step(&server))
+                                        // One thread keeps memory bounded, as in the other benches;
+                                        // bearer validation issues nothing and keeps its token live.
+                                        let maintain = || {
+                                            if worker == 0 && name != "bearer" {
+                                                expire(clock);
+                                            }
+                                        };
+                                        chunked(iters, maintain, || step(server))
                                     })
                                 })
                                 .collect();

@@ -32,7 +32,7 @@ impl Params {
             ));
         }
         let mut text = String::with_capacity(input.len());
-        let mut pairs = Vec::new();
+        let mut pairs = Vec::with_capacity(input.iter().filter(|&&b| b == b'&').count() + 1);
         for piece in input.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
             let (name, value) = match piece.iter().position(|&b| b == b'=') {
                 Some(i) => (&piece[..i], &piece[i + 1..]),
@@ -169,9 +169,13 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
-/// Encodes `(name, value)` pairs as `application/x-www-form-urlencoded`.
-pub(crate) fn encode<'n, 'v>(pairs: impl IntoIterator<Item = (&'n str, &'v str)>) -> String {
-    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+/// Appends `(name, value)` pairs, `application/x-www-form-urlencoded`, to the end of `prefix`.
+pub(crate) fn encode_onto<'n, 'v>(
+    prefix: String,
+    pairs: impl IntoIterator<Item = (&'n str, &'v str)>,
+) -> String {
+    let start = prefix.len();
+    let mut serializer = url::form_urlencoded::Serializer::for_suffix(prefix, start);
     for (name, value) in pairs {
         serializer.append_pair(name, value);
     }
