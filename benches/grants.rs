@@ -284,12 +284,29 @@ fn scaling(c: &mut Criterion) {
     }
 }
 
+/// The unavoidable work per issued token: 32 random bytes, base64url, one SHA-256.
+fn floor(c: &mut Criterion) {
+    let mut group = c.benchmark_group("floor");
+    group.bench_function("mint_and_digest_token", |b| {
+        b.iter(|| {
+            let token = grantor::AccessToken::generate();
+            black_box(token.digest())
+        })
+    });
+    group.bench_function("sha256_of_token", |b| {
+        let token = grantor::AccessToken::generate();
+        b.iter(|| black_box(grantor::Digest::of(black_box(token.secret()))))
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
     client_credentials,
     code_flow,
     refresh,
     bearer,
-    scaling
+    scaling,
+    floor
 );
 criterion_main!(benches);
