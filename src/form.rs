@@ -31,19 +31,51 @@ impl Params {
                 "request parameters are too large",
             ));
         }
-        let mut text = String::with_capacity(input.len());
+        // One pass: split on `&` and the first `=`, unescape, and check that each name and
+        // value is UTF-8 on its own (so every range below is a char boundary).
+        let malformed = || OAuthError::invalid_request("malformed urlencoded parameters");
+        let mut text = Vec::with_capacity(input.len());
         let mut pairs = Vec::with_capacity(input.iter().filter(|&&b| b == b'&').count() + 1);
-        for piece in input.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-            let (name, value) = match piece.iter().position(|&b| b == b'=') {
-                Some(i) => (&piece[..i], &piece[i + 1..]),
-                None => (piece, &[][..]),
-            };
-            let start = text.len();
-            decode_into(name, &mut text)?;
-            let mid = text.len();
-            decode_into(value, &mut text)?;
-            pairs.push([start, mid, text.len()]);
+        let (mut piece_start, mut name_start, mut name_end) = (0, 0, None);
+        let mut i = 0;
+        loop {
+            let byte = input.get(i).copied();
+            match byte {
+                None | Some(b'&') => {
+                    // Empty pieces (`a=1&&b=2`) are skipped.
+                    if i > piece_start {
+                        let mid = match name_end {
+                            Some(mid) => mid,
+                            None => {
+                                check_utf8(&text[name_start..])?;
+                                text.len()
+                            }
+                        };
+                        check_utf8(&text[mid..])?;
+                        pairs.push([name_start, mid, text.len()]);
+                    }
+                    if byte.is_none() {
+                        break;
+                    }
+                    (piece_start, name_start, name_end) = (i + 1, text.len(), None);
+                }
+                Some(b'=') if name_end.is_none() => {
+                    check_utf8(&text[name_start..])?;
+                    name_end = Some(text.len());
+                }
+                Some(b'+') => text.push(b' '),
+                Some(b'%') => {
+                    let hex = input.get(i + 1..i + 3).ok_or_else(malformed)?;
+                    let high = hex_value(hex[0]).ok_or_else(malformed)?;
+                    let low = hex_value(hex[1]).ok_or_else(malformed)?;
+                    text.push(high << 4 | low);
+                    i += 2;
+                }
+                Some(b) => text.push(b),
+            }
+            i += 1;
         }
+        let text = String::from_utf8(text).map_err(|_| not_utf8())?;
         Ok(Self { text, pairs })
     }
 
@@ -156,6 +188,13 @@ fn decode_into(input: &[u8], out: &mut String) -> Result<(), OAuthError> {
     Ok(())
 }
 
+fn check_utf8(component: &[u8]) -> Result<(), OAuthError> {
+    match std::str::from_utf8(component) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(not_utf8()),
+    }
+}
+
 fn not_utf8() -> OAuthError {
     OAuthError::invalid_request("parameters must be valid UTF-8")
 }
@@ -207,6 +246,35 @@ mod tests {
         }
         let err = Params::parse(&[b'a'; 2000], MAX).unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidRequest);
+    }
+
+    #[test]
+    fn splits_on_ampersands_and_the_first_equals_sign() {
+        let p = Params::parse(b"&a=b=c&&d&=e&", MAX).unwrap();
+        assert_eq!(p.get("a").unwrap(), Some("b=c"));
+        assert_eq!(p.get("d").unwrap(), None);
+        assert_eq!(p.get("").unwrap(), Some("e"));
+        assert_eq!(
+            p.extras(&[]),
+            [("a", "b=c"), ("d", ""), ("", "e")].map(|(n, v)| (n.to_owned(), v.to_owned()))
+        );
+    }
+
+    // C-SE-3: each name and value must be UTF-8 on its own, even when the bytes of two would
+    // join into a valid character.
+    #[test]
+    fn utf8_is_checked_per_name_and_value() {
+        for bad in [&b"a%C3=%A9"[..], b"a=%C3&%A9=b", b"a=%C3"] {
+            let err = Params::parse(bad, MAX).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::InvalidRequest);
+        }
+        assert_eq!(
+            Params::parse(b"a%C3%A9=%C3%A9", MAX)
+                .unwrap()
+                .get("a\u{e9}")
+                .unwrap(),
+            Some("\u{e9}")
+        );
     }
 
     #[test]
