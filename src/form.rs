@@ -71,7 +71,18 @@ impl Params {
                     text.push(high << 4 | low);
                     i += 2;
                 }
-                Some(b) => text.push(b),
+                Some(_) => {
+                    // Copy the run up to the next byte that means something, in one go (an `=`
+                    // inside a value is data, so the run takes at least the current byte).
+                    let rest = input.get(i + 1..).unwrap_or_default();
+                    let run = 1 + rest
+                        .iter()
+                        .position(|b| matches!(b, b'&' | b'=' | b'+' | b'%'))
+                        .unwrap_or(rest.len());
+                    text.extend_from_slice(input.get(i..i + run).unwrap_or_default());
+                    i += run;
+                    continue;
+                }
             }
             i += 1;
         }
