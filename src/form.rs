@@ -11,16 +11,25 @@ use http::{HeaderMap, Request};
 use crate::error::OAuthError;
 
 /// The parameters of one request, in the order they were sent.
-/// The decoded parameters of a query string or form body, in the order sent.
+/// The decoded parameters of a query string or form body, in the order sent. Its `Debug` shows
+/// the names only: values may be passwords, secrets or codes.
 ///
 /// All names and values are decoded into one buffer, so parsing costs two allocations however
 /// many parameters there are.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Params {
     /// Every decoded name and value, back to back.
     text: String,
     /// Each pair as `[name start, name end = value start, value end]` in `text`.
     pairs: Vec<[usize; 3]>,
+}
+
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(|(name, _)| name))
+            .finish()
+    }
 }
 
 impl Params {
@@ -286,6 +295,13 @@ mod tests {
                 .unwrap(),
             Some("\u{e9}")
         );
+    }
+
+    // C-SE-2: parameter values (secrets, codes, passwords) never appear in `Debug`.
+    #[test]
+    fn debug_shows_names_only() {
+        let p = Params::parse(b"grant_type=password&password=hunter2", MAX).unwrap();
+        assert_eq!(format!("{p:?}"), r#"["grant_type", "password"]"#);
     }
 
     #[test]
