@@ -337,7 +337,14 @@ impl Client {
         requested: Option<ScopeSet>,
         always_granted: &ScopeSet,
     ) -> Result<ScopeSet, OAuthError> {
-        let scope = requested.unwrap_or_else(|| self.default_scopes().clone());
+        let scope = match requested {
+            None => self.default_scopes().clone(),
+            // The same set as registered: share the client's copy instead of keeping one more
+            // per token.
+            Some(scope) if scope == *self.default_scopes() => self.default_scopes().clone(),
+            Some(scope) if scope == *self.allowed_scopes() => self.allowed_scopes().clone(),
+            Some(scope) => scope,
+        };
         if scope.is_empty() && always_granted.is_empty() {
             return Err(OAuthError::invalid_scope(
                 "no scope was requested and the client has no default scope",

@@ -10,17 +10,23 @@ use http::{HeaderMap, Request};
 
 use crate::error::OAuthError;
 
-/// The parameters of one request, in the order they were sent. Its `Debug` shows the names
-/// only: values may be passwords, secrets or codes.
+/// The decoded parameters of a query string or form body, in the order sent. Its `Debug` shows
+/// the names only: values may be passwords, secrets or codes.
+///
+/// All names and values are decoded into one buffer, so parsing costs two allocations however
+/// many parameters there are.
 #[derive(Default)]
 pub(crate) struct Params {
-    pairs: Vec<(String, String)>,
+    /// Every decoded name and value, back to back.
+    text: String,
+    /// Each pair as `[name start, name end = value start, value end]` in `text`.
+    pairs: Vec<[usize; 3]>,
 }
 
 impl std::fmt::Debug for Params {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list()
-            .entries(self.pairs.iter().map(|(name, _)| name))
+            .entries(self.iter().map(|(name, _)| name))
             .finish()
     }
 }
@@ -33,17 +39,73 @@ impl Params {
                 "request parameters are too large",
             ));
         }
-        let mut pairs = Vec::new();
-        for piece in input.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-            let (name, value) = match piece.iter().position(|&b| b == b'=') {
-                Some(i) => (&piece[..i], &piece[i + 1..]),
-                None => (piece, &[][..]),
-            };
-            let name = decode(name)?;
-            let value = decode(value)?;
-            pairs.push((name, value));
+        // One pass: split on `&` and the first `=`, unescape, and check that each name and
+        // value is UTF-8 on its own (so every range below is a char boundary).
+        let malformed = || OAuthError::invalid_request("malformed urlencoded parameters");
+        let mut text = Vec::with_capacity(input.len());
+        let mut pairs = Vec::with_capacity(input.iter().filter(|&&b| b == b'&').count() + 1);
+        let (mut piece_start, mut name_start, mut name_end) = (0, 0, None);
+        let mut i = 0;
+        loop {
+            let byte = input.get(i).copied();
+            match byte {
+                None | Some(b'&') => {
+                    // Empty pieces (`a=1&&b=2`) are skipped.
+                    if i > piece_start {
+                        let mid = match name_end {
+                            Some(mid) => mid,
+                            None => {
+                                check_utf8(&text[name_start..])?;
+                                text.len()
+                            }
+                        };
+                        check_utf8(&text[mid..])?;
+                        pairs.push([name_start, mid, text.len()]);
+                    }
+                    if byte.is_none() {
+                        break;
+                    }
+                    (piece_start, name_start, name_end) = (i + 1, text.len(), None);
+                }
+                Some(b'=') if name_end.is_none() => {
+                    check_utf8(&text[name_start..])?;
+                    name_end = Some(text.len());
+                }
+                Some(b'+') => text.push(b' '),
+                Some(b'%') => {
+                    let hex = input.get(i + 1..i + 3).ok_or_else(malformed)?;
+                    let high = hex_value(hex[0]).ok_or_else(malformed)?;
+                    let low = hex_value(hex[1]).ok_or_else(malformed)?;
+                    text.push(high << 4 | low);
+                    i += 2;
+                }
+                Some(_) => {
+                    // Copy the run up to the next byte that means something, in one go (an `=`
+                    // inside a value is data, so the run takes at least the current byte).
+                    let rest = input.get(i + 1..).unwrap_or_default();
+                    let run = 1 + rest
+                        .iter()
+                        .position(|b| matches!(b, b'&' | b'=' | b'+' | b'%'))
+                        .unwrap_or(rest.len());
+                    text.extend_from_slice(input.get(i..i + run).unwrap_or_default());
+                    i += run;
+                    continue;
+                }
+            }
+            i += 1;
         }
-        Ok(Self { pairs })
+        let text = String::from_utf8(text).map_err(|_| not_utf8())?;
+        Ok(Self { text, pairs })
+    }
+
+    /// The `(name, value)` pairs, in the order sent.
+    fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|&[start, mid, end]| {
+            (
+                self.text.get(start..mid).unwrap_or_default(),
+                self.text.get(mid..end).unwrap_or_default(),
+            )
+        })
     }
 
     /// The parameters of a request's query string (empty without one).
@@ -68,14 +130,14 @@ impl Params {
     /// The value of a parameter: `None` if absent or empty, an error if sent more than once.
     pub(crate) fn get(&self, name: &str) -> Result<Option<&str>, OAuthError> {
         let mut found = None;
-        for (n, v) in &self.pairs {
+        for (n, v) in self.iter() {
             if n == name {
                 if found.is_some() {
                     return Err(OAuthError::invalid_request(format!(
                         "parameter '{name}' is repeated"
                     )));
                 }
-                found = Some(v.as_str());
+                found = Some(v);
             }
         }
         Ok(found.filter(|v| !v.is_empty()))
@@ -89,10 +151,9 @@ impl Params {
 
     /// The parameters whose names are not in `known`, in the order sent.
     pub(crate) fn extras(&self, known: &[&str]) -> Vec<(String, String)> {
-        self.pairs
-            .iter()
-            .filter(|(n, _)| !known.contains(&n.as_str()))
-            .cloned()
+        self.iter()
+            .filter(|(n, _)| !known.contains(n))
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
             .collect()
     }
 }
@@ -137,25 +198,48 @@ pub(crate) fn is_form(headers: &HeaderMap) -> bool {
 
 /// Decodes one urlencoded component: `+` is a space, `%XX` a byte; the result must be UTF-8.
 pub(crate) fn decode(input: &[u8]) -> Result<String, OAuthError> {
+    let mut out = String::with_capacity(input.len());
+    decode_into(input, &mut out)?;
+    Ok(out)
+}
+
+/// Decodes one urlencoded component onto the end of `out`; it must be UTF-8 on its own.
+fn decode_into(input: &[u8], out: &mut String) -> Result<(), OAuthError> {
+    if !input.iter().any(|&b| b == b'+' || b == b'%') {
+        // Nothing to decode (the common case): check and copy.
+        out.push_str(std::str::from_utf8(input).map_err(|_| not_utf8())?);
+        return Ok(());
+    }
     let malformed = || OAuthError::invalid_request("malformed urlencoded parameters");
-    let mut out = Vec::with_capacity(input.len());
+    let mut bytes = Vec::with_capacity(input.len());
     let mut i = 0;
     while i < input.len() {
         match input[i] {
-            b'+' => out.push(b' '),
+            b'+' => bytes.push(b' '),
             b'%' => {
                 let hex = input.get(i + 1..i + 3).ok_or_else(malformed)?;
                 let high = hex_value(hex[0]).ok_or_else(malformed)?;
                 let low = hex_value(hex[1]).ok_or_else(malformed)?;
-                out.push(high << 4 | low);
+                bytes.push(high << 4 | low);
                 i += 2;
             }
-            b => out.push(b),
+            b => bytes.push(b),
         }
         i += 1;
     }
-    String::from_utf8(out)
-        .map_err(|_| OAuthError::invalid_request("parameters must be valid UTF-8"))
+    out.push_str(std::str::from_utf8(&bytes).map_err(|_| not_utf8())?);
+    Ok(())
+}
+
+fn check_utf8(component: &[u8]) -> Result<(), OAuthError> {
+    match std::str::from_utf8(component) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(not_utf8()),
+    }
+}
+
+fn not_utf8() -> OAuthError {
+    OAuthError::invalid_request("parameters must be valid UTF-8")
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -167,9 +251,13 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
-/// Encodes `(name, value)` pairs as `application/x-www-form-urlencoded`.
-pub(crate) fn encode<'n, 'v>(pairs: impl IntoIterator<Item = (&'n str, &'v str)>) -> String {
-    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+/// Appends `(name, value)` pairs, `application/x-www-form-urlencoded`, to the end of `prefix`.
+pub(crate) fn encode_onto<'n, 'v>(
+    prefix: String,
+    pairs: impl IntoIterator<Item = (&'n str, &'v str)>,
+) -> String {
+    let start = prefix.len();
+    let mut serializer = url::form_urlencoded::Serializer::for_suffix(prefix, start);
     for (name, value) in pairs {
         serializer.append_pair(name, value);
     }
@@ -201,6 +289,42 @@ mod tests {
         }
         let err = Params::parse(&[b'a'; 2000], MAX).unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidRequest);
+    }
+
+    #[test]
+    fn splits_on_ampersands_and_the_first_equals_sign() {
+        let p = Params::parse(b"&a=b=c&&d&=e&", MAX).unwrap();
+        assert_eq!(p.get("a").unwrap(), Some("b=c"));
+        assert_eq!(p.get("d").unwrap(), None);
+        assert_eq!(p.get("").unwrap(), Some("e"));
+        assert_eq!(
+            p.extras(&[]),
+            [("a", "b=c"), ("d", ""), ("", "e")].map(|(n, v)| (n.to_owned(), v.to_owned()))
+        );
+    }
+
+    // C-SE-3: each name and value must be UTF-8 on its own, even when the bytes of two would
+    // join into a valid character.
+    #[test]
+    fn utf8_is_checked_per_name_and_value() {
+        for bad in [&b"a%C3=%A9"[..], b"a=%C3&%A9=b", b"a=%C3"] {
+            let err = Params::parse(bad, MAX).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::InvalidRequest);
+        }
+        assert_eq!(
+            Params::parse(b"a%C3%A9=%C3%A9", MAX)
+                .unwrap()
+                .get("a\u{e9}")
+                .unwrap(),
+            Some("\u{e9}")
+        );
+    }
+
+    // C-SE-2: parameter values (secrets, codes, passwords) never appear in `Debug`.
+    #[test]
+    fn debug_shows_names_only() {
+        let p = Params::parse(b"grant_type=password&password=hunter2", MAX).unwrap();
+        assert_eq!(format!("{p:?}"), r#"["grant_type", "password"]"#);
     }
 
     #[test]

@@ -65,7 +65,9 @@ impl fmt::Debug for Digest {
 
 /// 256 random bits, base64url without padding.
 fn random_secret() -> String {
-    let bytes: [u8; 32] = rand::random();
+    // `fill` draws the bytes in bulk; `random::<[u8; N]>()` would draw them one at a time.
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes[..]);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
@@ -139,7 +141,9 @@ impl std::hash::Hash for GrantId {
 impl GrantId {
     /// A new random grant id.
     pub fn generate() -> Self {
-        Self(rand::random())
+        let mut bytes = [0u8; 16];
+        rand::fill(&mut bytes[..]);
+        Self(bytes)
     }
 
     /// A grant id from its 16 raw bytes.

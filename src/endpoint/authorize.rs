@@ -184,15 +184,18 @@ impl Responder<'_> {
         let mut pairs: Vec<(&str, &str)> = params.into_iter().collect();
         pairs.extend(self.state.map(|s| ("state", s)));
         pairs.extend(self.issuer.map(|i| ("iss", i)));
-        let encoded = form::encode(pairs);
-        if self.fragment {
-            format!("{}#{encoded}", self.redirect_uri)
+        let separator = if self.fragment {
+            '#'
         } else if self.redirect_uri.contains('?') {
             // Registered URIs may carry a query, which is kept (RFC 6749 §3.1.2).
-            format!("{}&{encoded}", self.redirect_uri)
+            '&'
         } else {
-            format!("{}?{encoded}", self.redirect_uri)
-        }
+            '?'
+        };
+        let mut location = String::with_capacity(self.redirect_uri.len() + 160);
+        location.push_str(self.redirect_uri);
+        location.push(separator);
+        form::encode_onto(location, pairs)
     }
 
     fn error(&self, error: OAuthError) -> AuthorizationError {

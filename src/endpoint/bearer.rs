@@ -2,6 +2,7 @@
 //! request, checking it is live, checking the route's [`Requirement`], and answering failures
 //! with the right status and `WWW-Authenticate` challenge.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use http::header::{AUTHORIZATION, HeaderName, HeaderValue, WWW_AUTHENTICATE};
@@ -286,12 +287,14 @@ pub(crate) async fn validate<S: Storage, A, B: AsRef<[u8]>>(
 
 /// Finds the access token: the `Authorization` header, a form body, or (when enabled) the
 /// query. More than one method is `invalid_request` (C-BR-1…4).
-fn extract<S, A, B: AsRef<[u8]>>(
+fn extract<'r, S, A, B: AsRef<[u8]>>(
     server: &Server<S, A>,
-    request: &Request<B>,
-) -> Result<Option<String>, OAuthError> {
+    request: &'r Request<B>,
+) -> Result<Option<Cow<'r, str>>, OAuthError> {
     let config = server.config();
-    let mut found: Vec<String> = Vec::new();
+    // The token from the header is borrowed from the request; from a body or query, copied.
+    let mut found: Option<Cow<'r, str>> = None;
+    let mut methods = 0;
 
     let mut headers = request.headers().get_all(AUTHORIZATION).iter();
     if let Some(header) = headers.next() {
@@ -299,19 +302,26 @@ fn extract<S, A, B: AsRef<[u8]>>(
             return Err(OAuthError::invalid_request("repeated Authorization header"));
         }
         if let Some(token) = from_header(header)? {
-            found.push(token);
+            found = Some(Cow::Borrowed(token));
+            methods += 1;
         }
     }
     if config.bearer_in_body && request.method() != Method::GET && form::is_form(request.headers())
     {
-        found.extend(form::find_param(request.body().as_ref(), "access_token")?);
+        if let Some(token) = form::find_param(request.body().as_ref(), "access_token")? {
+            found = Some(Cow::Owned(token));
+            methods += 1;
+        }
     }
     if config.bearer_in_query {
         let query = request.uri().query().unwrap_or("");
-        found.extend(form::find_param(query.as_bytes(), "access_token")?);
+        if let Some(token) = form::find_param(query.as_bytes(), "access_token")? {
+            found = Some(Cow::Owned(token));
+            methods += 1;
+        }
     }
-    match found.len() {
-        0 | 1 => Ok(found.pop()),
+    match methods {
+        0 | 1 => Ok(found),
         _ => Err(OAuthError::invalid_request(
             "the access token was sent by more than one method",
         )),
@@ -319,7 +329,7 @@ fn extract<S, A, B: AsRef<[u8]>>(
 }
 
 /// Reads `Bearer <b64token>` (scheme case-insensitive). Other schemes are not a bearer token.
-fn from_header(header: &HeaderValue) -> Result<Option<String>, OAuthError> {
+fn from_header(header: &HeaderValue) -> Result<Option<&str>, OAuthError> {
     let malformed = || OAuthError::invalid_request("malformed Authorization header");
     let text = header.to_str().map_err(|_| malformed())?;
     let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));
@@ -333,7 +343,7 @@ fn from_header(header: &HeaderValue) -> Result<Option<String>, OAuthError> {
             b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
         });
     if valid {
-        Ok(Some(token.to_owned()))
+        Ok(Some(token))
     } else {
         Err(malformed())
     }

@@ -22,6 +22,11 @@ use crate::error::{ErrorCode, Failure, OAuthError};
 /// A JSON response that no cache may keep (RFC 6749 §5.1).
 pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Vec<u8>> {
     let body = serde_json::to_vec(body).unwrap_or_else(|_| br#"{"error":"server_error"}"#.to_vec());
+    json_bytes(status, body)
+}
+
+/// A JSON response, as [`json`], from a body already serialized.
+pub(crate) fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response<Vec<u8>> {
     let mut response = Response::new(body);
     *response.status_mut() = status;
     let headers = response.headers_mut();

@@ -5,7 +5,7 @@ use http::{Method, Request, Response, StatusCode};
 
 use crate::authenticator::Authenticator;
 use crate::client::{Credentials, GrantType};
-use crate::endpoint::{failure_json, json};
+use crate::endpoint::{failure_json, json_bytes};
 use crate::error::{ErrorCode, Failure, OAuthError};
 use crate::form::Params;
 use crate::grant::{
@@ -20,7 +20,7 @@ pub(crate) async fn respond<S: Storage, A: Authenticator, B: AsRef<[u8]>>(
     request: &Request<B>,
 ) -> Response<Vec<u8>> {
     match handle(server, request).await {
-        Ok((grant, tokens)) => json(StatusCode::OK, &tokens.to_json(grant, server.config())),
+        Ok((grant, tokens)) => json_bytes(StatusCode::OK, tokens.to_json(grant, server.config())),
         Err(failure) => failure_json(server.config(), failure),
     }
 }

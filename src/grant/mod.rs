@@ -10,7 +10,7 @@ pub(crate) mod implicit;
 pub(crate) mod password;
 pub(crate) mod refresh_token;
 
-use serde::Serialize;
+use std::io::Write as _;
 
 use crate::authenticator::OwnerId;
 use crate::client::Client;
@@ -196,43 +196,57 @@ const STANDARD_FIELDS: [&str; 5] = [
 
 impl TokenResponse {
     /// The JSON body, with the host's extra fields (which never replace a standard one).
-    pub(crate) fn to_json(&self, grant_type: GrantType, config: &Config) -> serde_json::Value {
-        let mut body = self.standard_json();
-        if let (Some(hook), serde_json::Value::Object(fields)) =
-            (&config.token_response_fields, &mut body)
-        {
-            let context = TokenContext {
-                grant_type,
-                client_id: &self.client_id,
-                owner: self.owner.as_ref(),
-                scope: &self.scope,
-            };
-            for (name, value) in hook(&context) {
-                if !STANDARD_FIELDS.contains(&name.as_str()) {
-                    fields.insert(name, value);
-                }
+    ///
+    /// Without a hook the body is written straight from the response, with no intermediate
+    /// `serde_json::Value`; with one, the standard fields and the host's are merged in a map.
+    /// Either way the fields come out in the same (alphabetical) order.
+    pub(crate) fn to_json(&self, grant_type: GrantType, config: &Config) -> Vec<u8> {
+        let Some(hook) = &config.token_response_fields else {
+            return self.standard_json();
+        };
+        let mut body: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&self.standard_json()).unwrap_or_default();
+        let context = TokenContext {
+            grant_type,
+            client_id: &self.client_id,
+            owner: self.owner.as_ref(),
+            scope: &self.scope,
+        };
+        for (name, value) in hook(&context) {
+            if !STANDARD_FIELDS.contains(&name.as_str()) {
+                body.insert(name, value);
             }
         }
-        body
+        serde_json::to_vec(&body).unwrap_or_default()
     }
 
-    fn standard_json(&self) -> serde_json::Value {
-        #[derive(Serialize)]
-        struct Body<'a> {
-            access_token: &'a str,
-            token_type: &'static str,
-            expires_in: u64,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            refresh_token: Option<&'a str>,
-            scope: String,
+    /// The standard fields, in alphabetical order (the order a `serde_json` map keeps).
+    fn standard_json(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(192);
+        out.extend_from_slice(b"{\"access_token\":");
+        push_json_str(&mut out, self.access_token.secret());
+        out.extend_from_slice(b",\"expires_in\":");
+        // Writing to a `Vec` cannot fail.
+        let _ = write!(out, "{}", self.expires_in);
+        if let Some(refresh) = &self.refresh_token {
+            out.extend_from_slice(b",\"refresh_token\":");
+            push_json_str(&mut out, refresh.secret());
         }
-        serde_json::to_value(Body {
-            access_token: self.access_token.secret(),
-            token_type: "Bearer",
-            expires_in: self.expires_in,
-            refresh_token: self.refresh_token.as_ref().map(RefreshToken::secret),
-            scope: self.scope.to_string(),
-        })
-        .unwrap_or_default()
+        out.extend_from_slice(b",\"scope\":");
+        push_json_str(&mut out, &self.scope.to_string());
+        out.extend_from_slice(b",\"token_type\":\"Bearer\"}");
+        out
+    }
+}
+
+/// Appends `text` as a JSON string. Tokens (base64url) and scopes (RFC 6749 §3.3 characters)
+/// never need escaping, so they are copied as they are; anything else goes through `serde_json`.
+fn push_json_str(out: &mut Vec<u8>, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else if serde_json::to_writer(&mut *out, text).is_err() {
+        out.extend_from_slice(b"\"\"");
     }
 }

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Loads a grantor server with wrk on 127.0.0.1: the token endpoint (client credentials, HTTP
+# Basic), a protected route (bearer validation), and a bare handler returning fixed JSON (the
+# framework's floor), one after the other in the same run; prints requests/s and the ratios.
+#
+#   benches/http/run.sh                          # builds and starts the in-tree bench server
+#   benches/http/run.sh http://127.0.0.1:8080    # any running server with the same routes
+#
+# The three run in turn, ROUNDS times (after a warm-up), and the best of each counts, so that
+# noise from other work on the machine hurts them alike.
+#
+# Environment: DURATION (10s), ROUNDS (2), CONNECTIONS (32), THREADS (1), CLIENT_ID,
+# CLIENT_SECRET, TOKEN_PATH (/token), PROTECTED_PATH (/api/me), BARE_PATH (/bare).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+DURATION="${DURATION:-10s}"
+ROUNDS="${ROUNDS:-2}"
+CONNECTIONS="${CONNECTIONS:-32}"
+THREADS="${THREADS:-1}"
+CLIENT_ID="${CLIENT_ID:-bench}"
+CLIENT_SECRET="${CLIENT_SECRET:-bench-secret-0123456789-abcdefghijklmnopqrstuv}"
+TOKEN_PATH="${TOKEN_PATH:-/token}"
+PROTECTED_PATH="${PROTECTED_PATH:-/api/me}"
+BARE_PATH="${BARE_PATH:-/bare}"
+BASE="${1:-}"
+
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+
+server_pid=""
+cleanup() { if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi; }
+trap cleanup EXIT
+
+if [ -z "$BASE" ]; then
+  addr="127.0.0.1:8765"
+  BASE="http://$addr"
+  cargo build --release --example bench_http_server >&2
+  target/release/examples/bench_http_server "$addr" &
+  server_pid=$!
+  for _ in $(seq 50); do
+    curl -s -o /dev/null "$BASE$BARE_PATH" && break
+    sleep 0.1
+  done
+fi
+
+export BASIC_AUTH
+BASIC_AUTH="$(printf '%s:%s' "$CLIENT_ID" "$CLIENT_SECRET" | base64 -w0)"
+token="$(curl -sf -X POST "$BASE$TOKEN_PATH" -H "Authorization: Basic $BASIC_AUTH" \
+  -d grant_type=client_credentials -d scope=read | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')"
+[ -n "$token" ] || { echo "could not get a token from $BASE$TOKEN_PATH" >&2; exit 1; }
+
+# Runs wrk and prints its requests/s; fails if any response was not 2xx.
+rps() {
+  local name="$1"; shift
+  local out
+  out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@")"
+  if grep -q "Non-2xx" <<<"$out"; then echo "$name: errors" >&2; echo "$out" >&2; exit 1; fi
+  local value
+  value="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
+  local p99
+  p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
+  printf '%-10s %12s req/s   p99 %s\n' "$name" "$value" "$p99" >&2
+  echo "$value"
+}
+
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION x $ROUNDS rounds against $BASE on $(nproc) cores, $(date -u +%FT%TZ)" >&2
+wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "$BASE$BARE_PATH" >/dev/null # warm-up
+bare=0 token_rps=0 protected=0
+max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
+for _ in $(seq "$ROUNDS"); do
+  bare="$(max "$bare" "$(rps bare "$BASE$BARE_PATH")")"
+  token_rps="$(max "$token_rps" "$(rps token -s benches/http/token.lua "$BASE$TOKEN_PATH")")"
+  protected="$(max "$protected" "$(rps protected -H "Authorization: Bearer $token" "$BASE$PROTECTED_PATH")")"
+done
+awk -v b="$bare" -v t="$token_rps" -v p="$protected" 'BEGIN {
+  printf "best of each: bare %.0f req/s, token %.0f req/s, protected %.0f req/s\n", b, t, p
+  printf "token endpoint / bare floor:  %.2f\n", t / b
+  printf "protected route / bare floor: %.2f\n", p / b
+}'
