@@ -304,8 +304,8 @@ impl ConfigBuilder {
         self
     }
 
-    /// The space-delimited scopes the metadata lists as `scopes_supported` (default: none
-    /// listed; RFC 8414 lets a server keep some or all of its scopes unlisted).
+    /// The space-delimited scopes the metadata lists as `scopes_supported` (default: the
+    /// always-granted scopes; RFC 8414 lets a server keep some of its scopes unlisted).
     pub fn scopes_supported(mut self, scopes: &str) -> Self {
         self.config.metadata.scopes_supported_text = Some(scopes.to_owned());
         self

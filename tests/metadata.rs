@@ -30,6 +30,7 @@ async fn default_document_lists_only_what_is_on() {
         "token_endpoint": format!("{ISSUER}/token"),
         "revocation_endpoint": format!("{ISSUER}/revoke"),
         "introspection_endpoint": format!("{ISSUER}/introspect"),
+        "scopes_supported": [],
         "response_types_supported": ["code", "token"],
         "grant_types_supported": ["authorization_code", "implicit", "refresh_token", "client_credentials"],
         "code_challenge_methods_supported": ["S256"],
@@ -76,7 +77,9 @@ fn document_follows_the_configuration() {
         scopes.metadata()["scopes_supported"],
         json!(["messages", "read", "write"])
     );
-    assert!(plain.metadata().get("scopes_supported").is_none());
+    assert_eq!(plain.metadata()["scopes_supported"], json!([]));
+    let basic = server(Config::builder(ISSUER).always_granted_scopes("basic"));
+    assert_eq!(basic.metadata()["scopes_supported"], json!(["basic"]));
 }
 
 // C-IS-1: without the iss parameter, the metadata does not claim it.

@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use grantor::{Digest, Storage};
 use http::Request;
 
 fn revoke(pairs: &[(&str, &str)]) -> Request<Vec<u8>> {
@@ -194,4 +195,56 @@ async fn malformed_requests_are_invalid_request() {
         "invalid_request",
     );
     assert!(access_is_live(&fx, access).await);
+}
+
+// C-RV-1: revoking a refresh token that was already rotated revokes its grant, successors
+// included: whoever refreshed with it first may not be the client (RFC 9700 §4.14.2).
+#[tokio::test]
+async fn revoking_a_rotated_refresh_token_revokes_its_successors() {
+    let fx = Fixture::new().await;
+    let r1 = fx.app_tokens().await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let next = json(
+        &fx.server
+            .token(&refresh_request((APP, None), &r1, &[]))
+            .await,
+    );
+    let a2 = next["access_token"].as_str().unwrap();
+    let r2 = next["refresh_token"].as_str().unwrap();
+    let revoke = post_form("/revoke", form_body(&[("token", &r1), ("client_id", APP)]));
+    let response = fx.server.revoke(&revoke).await;
+    assert_eq!(response.status(), 200);
+    let now = fx.server.now();
+    assert!(
+        fx.storage()
+            .access_token(&Digest::of(a2), now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        fx.storage()
+            .refresh_token(&Digest::of(r2), now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // An unknown token changes nothing.
+    let live = fx.app_tokens().await;
+    let unknown = post_form(
+        "/revoke",
+        form_body(&[("token", "never-issued"), ("client_id", APP)]),
+    );
+    assert_eq!(fx.server.revoke(&unknown).await.status(), 200);
+    let access = live["access_token"].as_str().unwrap();
+    assert!(
+        fx.storage()
+            .access_token(&Digest::of(access), now)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }

@@ -12,6 +12,7 @@
 //! pending `AuthorizationRequest` stays on the server, where the user cannot edit it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -29,6 +30,10 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 pub const REQUEST_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// Requests one session may have waiting; the oldest is dropped beyond this.
 const MAX_PENDING: usize = 8;
+/// Host's choice: the most sessions kept in memory; past it, the least recently seen go.
+pub const MAX_SESSIONS: usize = 100_000;
+/// The smallest store size at which idle sessions are swept.
+const MIN_SWEEP: usize = 1024;
 
 /// What a handler sees of a session: a snapshot.
 #[derive(Clone)]
@@ -64,6 +69,8 @@ struct Pending {
 /// The session store.
 pub struct Sessions {
     entries: Mutex<HashMap<String, Entry>>,
+    /// The store size at which the next new session sweeps idle ones.
+    sweep_at: AtomicUsize,
     /// Whether cookies get `Secure` (the issuer is `https`).
     secure: bool,
 }
@@ -73,6 +80,7 @@ impl Sessions {
     pub fn new(secure: bool) -> Self {
         Self {
             entries: Mutex::new(HashMap::new()),
+            sweep_at: AtomicUsize::new(MIN_SWEEP),
             secure,
         }
     }
@@ -178,8 +186,22 @@ impl Sessions {
             user,
         };
         let mut entries = self.lock();
-        // Reclaim idle sessions as new ones arrive; a database-backed store would expire them.
-        entries.retain(|_, entry| entry.last_seen.after(IDLE_TIMEOUT) > now);
+        // Reclaim idle sessions as new ones arrive (a database-backed store would expire them):
+        // each time the store has doubled since the last sweep, so the cost stays O(1) per new
+        // session. Anyone can start sessions (every `GET /authorize` does), so past MAX_SESSIONS
+        // the least recently seen half goes too: memory stays bounded under a flood.
+        if entries.len() >= self.sweep_at.load(Ordering::Relaxed) {
+            entries.retain(|_, entry| entry.last_seen.after(IDLE_TIMEOUT) > now);
+            if entries.len() >= MAX_SESSIONS {
+                let mut seen: Vec<Timestamp> = entries.values().map(|e| e.last_seen).collect();
+                let middle = seen.len() / 2;
+                let (_, median, _) = seen.select_nth_unstable(middle);
+                let median = *median;
+                entries.retain(|_, entry| entry.last_seen > median);
+            }
+            let next = (entries.len() * 2).clamp(MIN_SWEEP, MAX_SESSIONS);
+            self.sweep_at.store(next, Ordering::Relaxed);
+        }
         entries.insert(
             session.id.clone(),
             Entry {
@@ -190,6 +212,16 @@ impl Sessions {
             },
         );
         session
+    }
+
+    /// How many sessions are held.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no session is held.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {

@@ -29,8 +29,8 @@ pub struct Setup {
     pub users: Vec<UserEntry>,
 }
 
-/// One client.
-#[derive(Debug, Deserialize)]
+/// One client. Its `Debug` leaves the secret out.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientEntry {
     /// The client identifier.
@@ -47,6 +47,22 @@ pub struct ClientEntry {
     /// The scopes the client may request; a request that names none gets all of them.
     #[serde(default)]
     pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for ClientEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientEntry")
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("name", &self.name)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("grant_types", &self.grant_types)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
 }
 
 /// One user. The password is in clear only because this is a demo file: it is hashed with

@@ -10,7 +10,8 @@ CREATE TABLE grantor_clients (
     default_scopes  TEXT    NOT NULL,
     owner           TEXT,
     owner_only      BOOLEAN NOT NULL,
-    native          BOOLEAN NOT NULL
+    native          BOOLEAN NOT NULL,
+    introspects_any_token BOOLEAN NOT NULL
 );
 
 -- One row per grant: its revocation flag outlives the revoked records, so that an exchange

@@ -103,8 +103,7 @@ pub(crate) fn document<S, A: Authenticator>(server: &Server<S, A>) -> serde_json
         token_endpoint: Option<&'a str>,
         revocation_endpoint: Option<&'a str>,
         introspection_endpoint: Option<&'a str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        scopes_supported: Option<Vec<&'a str>>,
+        scopes_supported: Vec<&'a str>,
         response_types_supported: [&'static str; 2],
         grant_types_supported: Vec<&'static str>,
         code_challenge_methods_supported: Vec<&'static str>,
@@ -133,10 +132,15 @@ pub(crate) fn document<S, A: Authenticator>(server: &Server<S, A>) -> serde_json
         token_endpoint: settings.token_endpoint.as_deref(),
         revocation_endpoint: settings.revocation_endpoint.as_deref(),
         introspection_endpoint: settings.introspection_endpoint.as_deref(),
+        // Always present (C-MD-1): the configured list, else the scopes every user token gets.
+        // RFC 8414 §2 lets a server leave some of its scopes unlisted.
         scopes_supported: settings
             .scopes_supported
             .as_ref()
-            .map(|scopes| scopes.iter().map(|scope| scope.as_str()).collect()),
+            .unwrap_or(&config.always_granted_scopes)
+            .iter()
+            .map(|scope| scope.as_str())
+            .collect(),
         response_types_supported: ["code", "token"],
         grant_types_supported: grants,
         code_challenge_methods_supported: challenge_methods,

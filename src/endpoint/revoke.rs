@@ -26,6 +26,8 @@
 //!   to work; a client that wants the whole authorization gone revokes the refresh token, which
 //!   is what logout does. Revoking more than asked would make the two requests impossible to
 //!   tell apart.
+//! * **A refresh token that was already rotated** is a replay: its successor may be in a
+//!   thief's hands, so the whole grant is revoked, as the token endpoint does (RFC 9700 §4.14.2).
 //! * `unsupported_token_type` is never returned: grantor revokes both kinds of token it issues.
 
 use http::header::{CACHE_CONTROL, HeaderValue};
@@ -35,8 +37,10 @@ use crate::endpoint::failure_json;
 use crate::endpoint::presented::{self, TokenKind};
 use crate::endpoint::token::{authenticate_client, parse};
 use crate::error::{Failure, OAuthError};
+use crate::form::Params;
 use crate::server::Server;
-use crate::storage::Storage;
+use crate::storage::{Exchange, Storage, TokenRecord};
+use crate::token::Digest;
 
 /// Answers a revocation request: `200` with an empty body, or the RFC error as JSON.
 pub(crate) async fn respond<S: Storage, A, B: AsRef<[u8]>>(
@@ -62,6 +66,7 @@ async fn handle<S: Storage, A, B: AsRef<[u8]>>(
     let params = parse(server, request)?;
     let client = authenticate_client(server, request, &params).await?;
     let Some(found) = presented::find(server, &params).await? else {
+        revoke_if_rotated(server, &params).await?;
         return Ok(());
     };
     if found.record.client_id != *client.id() {
@@ -73,6 +78,25 @@ async fn handle<S: Storage, A, B: AsRef<[u8]>>(
     match found.kind {
         TokenKind::Access => storage.revoke_access_token(&found.digest).await?,
         TokenKind::Refresh => storage.revoke_grant(&found.record.grant).await?,
+    }
+    Ok(())
+}
+
+/// A refresh token that was already rotated is not live, but presenting it is a replay: someone
+/// else may hold its successor (a thief who refreshed first). As at the token endpoint, the whole
+/// grant is revoked (RFC 9700 §4.14.2). The exchange refuses, so a live token is left untouched.
+async fn revoke_if_rotated<S: Storage, A>(
+    server: &Server<S, A>,
+    params: &Params,
+) -> Result<(), Failure> {
+    let digest = Digest::of(params.require("token")?);
+    let refuse = |_: &TokenRecord| Err(OAuthError::invalid_grant("revocation issues nothing"));
+    let storage = server.storage();
+    if let Exchange::Replayed(grant) = storage
+        .rotate_refresh_token(&digest, server.now(), refuse)
+        .await?
+    {
+        storage.revoke_grant(&grant).await?;
     }
     Ok(())
 }

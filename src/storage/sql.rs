@@ -28,16 +28,17 @@ use crate::time::Timestamp;
 use crate::token::{Digest, GrantId};
 
 pub(crate) const SELECT_CLIENT: &str = "SELECT id, name, secret_digest, redirect_uris, \
-    grant_types, allowed_scopes, default_scopes, owner, owner_only, native \
-    FROM grantor_clients WHERE id = $1";
+    grant_types, allowed_scopes, default_scopes, owner, owner_only, native, \
+    introspects_any_token FROM grantor_clients WHERE id = $1";
 
 pub(crate) const UPSERT_CLIENT: &str = "INSERT INTO grantor_clients (id, name, secret_digest, \
-    redirect_uris, grant_types, allowed_scopes, default_scopes, owner, owner_only, native) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+    redirect_uris, grant_types, allowed_scopes, default_scopes, owner, owner_only, native, \
+    introspects_any_token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
     ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_digest = excluded.secret_digest, \
     redirect_uris = excluded.redirect_uris, grant_types = excluded.grant_types, \
     allowed_scopes = excluded.allowed_scopes, default_scopes = excluded.default_scopes, \
-    owner = excluded.owner, owner_only = excluded.owner_only, native = excluded.native";
+    owner = excluded.owner, owner_only = excluded.owner_only, native = excluded.native, \
+    introspects_any_token = excluded.introspects_any_token";
 
 /// Creates the grant's row or extends its lifetime, locking it; returns whether it is revoked.
 pub(crate) const UPSERT_GRANT: &str = "INSERT INTO grantor_grants (id, revoked, expires_at) \
@@ -180,6 +181,7 @@ pub(crate) struct ClientRow {
     pub(crate) owner: Option<String>,
     pub(crate) owner_only: bool,
     pub(crate) native: bool,
+    pub(crate) introspects_any_token: bool,
 }
 
 impl ClientRow {
@@ -197,6 +199,7 @@ impl ClientRow {
             owner: client.owner().map(|o| o.as_str().to_owned()),
             owner_only: client.is_owner_only(),
             native: client.is_native(),
+            introspects_any_token: client.introspects_any_token(),
         })
     }
 
@@ -222,7 +225,8 @@ impl ClientRow {
             .allowed_scopes(self.allowed_scopes)
             .default_scopes(self.default_scopes)
             .owner_only(self.owner_only)
-            .native(self.native);
+            .native(self.native)
+            .introspects_any_token(self.introspects_any_token);
         if let Some(owner) = self.owner {
             builder = builder.owner(OwnerId::new(owner));
         }
@@ -457,6 +461,7 @@ macro_rules! sql_storage {
                     .bind(row.owner)
                     .bind(row.owner_only)
                     .bind(row.native)
+                    .bind(row.introspects_any_token)
                     .execute(&self.pool)
                     .await
                     .map_err(db)?;

@@ -214,6 +214,7 @@ impl<S: Storage> Kit<S> {
             .owner(OwnerId::new("dev-1"))
             .owner_only(true)
             .native(true)
+            .introspects_any_token(true)
             .build()
             .unwrap_or_else(|e| panic!("{NAME}: {e}"));
         ok(self.storage.save_client(confidential.clone()).await, NAME);
@@ -461,9 +462,9 @@ impl<S: Storage> Kit<S> {
         );
     }
 
-    // C-SE-1: records are found by the digest of their secret, and only under their own kind.
+    // Records are found by the digest of their secret, and only under their own kind.
     async fn lookups_by_digest_only(&self) {
-        const NAME: &str = "lookups by digest only (C-SE-1)";
+        const NAME: &str = "lookups by digest only";
         let access = AccessToken::generate();
         let refresh = RefreshToken::generate();
         let mut tokens = self.tokens(GrantId::generate(), 0, true);

@@ -416,6 +416,8 @@ async fn the_sample_config_loads() {
     assert!(clients[1].is_confidential());
     assert!(clients[1].verify_secret("change-me-to-a-long-random-secret"));
     assert!(clients[2].allows_grant(grantor::GrantType::Password));
+    // C-SE-2: the configuration's Debug output holds no client secret.
+    assert!(!format!("{setup:?}").contains("change-me-to-a-long-random-secret"));
     assert_eq!(setup.users.len(), 2);
 }
 
@@ -588,4 +590,22 @@ async fn app_tokens_password_grant_introspection_and_revocation() {
             .iter()
             .any(|g| g == "password")
     );
+}
+
+// C-SE-3: anyone can start sessions (every GET /authorize does); a flood of them stays bounded
+// and the newest sessions keep working.
+#[test]
+fn a_flood_of_sessions_stays_bounded() {
+    use super::axum_server::sessions::{MAX_SESSIONS, Sessions};
+    let sessions = Sessions::new(false);
+    let mut last = None;
+    for i in 0..(MAX_SESSIONS + MAX_SESSIONS / 2) as u64 {
+        last = Some(sessions.start(grantor::Timestamp::from_secs(1_700_000_000 + i / 1000)));
+    }
+    assert!(sessions.len() <= MAX_SESSIONS, "{}", sessions.len());
+    let last = last.unwrap();
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert(header::COOKIE, sessions.cookie(&last));
+    let now = grantor::Timestamp::from_secs(1_700_000_000 + 150);
+    assert!(sessions.resume(&headers, now).is_some());
 }
