@@ -21,6 +21,16 @@ impl Recording {
         self.seen.lock().unwrap().push(what);
     }
 
+    /// `exchange`, writing down the tokens it returns before storage gets them.
+    fn recorded<R>(&self, exchange: impl ExchangeFn<R>) -> impl ExchangeFn<R> {
+        let this = self.clone();
+        move |record: &R| {
+            let tokens = exchange(record);
+            this.note(format!("{tokens:?}"));
+            tokens
+        }
+    }
+
     fn dump(&self) -> String {
         self.seen.lock().unwrap().join("\n")
     }
@@ -50,13 +60,8 @@ impl Storage for Recording {
         now: Timestamp,
         exchange: F,
     ) -> Result<Exchange, Error> {
-        let this = self.clone();
         self.inner
-            .redeem_code(digest, now, move |record| {
-                let tokens = exchange(record);
-                this.note(format!("{tokens:?}"));
-                tokens
-            })
+            .redeem_code(digest, now, self.recorded(exchange))
             .await
     }
 
@@ -87,13 +92,8 @@ impl Storage for Recording {
         now: Timestamp,
         exchange: F,
     ) -> Result<Exchange, Error> {
-        let this = self.clone();
         self.inner
-            .rotate_refresh_token(digest, now, move |record| {
-                let tokens = exchange(record);
-                this.note(format!("{tokens:?}"));
-                tokens
-            })
+            .rotate_refresh_token(digest, now, self.recorded(exchange))
             .await
     }
 
