@@ -329,6 +329,20 @@ impl Client {
             .is_some_and(|digest| digest.ct_eq(&Digest::of(secret)))
     }
 
+    /// Parses a requested scope list. A list that spells out the client's default or allowed
+    /// scopes yields the client's shared copy, so tokens do not each keep their own.
+    pub(crate) fn parse_scope(&self, text: &str) -> Result<ScopeSet, OAuthError> {
+        let registered = [self.default_scopes(), self.allowed_scopes()];
+        if let Some(set) = registered.iter().find(|set| set.is_spelled(text)) {
+            return Ok((*set).clone());
+        }
+        let parsed = ScopeSet::parse(text)?;
+        Ok(registered
+            .into_iter()
+            .find(|set| **set == parsed)
+            .map_or(parsed, ScopeSet::clone))
+    }
+
     /// The scope a request gets (C-AZ-8, C-SC-1): the requested scope, or the client's default
     /// when none was requested. `invalid_scope` when it asks for what the client may not have,
     /// or when it ends up empty and nothing would be granted.
@@ -339,10 +353,6 @@ impl Client {
     ) -> Result<ScopeSet, OAuthError> {
         let scope = match requested {
             None => self.default_scopes().clone(),
-            // The same set as registered: share the client's copy instead of keeping one more
-            // per token.
-            Some(scope) if scope == *self.default_scopes() => self.default_scopes().clone(),
-            Some(scope) if scope == *self.allowed_scopes() => self.allowed_scopes().clone(),
             Some(scope) => scope,
         };
         if scope.is_empty() && always_granted.is_empty() {
@@ -534,23 +544,45 @@ impl ClientBuilder {
     }
 }
 
-/// How a token-endpoint request identified its client. Its `Debug` never shows the secret.
-#[derive(PartialEq, Eq)]
-pub(crate) enum Credentials {
+/// How a token-endpoint request identified its client. Borrows from the parsed body; its
+/// `Debug` never shows the secret.
+pub(crate) enum Credentials<'a> {
     /// HTTP Basic (`client_secret_basic`).
-    Basic { id: String, secret: String },
+    Basic(BasicCredentials),
     /// `client_id` and `client_secret` in the body (`client_secret_post`).
-    Post { id: String, secret: String },
+    Post { id: &'a str, secret: &'a str },
     /// Only `client_id` in the body: a public client (`none`).
-    IdOnly { id: String },
+    IdOnly { id: &'a str },
     /// Nothing at all.
     Absent,
 }
 
-impl fmt::Debug for Credentials {
+/// The decoded id and secret of an HTTP Basic header, back to back in one buffer.
+pub(crate) struct BasicCredentials {
+    text: String,
+    id_len: usize,
+}
+
+impl BasicCredentials {
+    fn id(&self) -> &str {
+        self.text.get(..self.id_len).unwrap_or_default()
+    }
+
+    fn secret(&self) -> &str {
+        self.text.get(self.id_len..).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for BasicCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Basic({:?}, <redacted>)", self.id())
+    }
+}
+
+impl fmt::Debug for Credentials<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Basic { id, .. } => write!(f, "Basic({id:?}, <redacted>)"),
+            Self::Basic(basic) => basic.fmt(f),
             Self::Post { id, .. } => write!(f, "Post({id:?}, <redacted>)"),
             Self::IdOnly { id } => write!(f, "IdOnly({id:?})"),
             Self::Absent => f.write_str("Absent"),
@@ -558,36 +590,36 @@ impl fmt::Debug for Credentials {
     }
 }
 
-impl Credentials {
+impl<'a> Credentials<'a> {
     /// Reads the client credentials from the `Authorization` header and the body (C-TK-2).
-    pub(crate) fn from_request(headers: &HeaderMap, params: &Params) -> Result<Self, OAuthError> {
+    pub(crate) fn from_request(
+        headers: &HeaderMap,
+        params: &'a Params,
+    ) -> Result<Self, OAuthError> {
         let body_id = params.get("client_id")?;
         let body_secret = params.get("client_secret")?;
-        let header = match headers.get_all(AUTHORIZATION).iter().count() {
-            0 => None,
-            1 => headers.get(AUTHORIZATION),
-            _ => return Err(OAuthError::invalid_request("repeated Authorization header")),
-        };
+        let mut all = headers.get_all(AUTHORIZATION).iter();
+        let header = all.next();
+        if all.next().is_some() {
+            return Err(OAuthError::invalid_request("repeated Authorization header"));
+        }
         if let Some(header) = header {
-            let (id, secret) = decode_basic(header.as_bytes())?;
+            let basic = decode_basic(header.as_bytes())?;
             if body_secret.is_some() {
                 return Err(OAuthError::invalid_request(
                     "use only one client authentication method",
                 ));
             }
-            if body_id.is_some_and(|body_id| body_id != id) {
+            if body_id.is_some_and(|body_id| body_id != basic.id()) {
                 return Err(OAuthError::invalid_request(
                     "client_id does not match the authenticated client",
                 ));
             }
-            return Ok(Self::Basic { id, secret });
+            return Ok(Self::Basic(basic));
         }
         Ok(match (body_id, body_secret) {
-            (Some(id), Some(secret)) => Self::Post {
-                id: id.to_owned(),
-                secret: secret.to_owned(),
-            },
-            (Some(id), None) => Self::IdOnly { id: id.to_owned() },
+            (Some(id), Some(secret)) => Self::Post { id, secret },
+            (Some(id), None) => Self::IdOnly { id },
             (None, Some(_)) => {
                 return Err(OAuthError::invalid_request(
                     "client_secret was sent without client_id",
@@ -596,7 +628,6 @@ impl Credentials {
             (None, None) => Self::Absent,
         })
     }
-
     /// Authenticates the client against its registration (C-TK-3). The error never says whether
     /// the id or the secret was wrong.
     pub(crate) fn verify(&self, client: Option<Client>) -> Result<Client, OAuthError> {
@@ -607,57 +638,79 @@ impl Credentials {
                 _ => error,
             }
         };
-        match self {
-            Self::Basic { secret, .. } | Self::Post { secret, .. } => {
-                // Hash even for an unknown client, so timing does not tell which part failed.
-                let presented = Digest::of(secret);
-                match client {
-                    Some(c) if c.secret_digest().is_some_and(|d| d.ct_eq(&presented)) => Ok(c),
-                    _ => Err(failed()),
-                }
-            }
-            Self::IdOnly { .. } => match client {
-                Some(c) if !c.is_confidential() => Ok(c),
+        if let Some(secret) = self.secret() {
+            // Hash even for an unknown client, so timing does not tell which part failed.
+            let presented = Digest::of(secret);
+            return match client {
+                Some(c) if c.secret_digest().is_some_and(|d| d.ct_eq(&presented)) => Ok(c),
                 _ => Err(failed()),
-            },
-            Self::Absent => Err(failed()),
+            };
+        }
+        match (self, client) {
+            (Self::IdOnly { .. }, Some(c)) if !c.is_confidential() => Ok(c),
+            _ => Err(failed()),
+        }
+    }
+
+    /// The client secret presented, if any.
+    fn secret(&self) -> Option<&str> {
+        match self {
+            Self::Basic(basic) => Some(basic.secret()),
+            Self::Post { secret, .. } => Some(secret),
+            Self::IdOnly { .. } | Self::Absent => None,
         }
     }
 
     /// The client id named by the request, if any.
     pub(crate) fn client_id(&self) -> Option<&str> {
         match self {
-            Self::Basic { id, .. } | Self::Post { id, .. } | Self::IdOnly { id } => Some(id),
+            Self::Basic(basic) => Some(basic.id()),
+            Self::Post { id, .. } | Self::IdOnly { id } => Some(id),
             Self::Absent => None,
         }
     }
 }
 
 /// Decodes `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
-fn decode_basic(header: &[u8]) -> Result<(String, String), OAuthError> {
+fn decode_basic(header: &[u8]) -> Result<BasicCredentials, OAuthError> {
     let failed =
         || OAuthError::invalid_client("client authentication failed").with_basic_challenge();
-    let header = std::str::from_utf8(header).map_err(|_| failed())?;
-    let (scheme, encoded) = header.trim().split_once(' ').ok_or_else(failed)?;
-    if !scheme.eq_ignore_ascii_case("basic") {
+    let header = header.trim_ascii();
+    let space = header.iter().position(|&b| b == b' ').ok_or_else(failed)?;
+    let (scheme, encoded) = header.split_at(space);
+    if !scheme.eq_ignore_ascii_case(b"basic") {
         return Err(failed());
     }
-    let encoded = encoded.trim();
-    let decoded = STANDARD
+    let encoded = encoded.trim_ascii();
+    let mut decoded = STANDARD
         .decode(encoded)
         .or_else(|_| STANDARD_NO_PAD.decode(encoded))
         .map_err(|_| failed())?;
-    let (id, secret) = decoded
-        .iter()
-        .position(|&b| b == b':')
-        .map(|i| (&decoded[..i], &decoded[i + 1..]))
-        .ok_or_else(failed)?;
-    let id = form::decode(id).map_err(|_| failed())?;
-    let secret = form::decode(secret).map_err(|_| failed())?;
-    if id.is_empty() {
+    let colon = decoded.iter().position(|&b| b == b':').ok_or_else(failed)?;
+    if colon == 0 {
         return Err(failed());
     }
-    Ok((id, secret))
+    if !decoded.iter().any(|&b| b == b'%' || b == b'+') {
+        // Nothing to unescape (the common case): drop the colon and keep the buffer.
+        decoded.remove(colon);
+        let text = String::from_utf8(decoded).map_err(|_| failed())?;
+        if !text.is_char_boundary(colon) {
+            return Err(failed());
+        }
+        return Ok(BasicCredentials {
+            text,
+            id_len: colon,
+        });
+    }
+    let (id, secret) = decoded.split_at(colon);
+    let mut text = String::with_capacity(decoded.len());
+    form::decode_into(id, &mut text).map_err(|_| failed())?;
+    let id_len = text.len();
+    form::decode_into(secret.get(1..).unwrap_or_default(), &mut text).map_err(|_| failed())?;
+    if id_len == 0 {
+        return Err(failed());
+    }
+    Ok(BasicCredentials { text, id_len })
 }
 
 #[cfg(test)]
@@ -713,9 +766,15 @@ mod tests {
         // id "a b", secret "p:w%"
         let header = format!("Basic {}", STANDARD.encode("a+b:p%3Aw%25"));
         assert_eq!(
-            decode_basic(header.as_bytes()).unwrap(),
+            decode_basic(header.as_bytes())
+                .map(|basic| (basic.id().to_owned(), basic.secret().to_owned()))
+                .unwrap(),
             ("a b".to_owned(), "p:w%".to_owned())
         );
+        let header = format!("Basic {}", STANDARD.encode("svc:s3cret"));
+        let basic = decode_basic(header.as_bytes()).unwrap();
+        assert_eq!((basic.id(), basic.secret()), ("svc", "s3cret"));
+        assert!(decode_basic(format!("Basic {}", STANDARD.encode(":x")).as_bytes()).is_err());
         assert!(decode_basic(b"Bearer abc").unwrap_err().basic_challenge());
         assert!(decode_basic(b"Basic !!!").is_err());
     }

@@ -39,38 +39,27 @@ impl Params {
                 "request parameters are too large",
             ));
         }
-        // One pass: split on `&` and the first `=`, unescape, and check that each name and
-        // value is UTF-8 on its own (so every range below is a char boundary).
+        // One pass: split on `&` and the first `=`, and unescape. UTF-8 is checked once, on the
+        // whole decoded text, afterwards.
         let malformed = || OAuthError::invalid_request("malformed urlencoded parameters");
         let mut text = Vec::with_capacity(input.len());
-        let mut pairs = Vec::with_capacity(input.iter().filter(|&&b| b == b'&').count() + 1);
-        let (mut piece_start, mut name_start, mut name_end) = (0, 0, None);
+        let mut pairs = Vec::with_capacity(8);
+        let (mut name_start, mut name_end) = (0, None);
         let mut i = 0;
         loop {
             let byte = input.get(i).copied();
             match byte {
                 None | Some(b'&') => {
                     // Empty pieces (`a=1&&b=2`) are skipped.
-                    if i > piece_start {
-                        let mid = match name_end {
-                            Some(mid) => mid,
-                            None => {
-                                check_utf8(&text[name_start..])?;
-                                text.len()
-                            }
-                        };
-                        check_utf8(&text[mid..])?;
-                        pairs.push([name_start, mid, text.len()]);
+                    if text.len() > name_start || name_end.is_some() {
+                        pairs.push([name_start, name_end.unwrap_or(text.len()), text.len()]);
                     }
                     if byte.is_none() {
                         break;
                     }
-                    (piece_start, name_start, name_end) = (i + 1, text.len(), None);
+                    (name_start, name_end) = (text.len(), None);
                 }
-                Some(b'=') if name_end.is_none() => {
-                    check_utf8(&text[name_start..])?;
-                    name_end = Some(text.len());
-                }
+                Some(b'=') if name_end.is_none() => name_end = Some(text.len()),
                 Some(b'+') => text.push(b' '),
                 Some(b'%') => {
                     let hex = input.get(i + 1..i + 3).ok_or_else(malformed)?;
@@ -83,10 +72,7 @@ impl Params {
                     // Copy the run up to the next byte that means something, in one go (an `=`
                     // inside a value is data, so the run takes at least the current byte).
                     let rest = input.get(i + 1..).unwrap_or_default();
-                    let run = 1 + rest
-                        .iter()
-                        .position(|b| matches!(b, b'&' | b'=' | b'+' | b'%'))
-                        .unwrap_or(rest.len());
+                    let run = 1 + plain_len(rest);
                     text.extend_from_slice(input.get(i..i + run).unwrap_or_default());
                     i += run;
                     continue;
@@ -94,7 +80,15 @@ impl Params {
             }
             i += 1;
         }
+        // Each name and value must be UTF-8 on its own: the whole text is, and no component
+        // starts or ends inside a character.
         let text = String::from_utf8(text).map_err(|_| not_utf8())?;
+        let on_boundaries = |&[start, mid, end]: &[usize; 3]| {
+            text.is_char_boundary(start) && text.is_char_boundary(mid) && text.is_char_boundary(end)
+        };
+        if !text.is_ascii() && !pairs.iter().all(on_boundaries) {
+            return Err(not_utf8());
+        }
         Ok(Self { text, pairs })
     }
 
@@ -129,18 +123,20 @@ impl Params {
 
     /// The value of a parameter: `None` if absent or empty, an error if sent more than once.
     pub(crate) fn get(&self, name: &str) -> Result<Option<&str>, OAuthError> {
-        let mut found = None;
-        for (n, v) in self.iter() {
-            if n == name {
-                if found.is_some() {
-                    return Err(OAuthError::invalid_request(format!(
-                        "parameter '{name}' is repeated"
-                    )));
-                }
-                found = Some(v);
-            }
+        let bytes = self.text.as_bytes();
+        let mut matching = self
+            .pairs
+            .iter()
+            .filter(|&&[start, mid, _]| bytes.get(start..mid) == Some(name.as_bytes()));
+        let Some(&[_, mid, end]) = matching.next() else {
+            return Ok(None);
+        };
+        if matching.next().is_some() {
+            return Err(OAuthError::invalid_request(format!(
+                "parameter '{name}' is repeated"
+            )));
         }
-        Ok(found.filter(|v| !v.is_empty()))
+        Ok(self.text.get(mid..end).filter(|v| !v.is_empty()))
     }
 
     /// The value of a required parameter.
@@ -149,10 +145,10 @@ impl Params {
             .ok_or_else(|| OAuthError::invalid_request(format!("parameter '{name}' is missing")))
     }
 
-    /// The parameters whose names are not in `known`, in the order sent.
-    pub(crate) fn extras(&self, known: &[&str]) -> Vec<(String, String)> {
+    /// The parameters whose names are not `known`, in the order sent.
+    pub(crate) fn extras(&self, known: impl Fn(&str) -> bool) -> Vec<(String, String)> {
         self.iter()
-            .filter(|(n, _)| !known.contains(n))
+            .filter(|(n, _)| !known(n))
             .map(|(n, v)| (n.to_owned(), v.to_owned()))
             .collect()
     }
@@ -204,7 +200,7 @@ pub(crate) fn decode(input: &[u8]) -> Result<String, OAuthError> {
 }
 
 /// Decodes one urlencoded component onto the end of `out`; it must be UTF-8 on its own.
-fn decode_into(input: &[u8], out: &mut String) -> Result<(), OAuthError> {
+pub(crate) fn decode_into(input: &[u8], out: &mut String) -> Result<(), OAuthError> {
     if !input.iter().any(|&b| b == b'+' || b == b'%') {
         // Nothing to decode (the common case): check and copy.
         out.push_str(std::str::from_utf8(input).map_err(|_| not_utf8())?);
@@ -231,12 +227,44 @@ fn decode_into(input: &[u8], out: &mut String) -> Result<(), OAuthError> {
     Ok(())
 }
 
-fn check_utf8(component: &[u8]) -> Result<(), OAuthError> {
-    match std::str::from_utf8(component) {
-        Ok(_) => Ok(()),
-        Err(_) => Err(not_utf8()),
+/// How many bytes at the start of `bytes` are plain, i.e. none of `&`, `=`, `+` and `%`. Looks
+/// at eight bytes at a time: a byte equal to a special one is a zero byte after an XOR, and the
+/// classic zero-byte test finds the first of them (its false positives only ever lie above a
+/// real match, so the lowest flagged byte is exact).
+fn plain_len(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut len = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let mut found = 0;
+        for special in [b'&', b'=', b'+', b'%'] {
+            let x = word ^ (ONES * u64::from(special));
+            found |= x.wrapping_sub(ONES) & !x & HIGHS;
+        }
+        if found != 0 {
+            return len + (found.trailing_zeros() / 8) as usize;
+        }
+        len += 8;
     }
+    let tail = bytes.get(len..).unwrap_or_default();
+    len + tail
+        .iter()
+        .position(|&b| SPECIAL[usize::from(b)])
+        .unwrap_or(tail.len())
 }
+
+/// The bytes that end a run of plain characters in an urlencoded string.
+static SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'&' as usize] = true;
+    table[b'=' as usize] = true;
+    table[b'+' as usize] = true;
+    table[b'%' as usize] = true;
+    table
+};
 
 fn not_utf8() -> OAuthError {
     OAuthError::invalid_request("parameters must be valid UTF-8")
@@ -251,17 +279,38 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
-/// Appends `(name, value)` pairs, `application/x-www-form-urlencoded`, to the end of `prefix`.
-pub(crate) fn encode_onto<'n, 'v>(
-    prefix: String,
-    pairs: impl IntoIterator<Item = (&'n str, &'v str)>,
-) -> String {
-    let start = prefix.len();
-    let mut serializer = url::form_urlencoded::Serializer::for_suffix(prefix, start);
-    for (name, value) in pairs {
-        serializer.append_pair(name, value);
+/// Appends `name=value` pairs, `application/x-www-form-urlencoded`, to the end of a string.
+pub(crate) struct FormWriter<'a> {
+    out: &'a mut String,
+    first: bool,
+}
+
+impl<'a> FormWriter<'a> {
+    /// Starts writing pairs after what `out` already holds (e.g. `https://c.example/cb?`).
+    pub(crate) fn new(out: &'a mut String) -> Self {
+        Self { out, first: true }
     }
-    serializer.finish()
+
+    /// Appends one pair, after a `&` unless it is the first.
+    pub(crate) fn pair(&mut self, name: &str, value: &str) {
+        if !std::mem::take(&mut self.first) {
+            self.out.push('&');
+        }
+        encode_component(self.out, name);
+        self.out.push('=');
+        encode_component(self.out, value);
+    }
+}
+
+/// Appends one urlencoded component. Codes, tokens and most states need no escaping and are
+/// copied as they are.
+fn encode_component(out: &mut String, text: &str) {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_');
+    if text.bytes().all(plain) {
+        out.push_str(text);
+    } else {
+        out.extend(url::form_urlencoded::byte_serialize(text.as_bytes()));
+    }
 }
 
 #[cfg(test)]
@@ -298,7 +347,7 @@ mod tests {
         assert_eq!(p.get("d").unwrap(), None);
         assert_eq!(p.get("").unwrap(), Some("e"));
         assert_eq!(
-            p.extras(&[]),
+            p.extras(|_| false),
             [("a", "b=c"), ("d", ""), ("", "e")].map(|(n, v)| (n.to_owned(), v.to_owned()))
         );
     }
@@ -350,6 +399,37 @@ mod tests {
         let repeated = find_param(b"access_token=a&access_token=b", "access_token");
         assert_eq!(repeated.unwrap_err().code(), ErrorCode::InvalidRequest);
         assert!(find_param(b"access_token=%zz", "access_token").is_err());
+    }
+
+    #[test]
+    fn encoding_escapes_only_what_it_must() {
+        let mut encoded = "https://c.example/cb?".to_owned();
+        let mut writer = FormWriter::new(&mut encoded);
+        writer.pair("code", "Ab-_.*9");
+        writer.pair("state", "a b&c=d/é");
+        assert_eq!(
+            encoded,
+            "https://c.example/cb?code=Ab-_.*9&state=a+b%26c%3Dd%2F%C3%A9"
+        );
+        let decoded = Params::parse(encoded.split_once('?').unwrap().1.as_bytes(), MAX).unwrap();
+        assert_eq!(decoded.get("state").unwrap(), Some("a b&c=d/é"));
+    }
+
+    #[test]
+    fn plain_runs_end_at_the_first_special_byte() {
+        let text = b"abcdefgh-ijklmno.pqrs_tuv\xc3\xa9wxyz0123456789";
+        for special in [b'&', b'=', b'+', b'%'] {
+            for at in 0..text.len() {
+                let mut input = text.to_vec();
+                input[at] = special;
+                if at + 3 < input.len() {
+                    input[at + 3] = special;
+                }
+                assert_eq!(plain_len(&input), at, "{special} at {at}");
+            }
+        }
+        assert_eq!(plain_len(text), text.len());
+        assert_eq!(plain_len(b""), 0);
     }
 
     #[test]

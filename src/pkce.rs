@@ -8,12 +8,11 @@
 
 use std::fmt;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::OAuthError;
+use crate::token::base64url;
 
 /// How the challenge was derived from the verifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -102,11 +101,11 @@ impl CodeChallenge {
         if !is_verifier_shaped(verifier) {
             return false;
         }
-        let derived = match self.method {
-            ChallengeMethod::S256 => s256(verifier),
-            ChallengeMethod::Plain => verifier.to_owned(),
-        };
-        derived.as_bytes().ct_eq(self.value.as_bytes()).into()
+        let expected = self.value.as_bytes();
+        match self.method {
+            ChallengeMethod::S256 => s256_bytes(verifier).ct_eq(expected).into(),
+            ChallengeMethod::Plain => verifier.as_bytes().ct_eq(expected).into(),
+        }
     }
 }
 
@@ -118,7 +117,12 @@ impl fmt::Debug for CodeChallenge {
 }
 
 fn s256(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+    String::from_utf8_lossy(&s256_bytes(verifier)).into_owned()
+}
+
+/// `BASE64URL(SHA256(verifier))` (RFC 7636 §4.2).
+fn s256_bytes(verifier: &str) -> [u8; 43] {
+    base64url(&Sha256::digest(verifier.as_bytes()).into())
 }
 
 fn is_verifier_shaped(value: &str) -> bool {

@@ -103,6 +103,16 @@ impl ScopeSet {
         text.split(' ').map(Scope::new).collect()
     }
 
+    /// Whether `text` lists exactly this set's scopes in its (sorted) order, without parsing it.
+    pub(crate) fn is_spelled(&self, text: &str) -> bool {
+        let mut parts = text.split(' ');
+        !self.is_empty()
+            && self
+                .iter()
+                .all(|scope| parts.next() == Some(scope.as_str()))
+            && parts.next().is_none()
+    }
+
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -137,6 +147,9 @@ impl ScopeSet {
 
     /// The scopes of `self` that `other` satisfies.
     pub fn restricted_to(&self, other: &ScopeSet) -> ScopeSet {
+        if other.satisfies_all(self) {
+            return self.clone();
+        }
         self.iter()
             .filter(|s| other.satisfies(s))
             .cloned()

@@ -6,6 +6,7 @@ pub mod oxide;
 
 use std::future::Future;
 use std::pin::pin;
+use std::sync::LazyLock;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -15,8 +16,8 @@ use grantor::{
     Client, ClientSecret, CodeChallenge, Config, GrantType, ManualClock, MemoryStorage, OwnerId,
     ScopeSet, Server, Timestamp,
 };
-use http::header::{AUTHORIZATION, CONTENT_TYPE, LOCATION};
-use http::{Request, Response};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION};
+use http::{Method, Request, Response, Uri};
 
 /// The confidential client (client credentials, HTTP Basic).
 pub const SVC: &str = "svc";
@@ -78,16 +79,21 @@ pub fn expire(clock: &ManualClock) {
     clock.advance(Duration::from_secs(2 * 3600));
 }
 
-/// `POST /token` with a form body and optional `Authorization` header.
-pub fn token_request(body: &str, authorization: Option<&str>) -> Request<Vec<u8>> {
-    let mut builder =
-        Request::post("/token").header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+/// `POST /token` with a form body and optional `Authorization` header, built the way an HTTP
+/// server hands a request over (no builder checks: the values are known to be valid).
+pub fn token_request(body: String, authorization: Option<&str>) -> Request<Vec<u8>> {
+    let mut request = Request::new(body.into_bytes());
+    *request.method_mut() = Method::POST;
+    *request.uri_mut() = Uri::from_static("/token");
+    let headers = request.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
     if let Some(value) = authorization {
-        builder = builder.header(AUTHORIZATION, value);
+        headers.insert(AUTHORIZATION, value.parse().expect("valid header"));
     }
-    builder
-        .body(body.as_bytes().to_vec())
-        .expect("valid request")
+    request
 }
 
 /// The HTTP Basic header of the confidential client.
@@ -98,7 +104,7 @@ pub fn svc_basic() -> String {
 /// The client credentials request.
 pub fn client_credentials_request() -> Request<Vec<u8>> {
     token_request(
-        "grant_type=client_credentials&scope=read",
+        "grant_type=client_credentials&scope=read".to_owned(),
         Some(&svc_basic()),
     )
 }
@@ -113,26 +119,42 @@ pub fn authorization_request() -> Request<Vec<u8>> {
     Request::get(uri).body(Vec::new()).expect("valid request")
 }
 
-/// The token request that redeems `code`.
+/// Appends `name=value` to a form body, percent-encoding the value (a client's work, the same
+/// for both libraries).
+fn push_param(body: &mut String, name: &str, value: &str) {
+    if !body.is_empty() {
+        body.push('&');
+    }
+    body.push_str(name);
+    body.push('=');
+    body.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
+}
+
+/// The token request that redeems `code`, as read from the redirect (already urlencoded).
+/// The rest of the body is the same for every code, so the client encodes it once.
 pub fn code_token_request(code: &str) -> Request<Vec<u8>> {
-    token_request(
-        &format!(
-            "grant_type=authorization_code&code={code}&redirect_uri={}&client_id={APP}&code_verifier={VERIFIER}",
-            urlencode(APP_REDIRECT)
-        ),
-        None,
-    )
+    static REST: LazyLock<String> = LazyLock::new(|| {
+        let mut rest = String::new();
+        push_param(&mut rest, "redirect_uri", APP_REDIRECT);
+        push_param(&mut rest, "client_id", APP);
+        push_param(&mut rest, "code_verifier", VERIFIER);
+        rest
+    });
+    let mut body = String::with_capacity(64 + REST.len());
+    body.push_str("grant_type=authorization_code&code=");
+    body.push_str(code);
+    body.push('&');
+    body.push_str(&REST);
+    token_request(body, None)
 }
 
 /// The refresh request of the public client.
 pub fn refresh_request(refresh_token: &str) -> Request<Vec<u8>> {
-    token_request(
-        &format!(
-            "grant_type=refresh_token&refresh_token={}&client_id={APP}",
-            urlencode(refresh_token)
-        ),
-        None,
-    )
+    let mut body = String::with_capacity(128);
+    push_param(&mut body, "grant_type", "refresh_token");
+    push_param(&mut body, "refresh_token", refresh_token);
+    push_param(&mut body, "client_id", APP);
+    token_request(body, None)
 }
 
 /// A protected request carrying `token`.

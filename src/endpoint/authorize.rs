@@ -13,23 +13,26 @@ use crate::authenticator::OwnerId;
 use crate::client::{Client, GrantType};
 use crate::endpoint::{error_json, redirect};
 use crate::error::{Error, ErrorCode, OAuthError};
-use crate::form::{self, Params};
+use crate::form::{FormWriter, Params};
 use crate::grant::{authorization_code, implicit};
 use crate::pkce::CodeChallenge;
 use crate::scope::ScopeSet;
 use crate::server::Server;
 use crate::storage::Storage;
 
-/// The parameters the authorization endpoint interprets; all others are passed to the host.
-const KNOWN: [&str; 7] = [
-    "response_type",
-    "client_id",
-    "redirect_uri",
-    "scope",
-    "state",
-    "code_challenge",
-    "code_challenge_method",
-];
+/// Whether the authorization endpoint interprets a parameter; all others are passed to the host.
+fn is_known(name: &str) -> bool {
+    matches!(
+        name,
+        "response_type"
+            | "client_id"
+            | "redirect_uri"
+            | "scope"
+            | "state"
+            | "code_challenge"
+            | "code_challenge_method"
+    )
+}
 
 /// What the client asks the authorization endpoint for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,9 +184,6 @@ struct Responder<'a> {
 
 impl Responder<'_> {
     fn location<'n, 'v>(&self, params: impl IntoIterator<Item = (&'n str, &'v str)>) -> String {
-        let mut pairs: Vec<(&str, &str)> = params.into_iter().collect();
-        pairs.extend(self.state.map(|s| ("state", s)));
-        pairs.extend(self.issuer.map(|i| ("iss", i)));
         let separator = if self.fragment {
             '#'
         } else if self.redirect_uri.contains('?') {
@@ -195,7 +195,17 @@ impl Responder<'_> {
         let mut location = String::with_capacity(self.redirect_uri.len() + 160);
         location.push_str(self.redirect_uri);
         location.push(separator);
-        form::encode_onto(location, pairs)
+        let mut writer = FormWriter::new(&mut location);
+        for (name, value) in params {
+            writer.pair(name, value);
+        }
+        if let Some(state) = self.state {
+            writer.pair("state", state);
+        }
+        if let Some(issuer) = self.issuer {
+            writer.pair("iss", issuer);
+        }
+        location
     }
 
     fn error(&self, error: OAuthError) -> AuthorizationError {
@@ -304,7 +314,7 @@ pub(crate) async fn validate<S: Storage, A, B: AsRef<[u8]>>(
     let requested_scope = params
         .get("scope")
         .map_err(back)?
-        .map(ScopeSet::parse)
+        .map(|text| client.parse_scope(text))
         .transpose()
         .map_err(back)?;
     let scope = client
@@ -337,7 +347,7 @@ pub(crate) async fn validate<S: Storage, A, B: AsRef<[u8]>>(
         scope,
         state: state.map(str::to_owned),
         challenge,
-        extra: params.extras(&KNOWN),
+        extra: params.extras(is_known),
         redirect_uri,
         client,
     })

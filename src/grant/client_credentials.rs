@@ -23,7 +23,7 @@ pub(crate) async fn exchange<S: Storage, A>(
         )
         .into());
     }
-    let scope = client.resolve_scope(scope_param(params)?, &ScopeSet::new())?;
+    let scope = client.resolve_scope(scope_param(params, client)?, &ScopeSet::new())?;
     let config = server.config();
     let with_refresh = config.refresh_tokens_for_client_credentials
         && client.allows_grant(GrantType::RefreshToken);

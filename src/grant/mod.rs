@@ -10,8 +10,6 @@ pub(crate) mod implicit;
 pub(crate) mod password;
 pub(crate) mod refresh_token;
 
-use std::io::Write as _;
-
 use crate::authenticator::OwnerId;
 use crate::client::Client;
 use crate::client::{ClientId, GrantType};
@@ -102,8 +100,14 @@ pub(crate) async fn settle<S: Storage, A>(
 }
 
 /// The optional `scope` parameter of a token request.
-pub(crate) fn scope_param(params: &Params) -> Result<Option<ScopeSet>, OAuthError> {
-    params.get("scope")?.map(ScopeSet::parse).transpose()
+pub(crate) fn scope_param(
+    params: &Params,
+    client: &Client,
+) -> Result<Option<ScopeSet>, OAuthError> {
+    params
+        .get("scope")?
+        .map(|text| client.parse_scope(text))
+        .transpose()
 }
 
 /// What the host's token-response hook sees about the tokens just issued
@@ -226,17 +230,38 @@ impl TokenResponse {
         out.extend_from_slice(b"{\"access_token\":");
         push_json_str(&mut out, self.access_token.secret());
         out.extend_from_slice(b",\"expires_in\":");
-        // Writing to a `Vec` cannot fail.
-        let _ = write!(out, "{}", self.expires_in);
+        push_decimal(&mut out, self.expires_in);
         if let Some(refresh) = &self.refresh_token {
             out.extend_from_slice(b",\"refresh_token\":");
             push_json_str(&mut out, refresh.secret());
         }
-        out.extend_from_slice(b",\"scope\":");
-        push_json_str(&mut out, &self.scope.to_string());
+        // Scope characters (RFC 6749 §3.3) exclude `"` and `\\`: nothing to escape.
+        out.extend_from_slice(b",\"scope\":\"");
+        for (i, scope) in self.scope.iter().enumerate() {
+            if i > 0 {
+                out.push(b' ');
+            }
+            out.extend_from_slice(scope.as_str().as_bytes());
+        }
+        out.push(b'"');
         out.extend_from_slice(b",\"token_type\":\"Bearer\"}");
         out
     }
+}
+
+/// Appends a number in decimal.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[start..]);
 }
 
 /// Appends `text` as a JSON string. Tokens (base64url) and scopes (RFC 6749 §3.3 characters)

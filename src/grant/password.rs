@@ -28,7 +28,8 @@ pub(crate) async fn exchange<S: Storage, A: Authenticator>(
     let username = params.require("username")?;
     let password = params.require("password")?;
     let config = server.config();
-    let scope = client.resolve_scope(scope_param(params)?, &config.always_granted_scopes)?;
+    let scope =
+        client.resolve_scope(scope_param(params, client)?, &config.always_granted_scopes)?;
     let owner = server
         .authenticator()
         .authenticate(username, Password::new(password))

@@ -24,7 +24,7 @@ pub(crate) async fn exchange<S: Storage, A>(
     params: &Params,
 ) -> Result<TokenResponse, Failure> {
     let token = params.require("refresh_token")?;
-    let requested = scope_param(params)?;
+    let requested = scope_param(params, client)?;
     let config = server.config();
     // Public clients' refresh tokens always rotate: they are not sender-constrained, so
     // rotation is their only replay detection (RFC 9700 §4.14.2).
