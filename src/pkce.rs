@@ -12,7 +12,7 @@ use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::OAuthError;
-use crate::token::base64url;
+use crate::token::{ascii_string, base64url};
 
 /// How the challenge was derived from the verifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -117,7 +117,7 @@ impl fmt::Debug for CodeChallenge {
 }
 
 fn s256(verifier: &str) -> String {
-    String::from_utf8_lossy(&s256_bytes(verifier)).into_owned()
+    ascii_string(&s256_bytes(verifier))
 }
 
 /// `BASE64URL(SHA256(verifier))` (RFC 7636 §4.2).
@@ -126,10 +126,11 @@ fn s256_bytes(verifier: &str) -> [u8; 43] {
 }
 
 fn is_verifier_shaped(value: &str) -> bool {
+    // `fold` with `&` rather than `all`: no early exit, so the loop is vectorised.
     (43..=128).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        && value.bytes().fold(true, |ok, b| {
+            ok & (b.is_ascii_alphanumeric() | matches!(b, b'-' | b'.' | b'_' | b'~'))
+        })
 }
 
 #[cfg(test)]

@@ -66,7 +66,13 @@ fn random_secret() -> String {
     // `fill` draws the bytes in bulk; `random::<[u8; N]>()` would draw them one at a time.
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes[..]);
-    String::from_utf8_lossy(&base64url(&bytes)).into_owned()
+    ascii_string(&base64url(&bytes))
+}
+
+/// The text of an encoder's output (always ASCII, so never lossy).
+pub(crate) fn ascii_string(encoded: &[u8]) -> String {
+    String::from_utf8(encoded.to_vec())
+        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
 }
 
 /// The base64url alphabet (RFC 4648 §5).

@@ -127,7 +127,14 @@ fn push_param(body: &mut String, name: &str, value: &str) {
     }
     body.push_str(name);
     body.push('=');
-    body.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
+    if value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._*".contains(&b))
+    {
+        body.push_str(value);
+    } else {
+        body.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
+    }
 }
 
 /// The token request that redeems `code`, as read from the redirect (already urlencoded).
@@ -192,13 +199,14 @@ pub fn query_param(url: &str, name: &str) -> String {
 /// base64url, so they need no unescaping).
 pub fn json_field(body: &[u8], name: &str) -> String {
     let text = std::str::from_utf8(body).expect("UTF-8 body");
-    let key = format!("\"{name}\":\"");
-    let start = match text.find(&key) {
-        Some(at) => at + key.len(),
-        None => panic!("no {name} in {text}"),
-    };
-    let end = text[start..].find('"').expect("closing quote");
-    text[start..start + end].to_owned()
+    // Between quotes: ..., name, `:`, value, ...
+    let mut parts = text.split('"');
+    while let Some(part) = parts.next() {
+        if part == name && parts.next() == Some(":") {
+            return parts.next().expect("a string value").to_owned();
+        }
+    }
+    panic!("no {name} in {text}")
 }
 
 /// A code flow on grantor: authorize, approve, redeem. Returns the token response.

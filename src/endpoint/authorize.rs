@@ -384,7 +384,7 @@ pub(crate) async fn approve<S: Storage, A>(
             responder.location([("code", code.secret())])
         }
         ResponseType::Token => {
-            let issued = implicit::issue_token(server, client, owner, &scope).await?;
+            let issued = implicit::issue_token(server, client, owner, scope).await?;
             let expires_in = issued.expires_in.to_string();
             let mut params = vec![
                 ("access_token", issued.access_token.secret()),

@@ -20,7 +20,10 @@ pub(crate) async fn respond<S: Storage, A: Authenticator, B: AsRef<[u8]>>(
     request: &Request<B>,
 ) -> Response<Vec<u8>> {
     match handle(server, request).await {
-        Ok((grant, tokens)) => json_bytes(StatusCode::OK, tokens.to_json(grant, server.config())),
+        Ok((grant, client, tokens)) => json_bytes(
+            StatusCode::OK,
+            tokens.to_json(grant, client.id(), server.config()),
+        ),
         Err(failure) => failure_json(server.config(), failure),
     }
 }
@@ -28,7 +31,7 @@ pub(crate) async fn respond<S: Storage, A: Authenticator, B: AsRef<[u8]>>(
 async fn handle<S: Storage, A: Authenticator, B: AsRef<[u8]>>(
     server: &Server<S, A>,
     request: &Request<B>,
-) -> Result<(GrantType, TokenResponse), Failure> {
+) -> Result<(GrantType, crate::Client, TokenResponse), Failure> {
     let params = parse(server, request)?;
     let grant = match params.require("grant_type")? {
         "authorization_code" => GrantType::AuthorizationCode,
@@ -60,7 +63,7 @@ async fn handle<S: Storage, A: Authenticator, B: AsRef<[u8]>>(
         }
         GrantType::Implicit => Err(OAuthError::new(ErrorCode::UnsupportedGrantType).into()),
     }?;
-    Ok((grant, tokens))
+    Ok((grant, client, tokens))
 }
 
 /// Checks method and content type and parses the form body (C-TK-1).

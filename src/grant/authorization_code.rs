@@ -11,7 +11,7 @@ use crate::client::{Client, GrantType};
 use crate::endpoint::authorize::AuthorizationRequest;
 use crate::error::{Error, Failure, OAuthError};
 use crate::form::Params;
-use crate::grant::{Secrets, Subject, TokenResponse, settle};
+use crate::grant::{Granted, Secrets, Subject, TokenResponse, settle};
 use crate::scope::ScopeSet;
 use crate::server::Server;
 use crate::storage::{CodeRecord, Storage};
@@ -54,6 +54,7 @@ pub(crate) async fn exchange<S: Storage, A>(
     let secrets =
         Secrets::mint(config.issue_refresh_tokens && client.allows_grant(GrantType::RefreshToken));
     let now = server.now();
+    let mut granted = None;
     let outcome = server
         .storage()
         .redeem_code(&Digest::of(code), now, |record| {
@@ -64,10 +65,12 @@ pub(crate) async fn exchange<S: Storage, A>(
                 Some(&record.owner),
                 &record.scope,
             );
-            Ok(secrets.records(&subject, config, now))
+            let tokens = secrets.records(&subject, config, now);
+            granted = Some(Granted::of(&tokens.access.record, config));
+            Ok(tokens)
         })
         .await?;
-    settle(server, outcome, secrets, now, "authorization code").await
+    settle(server, outcome, secrets, granted, "authorization code").await
 }
 
 /// Checks a presented code's binding to client, redirect URI and PKCE challenge.

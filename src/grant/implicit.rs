@@ -15,7 +15,7 @@ pub(crate) async fn issue_token<S: Storage, A>(
     server: &Server<S, A>,
     client: &Client,
     owner: &OwnerId,
-    scope: &ScopeSet,
+    scope: ScopeSet,
 ) -> Result<TokenResponse, Error> {
-    issue_new_grant(server, client, Some(owner), scope, false).await
+    issue_new_grant(server, client, Some(owner.clone()), scope, false).await
 }

@@ -64,36 +64,70 @@ impl<'a> Subject<'a> {
 pub(crate) async fn issue_new_grant<S: Storage, A>(
     server: &Server<S, A>,
     client: &Client,
-    owner: Option<&OwnerId>,
-    scope: &ScopeSet,
+    owner: Option<OwnerId>,
+    scope: ScopeSet,
     with_refresh: bool,
 ) -> Result<TokenResponse, Error> {
     let now = server.now();
     let secrets = Secrets::mint(with_refresh);
-    let subject = Subject::new(GrantId::generate(), client.id(), owner, scope);
+    let subject = Subject::new(GrantId::generate(), client.id(), owner.as_ref(), &scope);
     let tokens = secrets.records(&subject, server.config(), now);
-    let access = tokens.access.record.clone();
+    let expires_in = now.seconds_until(tokens.access.record.expires_at);
     server.storage().save_tokens(tokens).await?;
-    Ok(secrets.response(&access, now))
+    Ok(secrets.response(Granted {
+        scope,
+        owner,
+        expires_in,
+    }))
+}
+
+/// What the token response tells about the access token just issued, taken from its record
+/// inside an exchange (the record itself goes to storage).
+pub(crate) struct Granted {
+    scope: ScopeSet,
+    owner: Option<OwnerId>,
+    expires_in: u64,
+}
+
+impl Granted {
+    /// The response's view of a new access-token record. The owner is only kept for the host's
+    /// token-response hook: copying it would otherwise be wasted work.
+    pub(crate) fn of(access: &TokenRecord, config: &Config) -> Self {
+        Self {
+            scope: access.scope.clone(),
+            owner: access
+                .owner
+                .as_ref()
+                .filter(|_| config.token_response_fields.is_some())
+                .cloned(),
+            expires_in: access.issued_at.seconds_until(access.expires_at),
+        }
+    }
 }
 
 /// Turns the outcome of an exactly-once exchange into the token response or the RFC error.
-/// A replay revokes the whole grant (C-TK-5, C-TK-11).
+/// A replay revokes the whole grant (C-TK-5, C-TK-11). `granted` is what the exchange function
+/// recorded when it issued the tokens.
 pub(crate) async fn settle<S: Storage, A>(
     server: &Server<S, A>,
     outcome: Exchange,
     secrets: Secrets,
-    now: Timestamp,
+    granted: Option<Granted>,
     what: &'static str,
 ) -> Result<TokenResponse, Failure> {
-    match outcome {
-        Exchange::Issued(access) => Ok(secrets.response(&access, now)),
-        Exchange::Refused(error) => Err(error.into()),
-        Exchange::Replayed(grant) => {
+    match (outcome, granted) {
+        (Exchange::Issued, Some(granted)) => Ok(secrets.response(granted)),
+        // A backend that breaks the contract: `Issued` without running the exchange.
+        (Exchange::Issued, None) => Err(Error::storage(
+            "storage reported tokens that the exchange function did not issue",
+        )
+        .into()),
+        (Exchange::Refused(error), _) => Err(error.into()),
+        (Exchange::Replayed(grant), _) => {
             server.storage().revoke_grant(&grant).await?;
             Err(OAuthError::invalid_grant(format!("the {what} was already used")).into())
         }
-        Exchange::Unknown => {
+        (Exchange::Unknown, _) => {
             Err(OAuthError::invalid_grant(format!("the {what} is invalid or expired")).into())
         }
     }
@@ -163,15 +197,14 @@ impl Secrets {
         }
     }
 
-    /// The token response for the stored access-token record (C-TK-6).
-    pub(crate) fn response(self, access: &TokenRecord, now: Timestamp) -> TokenResponse {
+    /// The token response for these secrets (C-TK-6).
+    pub(crate) fn response(self, granted: Granted) -> TokenResponse {
         TokenResponse {
             access_token: self.access,
-            expires_in: now.seconds_until(access.expires_at),
+            expires_in: granted.expires_in,
             refresh_token: self.refresh,
-            scope: access.scope.clone(),
-            client_id: access.client_id.clone(),
-            owner: access.owner.clone(),
+            scope: granted.scope,
+            owner: granted.owner,
         }
     }
 }
@@ -185,8 +218,8 @@ pub(crate) struct TokenResponse {
     pub(crate) expires_in: u64,
     pub(crate) refresh_token: Option<RefreshToken>,
     pub(crate) scope: ScopeSet,
-    pub(crate) client_id: ClientId,
-    pub(crate) owner: Option<OwnerId>,
+    /// The resource owner, kept only when the host's token-response hook needs it.
+    owner: Option<OwnerId>,
 }
 
 /// The fields of a token response that the host's hook may not replace.
@@ -204,7 +237,12 @@ impl TokenResponse {
     /// Without a hook the body is written straight from the response, with no intermediate
     /// `serde_json::Value`; with one, the standard fields and the host's are merged in a map.
     /// Either way the fields come out in the same (alphabetical) order.
-    pub(crate) fn to_json(&self, grant_type: GrantType, config: &Config) -> Vec<u8> {
+    pub(crate) fn to_json(
+        &self,
+        grant_type: GrantType,
+        client_id: &ClientId,
+        config: &Config,
+    ) -> Vec<u8> {
         let Some(hook) = &config.token_response_fields else {
             return self.standard_json();
         };
@@ -212,7 +250,7 @@ impl TokenResponse {
             serde_json::from_slice(&self.standard_json()).unwrap_or_default();
         let context = TokenContext {
             grant_type,
-            client_id: &self.client_id,
+            client_id,
             owner: self.owner.as_ref(),
             scope: &self.scope,
         };
@@ -267,7 +305,11 @@ fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
 /// Appends `text` as a JSON string. Tokens (base64url) and scopes (RFC 6749 §3.3 characters)
 /// never need escaping, so they are copied as they are; anything else goes through `serde_json`.
 fn push_json_str(out: &mut Vec<u8>, text: &str) {
-    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    // `fold` with `&` rather than `all`: no early exit, so the loop is vectorised.
+    let plain = text
+        .bytes()
+        .fold(true, |ok, b| ok & (b >= 0x20) & (b != b'"') & (b != b'\\'));
+    if plain {
         out.push(b'"');
         out.extend_from_slice(text.as_bytes());
         out.push(b'"');

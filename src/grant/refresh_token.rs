@@ -12,7 +12,7 @@
 use crate::client::Client;
 use crate::error::{Failure, OAuthError};
 use crate::form::Params;
-use crate::grant::{Secrets, Subject, TokenResponse, scope_param, settle};
+use crate::grant::{Granted, Secrets, Subject, TokenResponse, scope_param, settle};
 use crate::server::Server;
 use crate::storage::Storage;
 use crate::token::Digest;
@@ -30,6 +30,7 @@ pub(crate) async fn exchange<S: Storage, A>(
     // rotation is their only replay detection (RFC 9700 §4.14.2).
     let secrets = Secrets::mint(config.rotate_refresh_tokens || !client.is_confidential());
     let now = server.now();
+    let mut granted = None;
     let outcome = server
         .storage()
         .rotate_refresh_token(&Digest::of(token), now, |record| {
@@ -59,8 +60,10 @@ pub(crate) async fn exchange<S: Storage, A>(
                     &scope,
                 )
             };
-            Ok(secrets.records(&subject, config, now))
+            let tokens = secrets.records(&subject, config, now);
+            granted = Some(Granted::of(&tokens.access.record, config));
+            Ok(tokens)
         })
         .await?;
-    settle(server, outcome, secrets, now, "refresh token").await
+    settle(server, outcome, secrets, granted, "refresh token").await
 }

@@ -148,9 +148,8 @@ impl MemoryStorage {
     ) -> Exchange {
         match outcome {
             Ok(tokens) => {
-                let issued = tokens.access.record.clone();
                 if self.attach(grants, tokens, now) {
-                    Exchange::Issued(issued)
+                    Exchange::Issued
                 } else {
                     Exchange::Unknown
                 }

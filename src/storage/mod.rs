@@ -135,9 +135,9 @@ impl NewTokens {
 /// [`Storage::rotate_refresh_token`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Exchange {
-    /// The exchange succeeded: the presented code or refresh token is spent and the new tokens
-    /// are stored. Carries the stored access-token record.
-    Issued(TokenRecord),
+    /// The exchange succeeded: the presented code or refresh token is spent and the tokens the
+    /// exchange function returned are stored.
+    Issued,
     /// The exchange function refused with this error. A code is spent all the same; a refresh
     /// token is left as it was.
     Refused(OAuthError),

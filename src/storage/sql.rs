@@ -425,7 +425,7 @@ macro_rules! sql_storage {
             let exchange = match outcome {
                 Ok(tokens) => {
                     if attach(&mut tx, &tokens).await? {
-                        Exchange::Issued(tokens.access.record)
+                        Exchange::Issued
                     } else {
                         Exchange::Unknown
                     }
