@@ -74,7 +74,7 @@ impl Storage for Recording {
         &self,
         digest: &Digest,
         now: Timestamp,
-    ) -> Result<Option<TokenRecord>, Error> {
+    ) -> Result<Option<std::sync::Arc<TokenRecord>>, Error> {
         self.inner.access_token(digest, now).await
     }
 

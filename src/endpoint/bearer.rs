@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use http::header::{AUTHORIZATION, HeaderName, HeaderValue, WWW_AUTHENTICATE};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
@@ -91,7 +92,7 @@ impl Requirement {
 /// A valid access token, as the host's route sees it.
 #[derive(Debug, Clone)]
 pub struct AccessGrant {
-    record: TokenRecord,
+    record: Arc<TokenRecord>,
 }
 
 impl AccessGrant {

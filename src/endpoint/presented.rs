@@ -5,6 +5,8 @@
 //! for among the other types too (RFC 7009 §2.1 requires it), and a hint grantor does not know is
 //! ignored, as both RFCs allow.
 
+use std::sync::Arc;
+
 use crate::error::Failure;
 use crate::form::Params;
 use crate::server::Server;
@@ -25,7 +27,7 @@ pub(crate) enum TokenKind {
 pub(crate) struct Found {
     pub(crate) kind: TokenKind,
     pub(crate) digest: Digest,
-    pub(crate) record: TokenRecord,
+    pub(crate) record: Arc<TokenRecord>,
 }
 
 /// Finds the live token named by the `token` parameter (required: `invalid_request` without it),
@@ -45,7 +47,7 @@ pub(crate) async fn find<S: Storage, A>(
     for kind in order {
         let record = match kind {
             TokenKind::Access => storage.access_token(&digest, now).await?,
-            TokenKind::Refresh => storage.refresh_token(&digest, now).await?,
+            TokenKind::Refresh => storage.refresh_token(&digest, now).await?.map(Arc::new),
         };
         if let Some(record) = record {
             return Ok(Some(Found {

@@ -48,6 +48,7 @@ pub use sqlite::SqliteStorage;
 pub use sqlx;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use crate::authenticator::OwnerId;
 use crate::client::{Client, ClientId};
@@ -184,12 +185,15 @@ pub trait Storage: Send + Sync + 'static {
     /// Stores freshly issued tokens of a new grant.
     fn save_tokens(&self, tokens: NewTokens) -> impl Future<Output = Result<(), Error>> + Send;
 
-    /// The live access token with this digest.
+    /// The live access token with this digest. Bearer validation calls this on every protected
+    /// request; the record is shared so that a backend holding it in memory hands it out
+    /// without copying it (a copy would touch the reference counts of the client id and scope
+    /// that all of a client's tokens share, from every thread at once).
     fn access_token(
         &self,
         digest: &Digest,
         now: Timestamp,
-    ) -> impl Future<Output = Result<Option<TokenRecord>, Error>> + Send;
+    ) -> impl Future<Output = Result<Option<Arc<TokenRecord>>, Error>> + Send;
 
     /// The live (unexpired, unrevoked, not rotated) refresh token with this digest.
     fn refresh_token(

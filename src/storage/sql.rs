@@ -550,11 +550,11 @@ macro_rules! sql_storage {
                 &self,
                 digest: &$crate::Digest,
                 now: $crate::Timestamp,
-            ) -> Result<Option<$crate::storage::TokenRecord>, $crate::Error> {
+            ) -> Result<Option<std::sync::Arc<$crate::storage::TokenRecord>>, $crate::Error> {
                 self.token(digest, $crate::storage::sql::ACCESS)
                     .await?
                     .filter(|row| row.is_live(now))
-                    .map(|row| row.record())
+                    .map(|row| row.record().map(std::sync::Arc::new))
                     .transpose()
             }
 

@@ -175,7 +175,7 @@ impl<S: Storage> Kit<S> {
     }
 
     async fn access(&self, digest: &Digest, at: Timestamp, name: &str) -> Option<TokenRecord> {
-        ok(self.storage.access_token(digest, at).await, name)
+        ok(self.storage.access_token(digest, at).await, name).map(Arc::unwrap_or_clone)
     }
 
     async fn refresh(&self, digest: &Digest, at: Timestamp, name: &str) -> Option<TokenRecord> {
