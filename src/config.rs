@@ -25,6 +25,8 @@ type FieldsHook =
 #[derive(Clone)]
 pub struct Config {
     pub(crate) issuer: String,
+    /// The issuer urlencoded, as the `iss` parameter of authorization responses carries it.
+    issuer_encoded: String,
     pub(crate) code_lifetime: Duration,
     pub(crate) access_token_lifetime: Duration,
     pub(crate) refresh_token_lifetime: Duration,
@@ -56,6 +58,7 @@ impl Config {
             realm: None,
             config: Config {
                 issuer: String::new(),
+                issuer_encoded: String::new(),
                 code_lifetime: Duration::from_secs(60),
                 access_token_lifetime: Duration::from_secs(3600),
                 refresh_token_lifetime: Duration::from_secs(30 * 24 * 3600),
@@ -112,6 +115,12 @@ impl Config {
     /// Whether PKCE `plain` is accepted.
     pub fn allows_plain_pkce(&self) -> bool {
         self.allow_plain_pkce
+    }
+
+    /// The urlencoded `iss` value for authorization responses, when they carry one.
+    pub(crate) fn issuer_parameter_value(&self) -> Option<&str> {
+        self.issuer_parameter
+            .then_some(self.issuer_encoded.as_str())
     }
 
     /// Whether authorization responses carry `iss` (RFC 9207).
@@ -315,6 +324,8 @@ impl ConfigBuilder {
     pub fn build(self) -> Result<Config, Error> {
         let mut config = self.config;
         check_issuer(&self.issuer)?;
+        config.issuer_encoded =
+            url::form_urlencoded::byte_serialize(self.issuer.as_bytes()).collect();
         config.issuer = self.issuer;
         if config.code_lifetime.as_secs() == 0 || config.code_lifetime > MAX_CODE_LIFETIME {
             return Err(Error::config(

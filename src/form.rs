@@ -13,14 +13,15 @@ use crate::error::OAuthError;
 /// The decoded parameters of a query string or form body, in the order sent. Its `Debug` shows
 /// the names only: values may be passwords, secrets or codes.
 ///
-/// All names and values are decoded into one buffer, so parsing costs two allocations however
-/// many parameters there are.
+/// All names and values live in one buffer, so parsing costs two allocations however many
+/// parameters there are.
 #[derive(Default)]
 pub(crate) struct Params {
-    /// Every decoded name and value, back to back.
+    /// Every decoded name and value. When nothing needed decoding, this is the input as sent
+    /// and the pairs skip its `&` and `=`; otherwise names and values are back to back.
     text: String,
-    /// Each pair as `[name start, name end = value start, value end]` in `text`.
-    pairs: Vec<[usize; 3]>,
+    /// Each pair as `[name start, name end, value start, value end]` in `text`.
+    pairs: Vec<[usize; 4]>,
 }
 
 impl std::fmt::Debug for Params {
@@ -39,53 +40,15 @@ impl Params {
                 "request parameters are too large",
             ));
         }
-        // One pass: split on `&` and the first `=`, and unescape. UTF-8 is checked once, on the
-        // whole decoded text, afterwards.
-        let malformed = || OAuthError::invalid_request("malformed urlencoded parameters");
-        let mut text = Vec::with_capacity(input.len());
-        let mut pairs = Vec::with_capacity(8);
-        let (mut name_start, mut name_end) = (0, None);
-        let mut i = 0;
-        loop {
-            let byte = input.get(i).copied();
-            match byte {
-                None | Some(b'&') => {
-                    // Empty pieces (`a=1&&b=2`) are skipped.
-                    if text.len() > name_start || name_end.is_some() {
-                        pairs.push([name_start, name_end.unwrap_or(text.len()), text.len()]);
-                    }
-                    if byte.is_none() {
-                        break;
-                    }
-                    (name_start, name_end) = (text.len(), None);
-                }
-                Some(b'=') if name_end.is_none() => name_end = Some(text.len()),
-                Some(b'+') => text.push(b' '),
-                Some(b'%') => {
-                    let hex = input.get(i + 1..i + 3).ok_or_else(malformed)?;
-                    let high = hex_value(hex[0]).ok_or_else(malformed)?;
-                    let low = hex_value(hex[1]).ok_or_else(malformed)?;
-                    text.push(high << 4 | low);
-                    i += 2;
-                }
-                Some(_) => {
-                    // Copy the run up to the next byte that means something, in one go (an `=`
-                    // inside a value is data, so the run takes at least the current byte).
-                    let rest = input.get(i + 1..).unwrap_or_default();
-                    let run = 1 + plain_len(rest);
-                    text.extend_from_slice(input.get(i..i + run).unwrap_or_default());
-                    i += run;
-                    continue;
-                }
-            }
-            i += 1;
-        }
+        let (text, pairs) = if has_escapes(input) {
+            decode_pairs(input)?
+        } else {
+            (input.to_vec(), split_pairs(input))
+        };
         // Each name and value must be UTF-8 on its own: the whole text is, and no component
         // starts or ends inside a character.
         let text = String::from_utf8(text).map_err(|_| not_utf8())?;
-        let on_boundaries = |&[start, mid, end]: &[usize; 3]| {
-            text.is_char_boundary(start) && text.is_char_boundary(mid) && text.is_char_boundary(end)
-        };
+        let on_boundaries = |pair: &[usize; 4]| pair.iter().all(|&at| text.is_char_boundary(at));
         if !text.is_ascii() && !pairs.iter().all(on_boundaries) {
             return Err(not_utf8());
         }
@@ -94,12 +57,14 @@ impl Params {
 
     /// The `(name, value)` pairs, in the order sent.
     fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|&[start, mid, end]| {
-            (
-                self.text.get(start..mid).unwrap_or_default(),
-                self.text.get(mid..end).unwrap_or_default(),
-            )
-        })
+        self.pairs
+            .iter()
+            .map(|&[name_start, name_end, value_start, value_end]| {
+                (
+                    self.text.get(name_start..name_end).unwrap_or_default(),
+                    self.text.get(value_start..value_end).unwrap_or_default(),
+                )
+            })
     }
 
     /// The parameters of a request's query string (empty without one).
@@ -127,8 +92,8 @@ impl Params {
         let mut matching = self
             .pairs
             .iter()
-            .filter(|&&[start, mid, _]| bytes.get(start..mid) == Some(name.as_bytes()));
-        let Some(&[_, mid, end]) = matching.next() else {
+            .filter(|&&[start, end, ..]| bytes.get(start..end) == Some(name.as_bytes()));
+        let Some(&[_, _, start, end]) = matching.next() else {
             return Ok(None);
         };
         if matching.next().is_some() {
@@ -136,7 +101,7 @@ impl Params {
                 "parameter '{name}' is repeated"
             )));
         }
-        Ok(self.text.get(mid..end).filter(|v| !v.is_empty()))
+        Ok(self.text.get(start..end).filter(|v| !v.is_empty()))
     }
 
     /// The value of a required parameter.
@@ -151,6 +116,91 @@ impl Params {
             .filter(|(n, _)| !known(n))
             .map(|(n, v)| (n.to_owned(), v.to_owned()))
             .collect()
+    }
+}
+
+/// Splits an urlencoded string with nothing to unescape on `&` and the first `=` of each
+/// piece; the pairs index the input itself. Empty pieces (`a=1&&b=2`) are skipped.
+fn split_pairs(input: &[u8]) -> Vec<[usize; 4]> {
+    let mut pairs = Vec::with_capacity(8);
+    let (mut start, mut equals, mut i) = (0, None, 0);
+    loop {
+        // With no `%` or `+` in the input, a plain run ends at `&`, `=` or the end.
+        i += plain_len(input.get(i..).unwrap_or_default());
+        match input.get(i) {
+            Some(b'=') => {
+                equals = equals.or(Some(i));
+                i += 1;
+            }
+            _ => {
+                if i > start {
+                    pairs.push(match equals {
+                        Some(at) => [start, at, at + 1, i],
+                        None => [start, i, i, i],
+                    });
+                }
+                if i >= input.len() {
+                    return pairs;
+                }
+                i += 1;
+                (start, equals) = (i, None);
+            }
+        }
+    }
+}
+
+/// Decodes an urlencoded string into one buffer of names and values back to back, splitting on
+/// `&` and the first `=` of each piece and unescaping `+` and `%XX` in one pass. Empty pieces
+/// are skipped.
+fn decode_pairs(input: &[u8]) -> Result<(Vec<u8>, Vec<[usize; 4]>), OAuthError> {
+    let malformed = || OAuthError::invalid_request("malformed urlencoded parameters");
+    // Decoding never makes the text longer: `w <= i` throughout, and the 8 spare bytes take
+    // the whole-word stores below.
+    let mut text = vec![0u8; input.len() + 8];
+    let mut pairs = Vec::with_capacity(8);
+    let (mut name_start, mut name_end) = (0, None);
+    let (mut i, mut w) = (0, 0);
+    loop {
+        // Plain bytes go eight at a time: the word is stored whole, and whatever follows its
+        // first special byte is overwritten next.
+        while let Some(word) = input.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+            let plain = (special_bytes(u64::from_le_bytes(*word)).trailing_zeros() / 8) as usize;
+            text[w..w + 8].copy_from_slice(word);
+            (i, w) = (i + plain, w + plain);
+            if plain < 8 {
+                break;
+            }
+        }
+        let byte = input.get(i).copied();
+        match byte {
+            None | Some(b'&') => {
+                if w > name_start || name_end.is_some() {
+                    let mid = name_end.unwrap_or(w);
+                    pairs.push([name_start, mid, mid, w]);
+                }
+                if byte.is_none() {
+                    text.truncate(w);
+                    return Ok((text, pairs));
+                }
+                (name_start, name_end) = (w, None);
+            }
+            Some(b'=') if name_end.is_none() => name_end = Some(w),
+            Some(b'%') => {
+                let hex = input.get(i + 1..i + 3).ok_or_else(malformed)?;
+                let high = hex_value(hex[0]).ok_or_else(malformed)?;
+                let low = hex_value(hex[1]).ok_or_else(malformed)?;
+                text[w] = high << 4 | low;
+                w += 1;
+                i += 2;
+            }
+            Some(b) => {
+                // `+` is a space; anything else (a plain byte near the end, an `=` inside a
+                // value) is itself.
+                text[w] = if b == b'+' { b' ' } else { b };
+                w += 1;
+            }
+        }
+        i += 1;
     }
 }
 
@@ -227,33 +277,52 @@ pub(crate) fn decode_into(input: &[u8], out: &mut String) -> Result<(), OAuthErr
     Ok(())
 }
 
-/// How many bytes at the start of `bytes` are plain, i.e. none of `&`, `=`, `+` and `%`. Looks
-/// at eight bytes at a time: a byte equal to a special one is a zero byte after an XOR, and the
-/// classic zero-byte test finds the first of them (its false positives only ever lie above a
-/// real match, so the lowest flagged byte is exact).
+/// How many bytes at the start of `bytes` are plain, i.e. none of `&`, `=`, `+` and `%`, eight
+/// at a time.
 fn plain_len(bytes: &[u8]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
     let mut len = 0;
-    for chunk in bytes.chunks_exact(8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(word);
-        let mut found = 0;
-        for special in [b'&', b'=', b'+', b'%'] {
-            let x = word ^ (ONES * u64::from(special));
-            found |= x.wrapping_sub(ONES) & !x & HIGHS;
+    while let Some(word) = bytes.get(len..).and_then(<[u8]>::first_chunk::<8>) {
+        let plain = (special_bytes(u64::from_le_bytes(*word)).trailing_zeros() / 8) as usize;
+        len += plain;
+        if plain < 8 {
+            return len;
         }
-        if found != 0 {
-            return len + (found.trailing_zeros() / 8) as usize;
-        }
-        len += 8;
     }
     let tail = bytes.get(len..).unwrap_or_default();
     len + tail
         .iter()
         .position(|&b| SPECIAL[usize::from(b)])
         .unwrap_or(tail.len())
+}
+
+/// Whether the input holds a `+` or a `%`, i.e. anything to unescape; eight bytes at a time.
+fn has_escapes(input: &[u8]) -> bool {
+    let mut words = input.chunks_exact(8);
+    let found = words.by_ref().fold(0, |found, word| {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        found | flag_bytes(u64::from_le_bytes(bytes), [b'+', b'%'])
+    });
+    found != 0 || words.remainder().iter().any(|&b| b == b'+' || b == b'%')
+}
+
+/// Flags the bytes of a little-endian word that are `&`, `=`, `+` or `%`: a byte equal to one
+/// of them is a zero byte after an XOR, and the classic zero-byte test flags it. Its false
+/// positives only ever lie above a real match, so the lowest flagged byte is exact (zero when
+/// there is none).
+fn special_bytes(word: u64) -> u64 {
+    flag_bytes(word, [b'&', b'=', b'+', b'%'])
+}
+
+/// Flags (high bit set) the bytes of a word equal to one of `targets`; exact for the lowest
+/// flagged byte, see [`special_bytes`].
+fn flag_bytes<const N: usize>(word: u64, targets: [u8; N]) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    targets.iter().fold(0, |found, &target| {
+        let x = word ^ (ONES * u64::from(target));
+        found | (x.wrapping_sub(ONES) & !x & HIGHS)
+    })
 }
 
 /// The bytes that end a run of plain characters in an urlencoded string.
@@ -293,12 +362,24 @@ impl<'a> FormWriter<'a> {
 
     /// Appends one pair, after a `&` unless it is the first.
     pub(crate) fn pair(&mut self, name: &str, value: &str) {
-        if !std::mem::take(&mut self.first) {
-            self.out.push('&');
-        }
+        self.separate();
         encode_component(self.out, name);
         self.out.push('=');
         encode_component(self.out, value);
+    }
+
+    /// Appends one pair whose value is urlencoded already.
+    pub(crate) fn encoded_pair(&mut self, name: &str, encoded: &str) {
+        self.separate();
+        encode_component(self.out, name);
+        self.out.push('=');
+        self.out.push_str(encoded);
+    }
+
+    fn separate(&mut self) {
+        if !std::mem::take(&mut self.first) {
+            self.out.push('&');
+        }
     }
 }
 
@@ -416,6 +497,64 @@ mod tests {
         );
         let decoded = Params::parse(encoded.split_once('?').unwrap().1.as_bytes(), MAX).unwrap();
         assert_eq!(decoded.get("state").unwrap(), Some("a b&c=d/é"));
+    }
+
+    // The input is split in place when nothing needs unescaping, decoded otherwise: both give
+    // the same pairs.
+    #[test]
+    fn splitting_and_decoding_agree() {
+        for input in [
+            &b"a=b=c&&d&=e&"[..],
+            b"grant_type=refresh_token&refresh_token=abc-DEF_123&client_id=app",
+            b"&&=&x",
+            b"",
+            b"caf\xc3\xa9=th\xc3\xa9&\xc3\xa9",
+        ] {
+            let (text, pairs) = decode_pairs(input).unwrap();
+            let decoded = Params {
+                text: String::from_utf8(text).unwrap(),
+                pairs,
+            };
+            let split = Params::parse(input, MAX).unwrap();
+            assert!(split.iter().eq(decoded.iter()), "{input:?}");
+        }
+    }
+
+    // Long and short runs, escapes at every offset of the eight-byte words: the same pairs as
+    // the `url` crate's decoder gives for valid input.
+    #[test]
+    fn decoding_matches_a_reference_decoder() {
+        let pieces: [&[u8]; 10] = [
+            b"a",
+            b"bcdefghij",
+            b"=",
+            b"&",
+            b"+",
+            b"%41",
+            b"%C3%A9",
+            b"xyz0123456789",
+            b"-._~",
+            b"==",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..5000 {
+            let mut input = Vec::new();
+            for _ in 0..seed % 14 {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                input.extend_from_slice(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            let ours: Vec<(String, String)> = Params::parse(&input, MAX)
+                .unwrap()
+                .iter()
+                .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                .collect();
+            let reference: Vec<(String, String)> = url::form_urlencoded::parse(&input)
+                .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                .collect();
+            assert_eq!(ours, reference, "{:?}", String::from_utf8_lossy(&input));
+        }
     }
 
     #[test]

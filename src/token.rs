@@ -81,15 +81,22 @@ const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 /// Base64url without padding of 32 bytes (a secret, a SHA-256 digest): 43 characters. Written
 /// for this one size, it costs a fraction of a general-purpose encoder.
 pub(crate) fn base64url(bytes: &[u8; 32]) -> [u8; 43] {
+    let char = |bits: u32, shift: u32| BASE64URL[(bits >> shift & 63) as usize];
     let mut out = [0u8; 43];
     // Ten groups of three bytes become four characters each; the last two bytes become three.
-    for (group, chars) in bytes.chunks(3).zip(out.chunks_mut(4)) {
-        let bits = group.iter().fold(0u32, |bits, &b| bits << 8 | u32::from(b));
-        let bits = bits << (8 * (3 - group.len()));
-        for (i, char) in chars.iter_mut().enumerate() {
-            *char = BASE64URL[(bits >> (18 - 6 * i) & 63) as usize];
-        }
+    for group in 0..10 {
+        let bits = u32::from(bytes[3 * group]) << 16
+            | u32::from(bytes[3 * group + 1]) << 8
+            | u32::from(bytes[3 * group + 2]);
+        out[4 * group] = char(bits, 18);
+        out[4 * group + 1] = char(bits, 12);
+        out[4 * group + 2] = char(bits, 6);
+        out[4 * group + 3] = char(bits, 0);
     }
+    let bits = u32::from(bytes[30]) << 16 | u32::from(bytes[31]) << 8;
+    out[40] = char(bits, 18);
+    out[41] = char(bits, 12);
+    out[42] = char(bits, 6);
     out
 }
 

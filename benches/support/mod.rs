@@ -84,7 +84,8 @@ pub fn expire(clock: &ManualClock) {
 pub fn token_request(body: String, authorization: Option<&str>) -> Request<Vec<u8>> {
     let mut request = Request::new(body.into_bytes());
     *request.method_mut() = Method::POST;
-    *request.uri_mut() = Uri::from_static("/token");
+    static TOKEN: LazyLock<Uri> = LazyLock::new(|| Uri::from_static("/token"));
+    *request.uri_mut() = TOKEN.clone();
     let headers = request.headers_mut();
     headers.insert(
         CONTENT_TYPE,
@@ -127,10 +128,10 @@ fn push_param(body: &mut String, name: &str, value: &str) {
     }
     body.push_str(name);
     body.push('=');
-    if value
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-._*".contains(&b))
-    {
+    let plain = value.bytes().fold(true, |ok, b| {
+        ok & (b.is_ascii_alphanumeric() | matches!(b, b'-' | b'.' | b'_' | b'*'))
+    });
+    if plain {
         body.push_str(value);
     } else {
         body.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
@@ -198,15 +199,20 @@ pub fn query_param(url: &str, name: &str) -> String {
 /// A string field of a flat JSON token response, as a client reads it (values here are
 /// base64url, so they need no unescaping).
 pub fn json_field(body: &[u8], name: &str) -> String {
-    let text = std::str::from_utf8(body).expect("UTF-8 body");
-    // Between quotes: ..., name, `:`, value, ...
-    let mut parts = text.split('"');
-    while let Some(part) = parts.next() {
-        if part == name && parts.next() == Some(":") {
-            return parts.next().expect("a string value").to_owned();
-        }
-    }
-    panic!("no {name} in {text}")
+    // `"name":"value"`: find the name between quotes, then take the value up to its quote.
+    let key = name.as_bytes();
+    let found = (0..body.len()).find_map(|at| {
+        let rest = body[at..].strip_prefix(b"\"")?.strip_prefix(key)?;
+        rest.strip_prefix(b"\":\"")
+    });
+    let Some(value) = found else {
+        panic!("no {name} in {}", String::from_utf8_lossy(body))
+    };
+    let end = value
+        .iter()
+        .position(|&b| b == b'"')
+        .expect("closing quote");
+    String::from_utf8(value[..end].to_vec()).expect("UTF-8 value")
 }
 
 /// A code flow on grantor: authorize, approve, redeem. Returns the token response.

@@ -179,6 +179,7 @@ struct Responder<'a> {
     redirect_uri: &'a str,
     fragment: bool,
     state: Option<&'a str>,
+    /// The issuer, urlencoded, when responses carry `iss`.
     issuer: Option<&'a str>,
 }
 
@@ -203,7 +204,7 @@ impl Responder<'_> {
             writer.pair("state", state);
         }
         if let Some(issuer) = self.issuer {
-            writer.pair("iss", issuer);
+            writer.encoded_pair("iss", issuer);
         }
         location
     }
@@ -280,7 +281,7 @@ pub(crate) async fn validate<S: Storage, A, B: AsRef<[u8]>>(
         redirect_uri: &redirect_uri,
         fragment,
         state: state.as_ref().ok().copied().flatten(),
-        issuer: config.issuer_parameter.then(|| config.issuer()),
+        issuer: config.issuer_parameter_value(),
     };
     let back = |error: OAuthError| responder.error(error);
 
@@ -361,7 +362,7 @@ pub(crate) async fn approve<S: Storage, A>(
     granted: &ScopeSet,
 ) -> Result<Response<Vec<u8>>, Error> {
     let config = server.config();
-    let responder = request.responder(config.issuer_parameter.then(|| config.issuer()));
+    let responder = request.responder(config.issuer_parameter_value());
     let client = &request.client;
     if client.is_owner_only() && client.owner() != Some(owner) {
         // C-SC-5: only the owner may authorize this client.
@@ -407,7 +408,7 @@ pub(crate) fn deny<S, A>(
     request: &AuthorizationRequest,
 ) -> Response<Vec<u8>> {
     let config = server.config();
-    let responder = request.responder(config.issuer_parameter.then(|| config.issuer()));
+    let responder = request.responder(config.issuer_parameter_value());
     let error = OAuthError::access_denied("the resource owner denied the request");
     responder.error(error).into_response()
 }

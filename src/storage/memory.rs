@@ -537,7 +537,10 @@ impl<K: RandomKey, V: Expiring> Shard<K, V> {
     }
 }
 
-struct Shards<K, V>(Box<[Padded<RwLock<Shard<K, V>>>]>);
+struct Shards<K, V>(Box<[PaddedShard<K, V>]>);
+
+/// One shard behind its lock, alone on its cache lines.
+type PaddedShard<K, V> = Padded<RwLock<Shard<K, V>>>;
 
 /// Keeps each shard's lock and table header on cache lines of its own (128 bytes: two lines,
 /// as adjacent-line prefetchers pull pairs), so that threads working on different shards never
