@@ -8,6 +8,7 @@
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, Request};
 
+use crate::charset::FORM_PLAIN;
 use crate::error::OAuthError;
 
 /// The decoded parameters of a query string or form body, in the order sent. Its `Debug` shows
@@ -386,11 +387,7 @@ impl<'a> FormWriter<'a> {
 /// Appends one urlencoded component. Codes, tokens and most states need no escaping and are
 /// copied as they are.
 fn encode_component(out: &mut String, text: &str) {
-    // `fold` with `&` rather than `all`: no early exit, so the loop is vectorised.
-    let plain = text.bytes().fold(true, |ok, b| {
-        ok & (b.is_ascii_alphanumeric() | matches!(b, b'*' | b'-' | b'.' | b'_'))
-    });
-    if plain {
+    if FORM_PLAIN.contains_all(text.as_bytes()) {
         out.push_str(text);
     } else {
         out.extend(url::form_urlencoded::byte_serialize(text.as_bytes()));

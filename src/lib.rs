@@ -79,6 +79,7 @@
 #![warn(missing_docs)]
 
 mod authenticator;
+mod charset;
 mod client;
 mod config;
 mod endpoint;

@@ -5,12 +5,16 @@
 #
 #   benches/http/run.sh                          # builds and starts the in-tree bench server
 #   benches/http/run.sh http://127.0.0.1:8080    # any running server with the same routes
+#   benches/http/run.sh axum_server              # examples/axum_server (client from
+#                                                # benches/http/axum_server.json), with the
+#                                                # bench server's bare handler as the floor
 #
 # The three run in turn, ROUNDS times (after a warm-up), and the best of each counts, so that
 # noise from other work on the machine hurts them alike.
 #
 # Environment: DURATION (10s), ROUNDS (2), CONNECTIONS (32), THREADS (1), CLIENT_ID,
-# CLIENT_SECRET, TOKEN_PATH (/token), PROTECTED_PATH (/api/me), BARE_PATH (/bare).
+# CLIENT_SECRET, TOKEN_PATH (/token), PROTECTED_PATH (/api/me), BARE_PATH (/bare), BARE_BASE
+# (the server of the bare handler; the same as the measured one unless set).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -24,24 +28,42 @@ TOKEN_PATH="${TOKEN_PATH:-/token}"
 PROTECTED_PATH="${PROTECTED_PATH:-/api/me}"
 BARE_PATH="${BARE_PATH:-/bare}"
 BASE="${1:-}"
+BARE_BASE="${BARE_BASE:-}"
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 
-server_pid=""
-cleanup() { if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi; }
+server_pids=()
+cleanup() { for pid in "${server_pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-if [ -z "$BASE" ]; then
-  addr="127.0.0.1:8765"
-  BASE="http://$addr"
-  cargo build --release --example bench_http_server >&2
-  target/release/examples/bench_http_server "$addr" &
-  server_pid=$!
-  for _ in $(seq 50); do
-    curl -s -o /dev/null "$BASE$BARE_PATH" && break
+# Starts a release example in the background and waits until `url` answers.
+start() {
+  local url="$1"; shift
+  "$@" >/dev/null &
+  server_pids+=($!)
+  for _ in $(seq 100); do
+    curl -s -o /dev/null "$url" && return 0
     sleep 0.1
   done
+  echo "$1 did not start" >&2
+  exit 1
+}
+
+if [ -z "$BASE" ] || [ "$BASE" = axum_server ]; then
+  cargo build --release --example bench_http_server >&2
+  start "http://127.0.0.1:8765$BARE_PATH" target/release/examples/bench_http_server 127.0.0.1:8765
+  if [ "$BASE" = axum_server ]; then
+    cargo build --release --example axum_server >&2
+    start "http://127.0.0.1:8766/.well-known/oauth-authorization-server" \
+      target/release/examples/axum_server --addr 127.0.0.1:8766 \
+      --issuer http://127.0.0.1:8766 --config benches/http/axum_server.json
+    BASE="http://127.0.0.1:8766"
+    BARE_BASE="http://127.0.0.1:8765"
+  else
+    BASE="http://127.0.0.1:8765"
+  fi
 fi
+BARE_BASE="${BARE_BASE:-$BASE}"
 
 export BASIC_AUTH
 BASIC_AUTH="$(printf '%s:%s' "$CLIENT_ID" "$CLIENT_SECRET" | base64 -w0)"
@@ -63,12 +85,13 @@ rps() {
   echo "$value"
 }
 
-echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION x $ROUNDS rounds against $BASE on $(nproc) cores, $(date -u +%FT%TZ)" >&2
-wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "$BASE$BARE_PATH" >/dev/null # warm-up
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION x $ROUNDS rounds against $BASE (floor $BARE_BASE) on $(nproc) cores, $(date -u +%FT%TZ)" >&2
+wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "$BARE_BASE$BARE_PATH" >/dev/null # warm-up
+wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s benches/http/token.lua "$BASE$TOKEN_PATH" >/dev/null
 bare=0 token_rps=0 protected=0
 max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
 for _ in $(seq "$ROUNDS"); do
-  bare="$(max "$bare" "$(rps bare "$BASE$BARE_PATH")")"
+  bare="$(max "$bare" "$(rps bare "$BARE_BASE$BARE_PATH")")"
   token_rps="$(max "$token_rps" "$(rps token -s benches/http/token.lua "$BASE$TOKEN_PATH")")"
   protected="$(max "$protected" "$(rps protected -H "Authorization: Bearer $token" "$BASE$PROTECTED_PATH")")"
 done

@@ -10,6 +10,7 @@ use http::header::{AUTHORIZATION, HeaderName, HeaderValue, WWW_AUTHENTICATE};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 
 use crate::authenticator::OwnerId;
+use crate::charset::B64TOKEN;
 use crate::client::ClientId;
 use crate::endpoint::{json, set_header};
 use crate::error::{Error, ErrorCode, OAuthError};
@@ -332,21 +333,26 @@ fn extract<'r, S, A, B: AsRef<[u8]>>(
 /// Reads `Bearer <b64token>` (scheme case-insensitive). Other schemes are not a bearer token.
 fn from_header(header: &HeaderValue) -> Result<Option<&str>, OAuthError> {
     let malformed = || OAuthError::invalid_request("malformed Authorization header");
-    let text = header.to_str().map_err(|_| malformed())?;
-    let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Ok(None);
+    let bytes = header.as_bytes();
+    let (scheme, rest) = match bytes.iter().position(|&b| b == b' ') {
+        Some(at) => (&bytes[..at], &bytes[at + 1..]),
+        None => (bytes, &[][..]),
+    };
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        return match header.to_str() {
+            Ok(_) => Ok(None),
+            Err(_) => Err(malformed()),
+        };
     }
-    let token = token.trim_start_matches(' ');
-    let body = token.trim_end_matches('=');
-    // `fold` with `&` rather than `all`: no early exit, so the loop is vectorised.
-    let valid = !body.is_empty()
-        && body.bytes().fold(true, |ok, b| {
-            ok & (b.is_ascii_alphanumeric() | matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
-        });
-    if valid {
-        Ok(Some(token))
-    } else {
-        Err(malformed())
+    let start = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
+    let token = &rest[start..];
+    let padding = token.iter().rev().take_while(|&&b| b == b'=').count();
+    let body = &token[..token.len() - padding];
+    if body.is_empty() || !B64TOKEN.contains_all(body) {
+        return Err(malformed());
     }
+    // Only b64token characters and `=`: ASCII.
+    std::str::from_utf8(token)
+        .map(Some)
+        .map_err(|_| malformed())
 }
