@@ -83,6 +83,9 @@ macro_rules! shorthand {
     ($($(#[$doc:meta])* $name:ident => $code:ident;)*) => {
         $(
             $(#[$doc])*
+            // Errors are the rare path: kept out of line, so that the code of the common path
+            // stays small and in the instruction cache.
+            #[cold]
             pub fn $name(description: impl Into<Cow<'static, str>>) -> Self {
                 Self::new(ErrorCode::$code).with_description(description)
             }
@@ -119,6 +122,7 @@ impl OAuthError {
     }
 
     /// Sets the human-readable description (characters outside RFC 6749's set become `?`).
+    #[cold]
     pub fn with_description(mut self, description: impl Into<Cow<'static, str>>) -> Self {
         let description = description.into();
         self.description = Some(if description.chars().all(allowed_in_description) {
