@@ -7,18 +7,31 @@ pub(crate) struct ByteSet([bool; 256]);
 impl ByteSet {
     /// ASCII letters and digits, and the bytes of `extra`.
     pub(crate) const fn alphanumeric_and(extra: &[u8]) -> Self {
-        let mut table = [false; 256];
+        let mut set = Self::of(extra);
         let mut b = 0;
         while b < 256 {
-            table[b] = (b as u8).is_ascii_alphanumeric();
+            if (b as u8).is_ascii_alphanumeric() {
+                set.0[b] = true;
+            }
             b += 1;
         }
+        set
+    }
+
+    /// Exactly the bytes of `members`.
+    pub(crate) const fn of(members: &[u8]) -> Self {
+        let mut table = [false; 256];
         let mut i = 0;
-        while i < extra.len() {
-            table[extra[i] as usize] = true;
+        while i < members.len() {
+            table[members[i] as usize] = true;
             i += 1;
         }
         Self(table)
+    }
+
+    /// Whether `b` is in the set.
+    pub(crate) fn contains(&self, b: u8) -> bool {
+        self.0[usize::from(b)]
     }
 
     /// Whether every byte of `text` is in the set (true for an empty text). Eight bytes at a
@@ -43,6 +56,9 @@ pub(crate) static B64TOKEN: ByteSet = ByteSet::alphanumeric_and(b"-._~+/");
 /// What `application/x-www-form-urlencoded` serialization leaves as it is.
 pub(crate) static FORM_PLAIN: ByteSet = ByteSet::alphanumeric_and(b"*-._");
 
+/// The bytes that mean something in an urlencoded string: the separators and the escapes.
+pub(crate) static FORM_SPECIAL: ByteSet = ByteSet::of(b"&=+%");
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,6 +70,7 @@ mod tests {
             assert_eq!(UNRESERVED.0[usize::from(b)], alnum || b"-._~".contains(&b));
             assert_eq!(B64TOKEN.0[usize::from(b)], alnum || b"-._~+/".contains(&b));
             assert_eq!(FORM_PLAIN.0[usize::from(b)], alnum || b"*-._".contains(&b));
+            assert_eq!(FORM_SPECIAL.contains(b), b"&=+%".contains(&b));
         }
         assert!(UNRESERVED.contains_all(b"aZ09-._~"));
         assert!(!UNRESERVED.contains_all(b"a+b"));

@@ -628,6 +628,7 @@ impl<'a> Credentials<'a> {
             (None, None) => Self::Absent,
         })
     }
+
     /// Authenticates the client against its registration (C-TK-3). The error never says whether
     /// the id or the secret was wrong.
     pub(crate) fn verify(&self, client: Option<Client>) -> Result<Client, OAuthError> {
@@ -690,7 +691,7 @@ fn decode_basic(header: &[u8]) -> Result<BasicCredentials, OAuthError> {
     if colon == 0 {
         return Err(failed());
     }
-    if !decoded.iter().any(|&b| b == b'%' || b == b'+') {
+    if !form::has_escapes(&decoded) {
         // Nothing to unescape (the common case): drop the colon and keep the buffer.
         decoded.remove(colon);
         let text = String::from_utf8(decoded).map_err(|_| failed())?;
@@ -705,11 +706,9 @@ fn decode_basic(header: &[u8]) -> Result<BasicCredentials, OAuthError> {
     let (id, secret) = decoded.split_at(colon);
     let mut text = String::with_capacity(decoded.len());
     form::decode_into(id, &mut text).map_err(|_| failed())?;
+    // Never empty: the raw id is not, and every byte or escape decodes to a byte.
     let id_len = text.len();
     form::decode_into(secret.get(1..).unwrap_or_default(), &mut text).map_err(|_| failed())?;
-    if id_len == 0 {
-        return Err(failed());
-    }
     Ok(BasicCredentials { text, id_len })
 }
 
@@ -771,12 +770,81 @@ mod tests {
                 .unwrap(),
             ("a b".to_owned(), "p:w%".to_owned())
         );
-        let header = format!("Basic {}", STANDARD.encode("svc:s3cret"));
-        let basic = decode_basic(header.as_bytes()).unwrap();
-        assert_eq!((basic.id(), basic.secret()), ("svc", "s3cret"));
-        assert!(decode_basic(format!("Basic {}", STANDARD.encode(":x")).as_bytes()).is_err());
+        // Nothing to unescape: the decoded buffer is kept, split at the first colon.
+        let decoded = |raw: &[u8]| {
+            let header = format!("Basic {}", STANDARD.encode(raw));
+            decode_basic(header.as_bytes())
+                .map(|basic| (basic.id().to_owned(), basic.secret().to_owned()))
+        };
+        assert_eq!(
+            decoded(b"svc:s3cret").unwrap(),
+            ("svc".into(), "s3cret".into())
+        );
+        assert_eq!(decoded(b"svc:a:b").unwrap(), ("svc".into(), "a:b".into()));
+        assert_eq!(
+            decoded("\u{e9}t\u{e9}:x".as_bytes()).unwrap(),
+            ("\u{e9}t\u{e9}".into(), "x".into())
+        );
+        assert_eq!(decoded(b"svc:").unwrap(), ("svc".into(), String::new()));
+        // Each part must be UTF-8 on its own, even when the bytes around the colon would join.
+        assert!(decoded(b"\xc3:\xa9").is_err());
+        assert!(decoded(b":x").is_err());
+        assert!(decoded(b"no-colon").is_err());
+        // Unpadded base64 is accepted too.
+        let unpadded = format!("Basic {}", STANDARD_NO_PAD.encode("svc:s3cret1"));
+        assert_eq!(
+            decode_basic(unpadded.as_bytes()).unwrap().secret(),
+            "s3cret1"
+        );
         assert!(decode_basic(b"Bearer abc").unwrap_err().basic_challenge());
         assert!(decode_basic(b"Basic !!!").is_err());
+    }
+
+    // C-SE-2: the credentials' Debug never shows the secret, however they were sent.
+    #[test]
+    fn credentials_debug_hides_the_secret() {
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, basic_header("svc", "hunter2-basic"));
+        let params = Params::parse(b"grant_type=client_credentials", 1024).unwrap();
+        let basic = Credentials::from_request(&headers, &params).unwrap();
+        let params = Params::parse(b"client_id=svc&client_secret=hunter2-post", 1024).unwrap();
+        let post = Credentials::from_request(&HeaderMap::new(), &params).unwrap();
+        for (credentials, secret) in [(basic, "hunter2-basic"), (post, "hunter2-post")] {
+            let shown = format!("{credentials:?}");
+            assert!(shown.contains("svc") && !shown.contains(secret), "{shown}");
+        }
+    }
+
+    fn basic_header(id: &str, secret: &str) -> http::HeaderValue {
+        format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+            .parse()
+            .unwrap()
+    }
+
+    // A scope list that spells out a registered set yields the client's shared set; others are
+    // parsed (and refused when malformed).
+    #[test]
+    fn requested_scopes_reuse_the_registered_sets() {
+        let client = Client::public("app")
+            .redirect_uri("https://app.example/cb")
+            .allowed_scopes("read write")
+            .default_scopes("read")
+            .build()
+            .unwrap();
+        for (text, shared) in [
+            ("read", client.default_scopes()),
+            ("read write", client.allowed_scopes()),
+            ("write read", client.allowed_scopes()),
+        ] {
+            let parsed = client.parse_scope(text).unwrap();
+            assert_eq!(&parsed, shared);
+            assert!(parsed.shares_storage_with(shared), "{text:?}");
+        }
+        let other = client.parse_scope("write").unwrap();
+        assert_eq!(other.to_string(), "write");
+        for bad in ["read ", " read", "read  write"] {
+            assert!(client.parse_scope(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -8,14 +8,14 @@
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, Request};
 
-use crate::charset::FORM_PLAIN;
+use crate::charset::{FORM_PLAIN, FORM_SPECIAL};
 use crate::error::OAuthError;
 
 /// The decoded parameters of a query string or form body, in the order sent. Its `Debug` shows
 /// the names only: values may be passwords, secrets or codes.
 ///
-/// All names and values live in one buffer, so parsing costs two allocations however many
-/// parameters there are.
+/// All names and values live in one buffer, so parsing costs two allocations (three beyond
+/// eight parameters).
 #[derive(Default)]
 pub(crate) struct Params {
     /// Every decoded name and value. When nothing needed decoding, this is the input as sent
@@ -154,7 +154,6 @@ fn split_pairs(input: &[u8]) -> Vec<[usize; 4]> {
 /// `&` and the first `=` of each piece and unescaping `+` and `%XX` in one pass. Empty pieces
 /// are skipped.
 fn decode_pairs(input: &[u8]) -> Result<(Vec<u8>, Vec<[usize; 4]>), OAuthError> {
-    let malformed = || OAuthError::invalid_request("malformed urlencoded parameters");
     // Decoding never makes the text longer: `w <= i` throughout, and the 8 spare bytes take
     // the whole-word stores below.
     let mut text = vec![0u8; input.len() + 8];
@@ -165,7 +164,7 @@ fn decode_pairs(input: &[u8]) -> Result<(Vec<u8>, Vec<[usize; 4]>), OAuthError> 
         // Plain bytes go eight at a time: the word is stored whole, and whatever follows its
         // first special byte is overwritten next.
         while let Some(word) = input.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-            let plain = (special_bytes(u64::from_le_bytes(*word)).trailing_zeros() / 8) as usize;
+            let plain = plain_in_word(word);
             text[w..w + 8].copy_from_slice(word);
             (i, w) = (i + plain, w + plain);
             if plain < 8 {
@@ -187,10 +186,7 @@ fn decode_pairs(input: &[u8]) -> Result<(Vec<u8>, Vec<[usize; 4]>), OAuthError> 
             }
             Some(b'=') if name_end.is_none() => name_end = Some(w),
             Some(b'%') => {
-                let hex = input.get(i + 1..i + 3).ok_or_else(malformed)?;
-                let high = hex_value(hex[0]).ok_or_else(malformed)?;
-                let low = hex_value(hex[1]).ok_or_else(malformed)?;
-                text[w] = high << 4 | low;
+                text[w] = unescape(input, i)?;
                 w += 1;
                 i += 2;
             }
@@ -252,22 +248,18 @@ pub(crate) fn decode(input: &[u8]) -> Result<String, OAuthError> {
 
 /// Decodes one urlencoded component onto the end of `out`; it must be UTF-8 on its own.
 pub(crate) fn decode_into(input: &[u8], out: &mut String) -> Result<(), OAuthError> {
-    if !input.iter().any(|&b| b == b'+' || b == b'%') {
+    if !has_escapes(input) {
         // Nothing to decode (the common case): check and copy.
         out.push_str(std::str::from_utf8(input).map_err(|_| not_utf8())?);
         return Ok(());
     }
-    let malformed = || OAuthError::invalid_request("malformed urlencoded parameters");
     let mut bytes = Vec::with_capacity(input.len());
     let mut i = 0;
     while i < input.len() {
         match input[i] {
             b'+' => bytes.push(b' '),
             b'%' => {
-                let hex = input.get(i + 1..i + 3).ok_or_else(malformed)?;
-                let high = hex_value(hex[0]).ok_or_else(malformed)?;
-                let low = hex_value(hex[1]).ok_or_else(malformed)?;
-                bytes.push(high << 4 | low);
+                bytes.push(unescape(input, i)?);
                 i += 2;
             }
             b => bytes.push(b),
@@ -283,7 +275,7 @@ pub(crate) fn decode_into(input: &[u8], out: &mut String) -> Result<(), OAuthErr
 fn plain_len(bytes: &[u8]) -> usize {
     let mut len = 0;
     while let Some(word) = bytes.get(len..).and_then(<[u8]>::first_chunk::<8>) {
-        let plain = (special_bytes(u64::from_le_bytes(*word)).trailing_zeros() / 8) as usize;
+        let plain = plain_in_word(word);
         len += plain;
         if plain < 8 {
             return len;
@@ -292,12 +284,27 @@ fn plain_len(bytes: &[u8]) -> usize {
     let tail = bytes.get(len..).unwrap_or_default();
     len + tail
         .iter()
-        .position(|&b| SPECIAL[usize::from(b)])
+        .position(|&b| FORM_SPECIAL.contains(b))
         .unwrap_or(tail.len())
 }
 
+/// How many of a word's bytes, from the first, are plain (8 when all are).
+fn plain_in_word(word: &[u8; 8]) -> usize {
+    (special_bytes(u64::from_le_bytes(*word)).trailing_zeros() / 8) as usize
+}
+
+/// The byte of the `%XX` escape at `input[at]`; `invalid_request` when it is cut short or not
+/// hexadecimal.
+fn unescape(input: &[u8], at: usize) -> Result<u8, OAuthError> {
+    let malformed = || OAuthError::invalid_request("malformed urlencoded parameters");
+    let hex = input.get(at + 1..at + 3).ok_or_else(malformed)?;
+    let high = hex_value(hex[0]).ok_or_else(malformed)?;
+    let low = hex_value(hex[1]).ok_or_else(malformed)?;
+    Ok(high << 4 | low)
+}
+
 /// Whether the input holds a `+` or a `%`, i.e. anything to unescape; eight bytes at a time.
-fn has_escapes(input: &[u8]) -> bool {
+pub(crate) fn has_escapes(input: &[u8]) -> bool {
     let mut words = input.chunks_exact(8);
     let found = words.by_ref().fold(0, |found, word| {
         let mut bytes = [0u8; 8];
@@ -325,16 +332,6 @@ fn flag_bytes<const N: usize>(word: u64, targets: [u8; N]) -> u64 {
         found | (x.wrapping_sub(ONES) & !x & HIGHS)
     })
 }
-
-/// The bytes that end a run of plain characters in an urlencoded string.
-static SPECIAL: [bool; 256] = {
-    let mut table = [false; 256];
-    table[b'&' as usize] = true;
-    table[b'=' as usize] = true;
-    table[b'+' as usize] = true;
-    table[b'%' as usize] = true;
-    table
-};
 
 fn not_utf8() -> OAuthError {
     OAuthError::invalid_request("parameters must be valid UTF-8")
@@ -413,7 +410,17 @@ mod tests {
     // C-SE-3: malformed encodings are invalid_request, not a panic or a guess.
     #[test]
     fn rejects_malformed_input() {
-        for bad in [&b"a=%"[..], b"a=%4", b"a=%zz", b"a=%FF", b"a=\xff"] {
+        for bad in [
+            &b"a=%"[..],
+            b"a=%4",
+            b"a=%zz",
+            b"a=%FF",
+            b"a=\xff",
+            b"abcdefghij=%",
+            b"abcdefgh%zz",
+            b"abcdefgh%4",
+            b"abcdefghijklmnop=abc+def%",
+        ] {
             let err = Params::parse(bad, MAX).unwrap_err();
             assert_eq!(err.code(), ErrorCode::InvalidRequest);
         }

@@ -113,6 +113,12 @@ impl ScopeSet {
             && parts.next().is_none()
     }
 
+    /// Whether both sets are the same shared allocation (not merely equal).
+    #[cfg(test)]
+    pub(crate) fn shares_storage_with(&self, other: &ScopeSet) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -264,8 +270,35 @@ mod tests {
         assert!(set("basic messages").satisfies_all(&set("basic messages:x messages:y")));
     }
 
+    // A request spelling out a registered set is recognised without parsing; anything else is
+    // not (and then goes through the parser, which rejects what is malformed).
+    #[test]
+    fn spelled_sets() {
+        let s = set("read write");
+        assert!(s.is_spelled("read write"));
+        for other in [
+            "write read",
+            "read",
+            "read write admin",
+            " read write",
+            "read write ",
+            "read  write",
+            "read read write",
+            "",
+        ] {
+            assert!(!s.is_spelled(other), "{other:?}");
+        }
+        assert!(!ScopeSet::new().is_spelled(""));
+    }
+
     #[test]
     fn restriction_and_union() {
+        // When the other set covers all of `self`, `self` comes back whole.
+        assert_eq!(set("a b").restricted_to(&set("a b c")), set("a b"));
+        assert_eq!(
+            set("messages:pm").restricted_to(&set("messages")),
+            set("messages:pm")
+        );
         let requested = set("a b messages:pm");
         assert_eq!(
             requested.restricted_to(&set("a messages")).to_string(),

@@ -245,4 +245,32 @@ async fn token_response_hook() {
             .await,
     );
     assert!(error.get("user_id").is_none() && error.get("client_id").is_none());
+    // The code and refresh grants hand the hook the owner of the grant too.
+    let tokens = fx.app_tokens().await;
+    assert_eq!(
+        (&tokens["user_id"], &tokens["grant"]),
+        (&"alice".into(), &"authorization_code".into())
+    );
+    let refresh = text(&tokens, "refresh_token");
+    let refreshed = json(
+        &fx.server
+            .token(&refresh_request((APP, None), refresh, &[]))
+            .await,
+    );
+    assert_eq!(
+        (&refreshed["user_id"], &refreshed["grant"]),
+        (&"alice".into(), &"refresh_token".into())
+    );
+    // An app token has no owner to show.
+    let app_token = json(
+        &fx.server
+            .token(&basic_token_request(
+                SVC,
+                SVC_SECRET,
+                &[("grant_type", "client_credentials")],
+            ))
+            .await,
+    );
+    assert!(app_token.get("user_id").is_none(), "{app_token}");
+    assert_eq!(app_token["client_id"], SVC);
 }

@@ -33,7 +33,7 @@ BARE_BASE="${BARE_BASE:-}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 
 server_pids=()
-cleanup() { for pid in "${server_pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+cleanup() { for pid in ${server_pids[@]+"${server_pids[@]}"}; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
 # Starts a release example in the background and waits until `url` answers.

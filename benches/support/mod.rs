@@ -199,20 +199,15 @@ pub fn query_param(url: &str, name: &str) -> String {
 /// A string field of a flat JSON token response, as a client reads it (values here are
 /// base64url, so they need no unescaping).
 pub fn json_field(body: &[u8], name: &str) -> String {
-    // `"name":"value"`: find the name between quotes, then take the value up to its quote.
-    let key = name.as_bytes();
-    let found = (0..body.len()).find_map(|at| {
-        let rest = body[at..].strip_prefix(b"\"")?.strip_prefix(key)?;
-        rest.strip_prefix(b"\":\"")
-    });
-    let Some(value) = found else {
-        panic!("no {name} in {}", String::from_utf8_lossy(body))
-    };
-    let end = value
-        .iter()
-        .position(|&b| b == b'"')
-        .expect("closing quote");
-    String::from_utf8(value[..end].to_vec()).expect("UTF-8 value")
+    // Between quotes: ..., name, `:`, value, ...
+    let mut parts = body.split(|&b| b == b'"');
+    while let Some(part) = parts.next() {
+        if part == name.as_bytes() && parts.next() == Some(b":") {
+            let value = parts.next().expect("a string value");
+            return String::from_utf8(value.to_vec()).expect("UTF-8 value");
+        }
+    }
+    panic!("no {name} in {}", String::from_utf8_lossy(body))
 }
 
 /// A code flow on grantor: authorize, approve, redeem. Returns the token response.

@@ -4,7 +4,7 @@
 use http::{Method, Request, Response, StatusCode};
 
 use crate::authenticator::Authenticator;
-use crate::client::{Credentials, GrantType};
+use crate::client::{Client, Credentials, GrantType};
 use crate::endpoint::{failure_json, json_bytes};
 use crate::error::{ErrorCode, Failure, OAuthError};
 use crate::form::Params;
@@ -31,7 +31,7 @@ pub(crate) async fn respond<S: Storage, A: Authenticator, B: AsRef<[u8]>>(
 async fn handle<S: Storage, A: Authenticator, B: AsRef<[u8]>>(
     server: &Server<S, A>,
     request: &Request<B>,
-) -> Result<(GrantType, crate::Client, TokenResponse), Failure> {
+) -> Result<(GrantType, Client, TokenResponse), Failure> {
     let params = parse(server, request)?;
     let grant = match params.require("grant_type")? {
         "authorization_code" => GrantType::AuthorizationCode,
@@ -84,7 +84,7 @@ pub(crate) async fn authenticate_client<S: Storage, A, B>(
     server: &Server<S, A>,
     request: &Request<B>,
     params: &Params,
-) -> Result<crate::Client, Failure> {
+) -> Result<Client, Failure> {
     let credentials = Credentials::from_request(request.headers(), params)?;
     let client = match credentials.client_id() {
         Some(id) => server.storage().client(id).await?,

@@ -11,7 +11,7 @@ use crate::client::{Client, GrantType};
 use crate::endpoint::authorize::AuthorizationRequest;
 use crate::error::{Error, Failure, OAuthError};
 use crate::form::Params;
-use crate::grant::{Granted, Secrets, Subject, TokenResponse, settle};
+use crate::grant::{Secrets, Subject, TokenResponse, settle};
 use crate::scope::ScopeSet;
 use crate::server::Server;
 use crate::storage::{CodeRecord, Storage};
@@ -65,8 +65,8 @@ pub(crate) async fn exchange<S: Storage, A>(
                 Some(&record.owner),
                 &record.scope,
             );
-            let tokens = secrets.records(&subject, config, now);
-            granted = Some(Granted::of(&tokens.access.record, config));
+            let (tokens, issued) = secrets.issue(&subject, config, now);
+            granted = Some(issued);
             Ok(tokens)
         })
         .await?;

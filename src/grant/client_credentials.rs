@@ -27,5 +27,5 @@ pub(crate) async fn exchange<S: Storage, A>(
     let config = server.config();
     let with_refresh = config.refresh_tokens_for_client_credentials
         && client.allows_grant(GrantType::RefreshToken);
-    Ok(issue_new_grant(server, client, None, scope, with_refresh).await?)
+    Ok(issue_new_grant(server, client, None, &scope, with_refresh).await?)
 }

@@ -17,5 +17,5 @@ pub(crate) async fn issue_token<S: Storage, A>(
     owner: &OwnerId,
     scope: ScopeSet,
 ) -> Result<TokenResponse, Error> {
-    issue_new_grant(server, client, Some(owner.clone()), scope, false).await
+    issue_new_grant(server, client, Some(owner), &scope, false).await
 }

@@ -64,25 +64,20 @@ impl<'a> Subject<'a> {
 pub(crate) async fn issue_new_grant<S: Storage, A>(
     server: &Server<S, A>,
     client: &Client,
-    owner: Option<OwnerId>,
-    scope: ScopeSet,
+    owner: Option<&OwnerId>,
+    scope: &ScopeSet,
     with_refresh: bool,
 ) -> Result<TokenResponse, Error> {
     let now = server.now();
     let secrets = Secrets::mint(with_refresh);
-    let subject = Subject::new(GrantId::generate(), client.id(), owner.as_ref(), &scope);
-    let tokens = secrets.records(&subject, server.config(), now);
-    let expires_in = now.seconds_until(tokens.access.record.expires_at);
+    let subject = Subject::new(GrantId::generate(), client.id(), owner, scope);
+    let (tokens, granted) = secrets.issue(&subject, server.config(), now);
     server.storage().save_tokens(tokens).await?;
-    Ok(secrets.response(Granted {
-        scope,
-        owner,
-        expires_in,
-    }))
+    Ok(secrets.response(granted))
 }
 
 /// What the token response tells about the access token just issued, taken from its record
-/// inside an exchange (the record itself goes to storage).
+/// (the record itself goes to storage).
 pub(crate) struct Granted {
     scope: ScopeSet,
     owner: Option<OwnerId>,
@@ -167,13 +162,21 @@ impl Secrets {
         }
     }
 
-    /// The records storage keeps for these secrets.
-    pub(crate) fn records(
+    /// The records storage keeps for these secrets, and what the token response tells about
+    /// them.
+    pub(crate) fn issue(
         &self,
         subject: &Subject<'_>,
         config: &Config,
         now: Timestamp,
-    ) -> NewTokens {
+    ) -> (NewTokens, Granted) {
+        let tokens = self.records(subject, config, now);
+        let granted = Granted::of(&tokens.access.record, config);
+        (tokens, granted)
+    }
+
+    /// The records storage keeps for these secrets.
+    fn records(&self, subject: &Subject<'_>, config: &Config, now: Timestamp) -> NewTokens {
         let record = |scope: &ScopeSet, expires_at| TokenRecord {
             grant: subject.grant,
             client_id: subject.client_id.clone(),
@@ -273,7 +276,7 @@ impl TokenResponse {
             out.extend_from_slice(b",\"refresh_token\":");
             push_minted(&mut out, refresh.secret());
         }
-        // Scope characters (RFC 6749 §3.3) exclude `"` and `\\`: nothing to escape.
+        // Scope characters (RFC 6749 §3.3) exclude `"` and `\`: nothing to escape.
         out.extend_from_slice(b",\"scope\":\"");
         for (i, scope) in self.scope.iter().enumerate() {
             if i > 0 {

@@ -42,5 +42,5 @@ pub(crate) async fn exchange<S: Storage, A: Authenticator>(
     }
     let scope = scope.union(&config.always_granted_scopes);
     let with_refresh = config.issue_refresh_tokens && client.allows_grant(GrantType::RefreshToken);
-    Ok(issue_new_grant(server, client, Some(owner), scope, with_refresh).await?)
+    Ok(issue_new_grant(server, client, Some(&owner), &scope, with_refresh).await?)
 }

@@ -12,7 +12,7 @@
 use crate::client::Client;
 use crate::error::{Failure, OAuthError};
 use crate::form::Params;
-use crate::grant::{Granted, Secrets, Subject, TokenResponse, scope_param, settle};
+use crate::grant::{Secrets, Subject, TokenResponse, scope_param, settle};
 use crate::server::Server;
 use crate::storage::Storage;
 use crate::token::Digest;
@@ -60,8 +60,8 @@ pub(crate) async fn exchange<S: Storage, A>(
                     &scope,
                 )
             };
-            let tokens = secrets.records(&subject, config, now);
-            granted = Some(Granted::of(&tokens.access.record, config));
+            let (tokens, issued) = secrets.issue(&subject, config, now);
+            granted = Some(issued);
             Ok(tokens)
         })
         .await?;
