@@ -262,15 +262,19 @@ async fn token_response_hook() {
         (&"alice".into(), &"refresh_token".into())
     );
     // An app token has no owner to show.
-    let app_token = json(
-        &fx.server
-            .token(&basic_token_request(
-                SVC,
-                SVC_SECRET,
-                &[("grant_type", "client_credentials")],
-            ))
-            .await,
-    );
+    let response = fx
+        .server
+        .token(&basic_token_request(
+            WORKER,
+            WORKER_SECRET,
+            &[("grant_type", "client_credentials")],
+        ))
+        .await;
+    assert_eq!(response.status(), 200, "{}", body_text(&response));
+    let app_token = json(&response);
     assert!(app_token.get("user_id").is_none(), "{app_token}");
-    assert_eq!(app_token["client_id"], SVC);
+    assert_eq!(
+        (&app_token["client_id"], &app_token["grant"]),
+        (&WORKER.into(), &"client_credentials".into())
+    );
 }
