@@ -295,7 +295,7 @@ fn floor(c: &mut Criterion) {
     });
     group.bench_function("sha256_of_token", |b| {
         let token = grantor::AccessToken::generate();
-        b.iter(|| black_box(grantor::Digest::of(black_box(token.secret()))))
+        b.iter(|| black_box(grantor::storage::Digest::of(black_box(token.secret()))))
     });
     group.finish();
 }

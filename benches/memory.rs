@@ -10,7 +10,7 @@ mod support;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use grantor::Storage;
+use grantor::storage::TokenStore;
 use http::StatusCode;
 use support::*;
 

@@ -10,8 +10,10 @@ use std::sync::Arc;
 
 use crate::error::Error;
 
-/// The host's identifier of a resource owner (a user id, never a password).
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// The host's identifier of a resource owner (a user id, never a password). Serialized as its
+/// text.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct OwnerId(Arc<str>);
 
 impl OwnerId {
@@ -64,7 +66,9 @@ impl fmt::Debug for Password<'_> {
     }
 }
 
-/// Checks resource-owner credentials for the password grant (RFC 6749 §4.3).
+/// Checks resource-owner credentials for the password grant (RFC 6749 §4.3). A server has the
+/// password grant only when given one
+/// ([`ServerBuilder::authenticator`](crate::ServerBuilder::authenticator)).
 ///
 /// Return `Ok(Some(owner))` for valid credentials, `Ok(None)` for invalid ones (unknown user and
 /// wrong password alike: grantor answers both with the same `invalid_grant`), and `Err` only when
@@ -89,26 +93,16 @@ pub trait Authenticator: Send + Sync + 'static {
         username: &str,
         password: Password<'_>,
     ) -> impl Future<Output = Result<Option<OwnerId>, Error>> + Send;
-
-    /// Whether this authenticator can accept any credentials at all. The server advertises the
-    /// password grant in its metadata (RFC 8414) only when this is `true`, the default;
-    /// [`NoAuthenticator`] says `false`.
-    fn checks_passwords(&self) -> bool {
-        true
-    }
 }
 
-/// The authenticator of a server without one: every password-grant request fails with
-/// `invalid_grant`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoAuthenticator;
-
-impl Authenticator for NoAuthenticator {
-    async fn authenticate(&self, _: &str, _: Password<'_>) -> Result<Option<OwnerId>, Error> {
-        Ok(None)
-    }
-
-    fn checks_passwords(&self) -> bool {
-        false
+/// A shared authenticator: the host's user store, used by the password grant and by the host's
+/// own login page alike.
+impl<A: Authenticator> Authenticator for Arc<A> {
+    fn authenticate(
+        &self,
+        username: &str,
+        password: Password<'_>,
+    ) -> impl Future<Output = Result<Option<OwnerId>, Error>> + Send {
+        (**self).authenticate(username, password)
     }
 }

@@ -1,24 +1,21 @@
-//! Registered clients (RFC 6749 §2): their identity, type, redirect URIs and permissions, and
-//! client authentication at the token endpoint (§2.3).
+//! Registered clients (RFC 6749 §2): their identity, type, redirect URIs and permissions.
+//! How a request authenticates its client is [`client_auth`](crate::client_auth)'s business.
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-use http::HeaderMap;
-use http::header::AUTHORIZATION;
 use url::{Host, Url};
 
 use crate::authenticator::OwnerId;
 use crate::error::{Error, OAuthError};
-use crate::form::{self, Params};
 use crate::scope::ScopeSet;
 use crate::token::{ClientSecret, Digest};
 
 /// A client identifier: 1 to 255 printable ASCII characters (RFC 6749 Appendix A.1).
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Serialized as its text.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct ClientId(Arc<str>);
 
 impl ClientId {
@@ -55,6 +52,19 @@ impl FromStr for ClientId {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::new(s)
+    }
+}
+
+impl TryFrom<String> for ClientId {
+    type Error = Error;
+    fn try_from(id: String) -> Result<Self, Self::Error> {
+        Self::new(&id)
+    }
+}
+
+impl From<ClientId> for String {
+    fn from(id: ClientId) -> Self {
+        id.as_str().to_owned()
     }
 }
 
@@ -149,8 +159,24 @@ impl fmt::Debug for RedirectUri {
     }
 }
 
-/// A way for a client to obtain tokens (RFC 6749 §4), as registered for each client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A way for a client to obtain tokens (RFC 6749 §4), as registered for each client and as
+/// named by a token request's `grant_type`.
+///
+/// Besides the RFC 6749 grants, an *extension grant* (§4.5) is named by an absolute URI, such
+/// as `urn:ietf:params:oauth:grant-type:device_code`; a host registers its own with
+/// [`ServerBuilder::grant`](crate::ServerBuilder::grant).
+///
+/// ```
+/// use grantor::GrantType;
+///
+/// let api_key = GrantType::extension("urn:example:grant-type:api-key")?;
+/// assert_eq!(api_key.as_str(), "urn:example:grant-type:api-key");
+/// assert_eq!("refresh_token".parse::<GrantType>()?, GrantType::RefreshToken);
+/// assert!(GrantType::extension("api-key").is_err(), "not an absolute URI");
+/// # Ok::<(), grantor::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum GrantType {
     /// `authorization_code` (§4.1), with PKCE.
     AuthorizationCode,
@@ -162,11 +188,32 @@ pub enum GrantType {
     ClientCredentials,
     /// `refresh_token` (§6).
     RefreshToken,
+    /// An extension grant (§4.5), named by an absolute URI. Build it with
+    /// [`GrantType::extension`].
+    Extension(ExtensionGrantType),
+}
+
+/// The absolute URI that names an extension grant (RFC 6749 §4.5); see
+/// [`GrantType::extension`].
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ExtensionGrantType(Arc<str>);
+
+impl ExtensionGrantType {
+    /// The URI as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ExtensionGrantType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
 }
 
 impl GrantType {
-    /// Every grant type.
-    pub const ALL: [GrantType; 5] = [
+    /// The grant types RFC 6749 defines.
+    pub const BUILT_IN: [GrantType; 5] = [
         Self::AuthorizationCode,
         Self::Implicit,
         Self::Password,
@@ -174,14 +221,27 @@ impl GrantType {
         Self::RefreshToken,
     ];
 
+    /// An extension grant type: an absolute URI of visible ASCII (RFC 6749 §4.5), e.g.
+    /// `urn:ietf:params:oauth:grant-type:token-exchange`.
+    pub fn extension(uri: &str) -> Result<Self, Error> {
+        let visible = !uri.is_empty() && uri.bytes().all(|b| (0x21..=0x7E).contains(&b));
+        if !visible || Url::parse(uri).is_err() {
+            return Err(Error::config(
+                "an extension grant type is an absolute URI of visible ASCII",
+            ));
+        }
+        Ok(Self::Extension(ExtensionGrantType(uri.into())))
+    }
+
     /// The name used in `grant_type` and in server metadata (`implicit` for the implicit grant).
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             Self::AuthorizationCode => "authorization_code",
             Self::Implicit => "implicit",
             Self::Password => "password",
             Self::ClientCredentials => "client_credentials",
             Self::RefreshToken => "refresh_token",
+            Self::Extension(uri) => uri.as_str(),
         }
     }
 }
@@ -189,10 +249,12 @@ impl GrantType {
 impl FromStr for GrantType {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|g| g.as_str() == s)
-            .ok_or_else(|| Error::config(format!("unknown grant type {s:?}")))
+        match Self::BUILT_IN.into_iter().find(|g| g.as_str() == s) {
+            Some(grant) => Ok(grant),
+            None => {
+                Self::extension(s).map_err(|_| Error::config(format!("unknown grant type {s:?}")))
+            }
+        }
     }
 }
 
@@ -286,8 +348,8 @@ impl Client {
     }
 
     /// Whether this client may use a grant type.
-    pub fn allows_grant(&self, grant: GrantType) -> bool {
-        self.0.grant_types.contains(&grant)
+    pub fn allows_grant(&self, grant: &GrantType) -> bool {
+        self.0.grant_types.contains(grant)
     }
 
     /// The scopes this client may request.
@@ -544,174 +606,6 @@ impl ClientBuilder {
     }
 }
 
-/// How a token-endpoint request identified its client. Borrows from the parsed body; its
-/// `Debug` never shows the secret.
-pub(crate) enum Credentials<'a> {
-    /// HTTP Basic (`client_secret_basic`).
-    Basic(BasicCredentials),
-    /// `client_id` and `client_secret` in the body (`client_secret_post`).
-    Post { id: &'a str, secret: &'a str },
-    /// Only `client_id` in the body: a public client (`none`).
-    IdOnly { id: &'a str },
-    /// Nothing at all.
-    Absent,
-}
-
-/// The decoded id and secret of an HTTP Basic header, back to back in one buffer.
-pub(crate) struct BasicCredentials {
-    text: String,
-    id_len: usize,
-}
-
-impl BasicCredentials {
-    fn id(&self) -> &str {
-        self.text.get(..self.id_len).unwrap_or_default()
-    }
-
-    fn secret(&self) -> &str {
-        self.text.get(self.id_len..).unwrap_or_default()
-    }
-}
-
-impl fmt::Debug for BasicCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Basic({:?}, <redacted>)", self.id())
-    }
-}
-
-impl fmt::Debug for Credentials<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Basic(basic) => basic.fmt(f),
-            Self::Post { id, .. } => write!(f, "Post({id:?}, <redacted>)"),
-            Self::IdOnly { id } => write!(f, "IdOnly({id:?})"),
-            Self::Absent => f.write_str("Absent"),
-        }
-    }
-}
-
-impl<'a> Credentials<'a> {
-    /// Reads the client credentials from the `Authorization` header and the body (C-TK-2).
-    pub(crate) fn from_request(
-        headers: &HeaderMap,
-        params: &'a Params,
-    ) -> Result<Self, OAuthError> {
-        let body_id = params.get("client_id")?;
-        let body_secret = params.get("client_secret")?;
-        let mut all = headers.get_all(AUTHORIZATION).iter();
-        let header = all.next();
-        if all.next().is_some() {
-            return Err(OAuthError::invalid_request("repeated Authorization header"));
-        }
-        if let Some(header) = header {
-            let basic = decode_basic(header.as_bytes())?;
-            if body_secret.is_some() {
-                return Err(OAuthError::invalid_request(
-                    "use only one client authentication method",
-                ));
-            }
-            if body_id.is_some_and(|body_id| body_id != basic.id()) {
-                return Err(OAuthError::invalid_request(
-                    "client_id does not match the authenticated client",
-                ));
-            }
-            return Ok(Self::Basic(basic));
-        }
-        Ok(match (body_id, body_secret) {
-            (Some(id), Some(secret)) => Self::Post { id, secret },
-            (Some(id), None) => Self::IdOnly { id },
-            (None, Some(_)) => {
-                return Err(OAuthError::invalid_request(
-                    "client_secret was sent without client_id",
-                ));
-            }
-            (None, None) => Self::Absent,
-        })
-    }
-
-    /// Authenticates the client against its registration (C-TK-3). The error never says whether
-    /// the id or the secret was wrong.
-    pub(crate) fn verify(&self, client: Option<Client>) -> Result<Client, OAuthError> {
-        let failed = || {
-            let error = OAuthError::invalid_client("client authentication failed");
-            match self {
-                Self::Basic { .. } => error.with_basic_challenge(),
-                _ => error,
-            }
-        };
-        if let Some(secret) = self.secret() {
-            // Hash even for an unknown client, so timing does not tell which part failed.
-            let presented = Digest::of(secret);
-            return match client {
-                Some(c) if c.secret_digest().is_some_and(|d| d.ct_eq(&presented)) => Ok(c),
-                _ => Err(failed()),
-            };
-        }
-        match (self, client) {
-            (Self::IdOnly { .. }, Some(c)) if !c.is_confidential() => Ok(c),
-            _ => Err(failed()),
-        }
-    }
-
-    /// The client secret presented, if any.
-    fn secret(&self) -> Option<&str> {
-        match self {
-            Self::Basic(basic) => Some(basic.secret()),
-            Self::Post { secret, .. } => Some(secret),
-            Self::IdOnly { .. } | Self::Absent => None,
-        }
-    }
-
-    /// The client id named by the request, if any.
-    pub(crate) fn client_id(&self) -> Option<&str> {
-        match self {
-            Self::Basic(basic) => Some(basic.id()),
-            Self::Post { id, .. } | Self::IdOnly { id } => Some(id),
-            Self::Absent => None,
-        }
-    }
-}
-
-/// Decodes `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
-fn decode_basic(header: &[u8]) -> Result<BasicCredentials, OAuthError> {
-    let failed =
-        || OAuthError::invalid_client("client authentication failed").with_basic_challenge();
-    let header = header.trim_ascii();
-    let space = header.iter().position(|&b| b == b' ').ok_or_else(failed)?;
-    let (scheme, encoded) = header.split_at(space);
-    if !scheme.eq_ignore_ascii_case(b"basic") {
-        return Err(failed());
-    }
-    let encoded = encoded.trim_ascii();
-    let mut decoded = STANDARD
-        .decode(encoded)
-        .or_else(|_| STANDARD_NO_PAD.decode(encoded))
-        .map_err(|_| failed())?;
-    let colon = decoded.iter().position(|&b| b == b':').ok_or_else(failed)?;
-    if colon == 0 {
-        return Err(failed());
-    }
-    if !form::has_escapes(&decoded) {
-        // Nothing to unescape (the common case): drop the colon and keep the buffer.
-        decoded.remove(colon);
-        let text = String::from_utf8(decoded).map_err(|_| failed())?;
-        if !text.is_char_boundary(colon) {
-            return Err(failed());
-        }
-        return Ok(BasicCredentials {
-            text,
-            id_len: colon,
-        });
-    }
-    let (id, secret) = decoded.split_at(colon);
-    let mut text = String::with_capacity(decoded.len());
-    form::decode_into(id, &mut text).map_err(|_| failed())?;
-    // Never empty: the raw id is not, and every byte or escape decodes to a byte.
-    let id_len = text.len();
-    form::decode_into(secret.get(1..).unwrap_or_default(), &mut text).map_err(|_| failed())?;
-    Ok(BasicCredentials { text, id_len })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -758,67 +652,6 @@ mod tests {
         let web = RedirectUri::new("https://a.example/cb").unwrap();
         assert!(!web.matches("https://a.example/cb/", true));
         assert!(!web.matches("https://A.example/cb", false));
-    }
-
-    #[test]
-    fn basic_credentials_are_form_decoded() {
-        // id "a b", secret "p:w%"
-        let header = format!("Basic {}", STANDARD.encode("a+b:p%3Aw%25"));
-        assert_eq!(
-            decode_basic(header.as_bytes())
-                .map(|basic| (basic.id().to_owned(), basic.secret().to_owned()))
-                .unwrap(),
-            ("a b".to_owned(), "p:w%".to_owned())
-        );
-        // Nothing to unescape: the decoded buffer is kept, split at the first colon.
-        let decoded = |raw: &[u8]| {
-            let header = format!("Basic {}", STANDARD.encode(raw));
-            decode_basic(header.as_bytes())
-                .map(|basic| (basic.id().to_owned(), basic.secret().to_owned()))
-        };
-        assert_eq!(
-            decoded(b"svc:s3cret").unwrap(),
-            ("svc".into(), "s3cret".into())
-        );
-        assert_eq!(decoded(b"svc:a:b").unwrap(), ("svc".into(), "a:b".into()));
-        assert_eq!(
-            decoded("\u{e9}t\u{e9}:x".as_bytes()).unwrap(),
-            ("\u{e9}t\u{e9}".into(), "x".into())
-        );
-        assert_eq!(decoded(b"svc:").unwrap(), ("svc".into(), String::new()));
-        // Each part must be UTF-8 on its own, even when the bytes around the colon would join.
-        assert!(decoded(b"\xc3:\xa9").is_err());
-        assert!(decoded(b":x").is_err());
-        assert!(decoded(b"no-colon").is_err());
-        // Unpadded base64 is accepted too.
-        let unpadded = format!("Basic {}", STANDARD_NO_PAD.encode("svc:s3cret1"));
-        assert_eq!(
-            decode_basic(unpadded.as_bytes()).unwrap().secret(),
-            "s3cret1"
-        );
-        assert!(decode_basic(b"Bearer abc").unwrap_err().basic_challenge());
-        assert!(decode_basic(b"Basic !!!").is_err());
-    }
-
-    // C-SE-2: the credentials' Debug never shows the secret, however they were sent.
-    #[test]
-    fn credentials_debug_hides_the_secret() {
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, basic_header("svc", "hunter2-basic"));
-        let params = Params::parse(b"grant_type=client_credentials", 1024).unwrap();
-        let basic = Credentials::from_request(&headers, &params).unwrap();
-        let params = Params::parse(b"client_id=svc&client_secret=hunter2-post", 1024).unwrap();
-        let post = Credentials::from_request(&HeaderMap::new(), &params).unwrap();
-        for (credentials, secret) in [(basic, "hunter2-basic"), (post, "hunter2-post")] {
-            let shown = format!("{credentials:?}");
-            assert!(shown.contains("svc") && !shown.contains(secret), "{shown}");
-        }
-    }
-
-    fn basic_header(id: &str, secret: &str) -> http::HeaderValue {
-        format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
-            .parse()
-            .unwrap()
     }
 
     // A scope list that spells out a registered set yields the client's shared set; others are

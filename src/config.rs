@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::endpoint::metadata;
 use crate::error::Error;
-use crate::grant::TokenContext;
 use crate::scope::ScopeSet;
 use crate::time::{Clock, SystemClock};
+use crate::token::TokenContext;
 
 /// The longest lifetime an authorization code may have (RFC 6749 §4.1.2 recommends at most ten
 /// minutes).
@@ -42,10 +41,12 @@ pub struct Config {
     pub(crate) bearer_in_body: bool,
     pub(crate) realm: String,
     pub(crate) max_parameter_bytes: usize,
+    pub(crate) max_extra_parameters: usize,
+    pub(crate) max_extra_parameter_bytes: usize,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) on_internal_error: Option<ErrorHook>,
     pub(crate) token_response_fields: Option<FieldsHook>,
-    pub(crate) metadata: metadata::Settings,
+    pub(crate) endpoints: Endpoints,
 }
 
 impl Config {
@@ -74,10 +75,12 @@ impl Config {
                 bearer_in_body: true,
                 realm: String::new(),
                 max_parameter_bytes: 16 * 1024,
+                max_extra_parameters: 32,
+                max_extra_parameter_bytes: 4 * 1024,
                 clock: Arc::new(SystemClock),
                 on_internal_error: None,
                 token_response_fields: None,
-                metadata: metadata::Settings::default(),
+                endpoints: Endpoints::default(),
             },
         }
     }
@@ -159,6 +162,9 @@ impl fmt::Debug for Config {
             .field("bearer_in_body", &self.bearer_in_body)
             .field("realm", &self.realm)
             .field("max_parameter_bytes", &self.max_parameter_bytes)
+            .field("max_extra_parameters", &self.max_extra_parameters)
+            .field("max_extra_parameter_bytes", &self.max_extra_parameter_bytes)
+            .field("endpoints", &self.endpoints)
             .finish_non_exhaustive()
     }
 }
@@ -228,6 +234,13 @@ impl ConfigBuilder {
         bearer_in_body: bool;
         /// The largest query string or form body accepted, in bytes (default 16 KiB).
         max_parameter_bytes: usize;
+        /// How many parameters grantor does not interpret an authorization request may carry
+        /// for the host ([`AuthorizationRequest::extras`](crate::AuthorizationRequest::extras);
+        /// default 32). More is `invalid_request`.
+        max_extra_parameters: usize;
+        /// How many bytes those parameters' names and values may take together (default 4 KiB).
+        /// More is `invalid_request`.
+        max_extra_parameter_bytes: usize;
     }
 
     /// Space-delimited scopes added to every user token, e.g. `"basic"` (C-SC-2).
@@ -256,9 +269,10 @@ impl ConfigBuilder {
         self
     }
 
-    /// A hook that adds fields to every successful token response, e.g. Adobe's `user_id`.
-    /// It cannot replace the standard fields (`access_token`, `token_type`, `expires_in`,
-    /// `refresh_token`, `scope`); such names are ignored.
+    /// A hook that adds fields to every successful token response, whatever the grant (a
+    /// host's own included), e.g. Adobe's `user_id`. It cannot replace the standard fields
+    /// (`access_token`, `token_type`, `expires_in`, `refresh_token`, `scope`); such names are
+    /// ignored.
     ///
     /// ```
     /// use grantor::Config;
@@ -288,35 +302,35 @@ impl ConfigBuilder {
     /// The authorization endpoint's URL, as advertised in the metadata (default: the issuer
     /// followed by `/authorize`). Absolute, `https` (or `http` on a loopback host).
     pub fn authorization_endpoint(mut self, url: impl Into<String>) -> Self {
-        self.config.metadata.authorization_endpoint = Some(url.into());
+        self.config.endpoints.authorization = Some(url.into());
         self
     }
 
     /// The token endpoint's URL, as advertised in the metadata (default: the issuer followed by
     /// `/token`).
     pub fn token_endpoint(mut self, url: impl Into<String>) -> Self {
-        self.config.metadata.token_endpoint = Some(url.into());
+        self.config.endpoints.token = Some(url.into());
         self
     }
 
     /// The revocation endpoint's URL, as advertised in the metadata (default: the issuer followed
     /// by `/revoke`).
     pub fn revocation_endpoint(mut self, url: impl Into<String>) -> Self {
-        self.config.metadata.revocation_endpoint = Some(url.into());
+        self.config.endpoints.revocation = Some(url.into());
         self
     }
 
     /// The introspection endpoint's URL, as advertised in the metadata (default: the issuer
     /// followed by `/introspect`).
     pub fn introspection_endpoint(mut self, url: impl Into<String>) -> Self {
-        self.config.metadata.introspection_endpoint = Some(url.into());
+        self.config.endpoints.introspection = Some(url.into());
         self
     }
 
     /// The space-delimited scopes the metadata lists as `scopes_supported` (default: the
     /// always-granted scopes; RFC 8414 lets a server keep some of its scopes unlisted).
     pub fn scopes_supported(mut self, scopes: &str) -> Self {
-        self.config.metadata.scopes_supported_text = Some(scopes.to_owned());
+        self.config.endpoints.scopes_supported_text = Some(scopes.to_owned());
         self
     }
 
@@ -339,7 +353,7 @@ impl ConfigBuilder {
         }
         config.always_granted_scopes = ScopeSet::parse(&self.always_granted_scopes)
             .map_err(|_| Error::config("malformed always-granted scopes"))?;
-        config.metadata.resolve(&config.issuer)?;
+        config.endpoints.resolve(&config.issuer)?;
         config.realm = self.realm.unwrap_or_else(|| config.issuer().to_owned());
         if config.realm.contains(['"', '\\']) || !config.realm.is_ascii() {
             return Err(Error::config(
@@ -350,11 +364,65 @@ impl ConfigBuilder {
     }
 }
 
+/// Where the host mounted the endpoints, and which scopes the metadata lists. Set through the
+/// [`ConfigBuilder`]; [`resolve`](Self::resolve) fills in the defaults.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Endpoints {
+    pub(crate) authorization: Option<String>,
+    pub(crate) token: Option<String>,
+    pub(crate) revocation: Option<String>,
+    pub(crate) introspection: Option<String>,
+    pub(crate) scopes_supported_text: Option<String>,
+    pub(crate) scopes_supported: Option<ScopeSet>,
+}
+
+impl Endpoints {
+    /// Checks the URLs the host set, fills in the defaults below `issuer`, and parses the
+    /// advertised scopes.
+    fn resolve(&mut self, issuer: &str) -> Result<(), Error> {
+        let base = issuer.trim_end_matches('/');
+        for (url, default) in [
+            (&mut self.authorization, "/authorize"),
+            (&mut self.token, "/token"),
+            (&mut self.revocation, "/revoke"),
+            (&mut self.introspection, "/introspect"),
+        ] {
+            match url {
+                Some(url) => check_endpoint(url)?,
+                None => *url = Some(format!("{base}{default}")),
+            }
+        }
+        if let Some(text) = &self.scopes_supported_text {
+            let scopes = ScopeSet::parse(text)
+                .map_err(|_| Error::config("malformed scopes_supported list"))?;
+            self.scopes_supported = Some(scopes);
+        }
+        Ok(())
+    }
+}
+
+/// An endpoint URL must be absolute, without fragment, and use `https` (or `http` on a loopback
+/// host, for development) (RFC 6749 §3.1, §3.2).
+fn check_endpoint(url: &str) -> Result<(), Error> {
+    let parsed =
+        Url::parse(url).map_err(|_| Error::config("an endpoint must be an absolute URL"))?;
+    let secure = parsed.scheme() == "https" || (parsed.scheme() == "http" && is_loopback(&parsed));
+    if !secure || parsed.fragment().is_some() || url.contains('#') {
+        return Err(Error::config(
+            "an endpoint URL must use https (http only on a loopback host) and have no fragment",
+        ));
+    }
+    Ok(())
+}
+
+fn is_loopback(url: &Url) -> bool {
+    matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+}
+
 fn check_issuer(issuer: &str) -> Result<(), Error> {
     let url =
         Url::parse(issuer).map_err(|_| Error::config("the issuer must be an absolute URL"))?;
-    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+    if url.scheme() != "https" && !(url.scheme() == "http" && is_loopback(&url)) {
         return Err(Error::config(
             "the issuer must use https (http only on a loopback host)",
         ));
@@ -379,6 +447,28 @@ mod tests {
         assert!(c.rotate_refresh_tokens && c.issuer_parameter && !c.allow_plain_pkce);
         assert!(!c.bearer_in_query);
         assert_eq!(c.realm(), "https://auth.example.com");
+    }
+
+    #[test]
+    fn endpoints_default_below_the_issuer_and_are_checked() {
+        let mut endpoints = Endpoints::default();
+        endpoints.resolve("https://a.example/tenant1/").unwrap();
+        assert_eq!(
+            endpoints.revocation.as_deref(),
+            Some("https://a.example/tenant1/revoke")
+        );
+        for bad in ["/token", "http://a.example/token", "https://a.example/t#x"] {
+            let mut endpoints = Endpoints {
+                token: Some(bad.to_owned()),
+                ..Endpoints::default()
+            };
+            assert!(endpoints.resolve("https://a.example").is_err(), "{bad}");
+        }
+        let mut endpoints = Endpoints {
+            scopes_supported_text: Some("a  b".to_owned()),
+            ..Endpoints::default()
+        };
+        assert!(endpoints.resolve("https://a.example").is_err());
     }
 
     #[test]

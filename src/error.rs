@@ -242,12 +242,25 @@ impl Error {
     }
 }
 
-/// Why a request failed inside grantor: an OAuth error for the client, or an internal error
-/// that the client sees as a bare `server_error`.
+/// Why a request failed: an OAuth error for the client, or an internal error that the client
+/// sees as a bare `server_error` (and the host's
+/// [`on_internal_error`](crate::ConfigBuilder::on_internal_error) hook sees whole).
+///
+/// What a [`Grant`](crate::grant::Grant) returns when it refuses; `?` turns either kind of
+/// error into it.
 #[derive(Debug)]
-pub(crate) enum Failure {
+#[non_exhaustive]
+pub enum Failure {
+    /// An error the client sees as it is.
     OAuth(OAuthError),
+    /// An internal failure (storage, the authenticator).
     Internal(Error),
+}
+
+impl From<crate::scope::ScopeError> for Failure {
+    fn from(error: crate::scope::ScopeError) -> Self {
+        Self::OAuth(error.into())
+    }
 }
 
 impl From<OAuthError> for Failure {

@@ -28,7 +28,7 @@ pub(crate) struct Params {
 impl std::fmt::Debug for Params {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list()
-            .entries(self.iter().map(|(name, _)| name))
+            .entries(self.pairs().map(|(name, _)| name))
             .finish()
     }
 }
@@ -57,7 +57,7 @@ impl Params {
     }
 
     /// The `(name, value)` pairs, in the order sent.
-    fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+    pub(crate) fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.pairs
             .iter()
             .map(|&[name_start, name_end, value_start, value_end]| {
@@ -113,7 +113,7 @@ impl Params {
 
     /// The parameters whose names are not `known`, in the order sent.
     pub(crate) fn extras(&self, known: impl Fn(&str) -> bool) -> Vec<(String, String)> {
-        self.iter()
+        self.pairs()
             .filter(|(n, _)| !known(n))
             .map(|(n, v)| (n.to_owned(), v.to_owned()))
             .collect()
@@ -520,7 +520,7 @@ mod tests {
                 pairs,
             };
             let split = Params::parse(input, MAX).unwrap();
-            assert!(split.iter().eq(decoded.iter()), "{input:?}");
+            assert!(split.pairs().eq(decoded.pairs()), "{input:?}");
         }
     }
 
@@ -551,7 +551,7 @@ mod tests {
             }
             let ours: Vec<(String, String)> = Params::parse(&input, MAX)
                 .unwrap()
-                .iter()
+                .pairs()
                 .map(|(n, v)| (n.to_owned(), v.to_owned()))
                 .collect();
             let reference: Vec<(String, String)> = url::form_urlencoded::parse(&input)

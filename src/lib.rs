@@ -63,7 +63,9 @@
 //! | [`ScopeSet`] | scopes, including extended `base:qualifier` scopes |
 //! | [`CodeChallenge`] | PKCE (RFC 7636) |
 //! | [`Storage`], [`MemoryStorage`] | where codes and tokens live, and the embedded default |
-//! | [`storage`] | the SQLite and PostgreSQL backends and the storage test kit (cargo features) |
+//! | [`storage`] | the focused store traits, the exactly-once primitive, the SQLite and PostgreSQL backends and the storage test kit (cargo features) |
+//! | [`grant`] | the grant seam: add your own `grant_type` ([`ServerBuilder::grant`]) |
+//! | [`token`] | the access-token format seam, token types and the token response |
 //! | [`Authenticator`] | your user store, for the password grant |
 //! | [`OAuthError`], [`Error`] | what clients see, and what went wrong inside |
 //!
@@ -81,31 +83,37 @@
 mod authenticator;
 mod charset;
 mod client;
+mod client_auth;
 mod config;
 mod endpoint;
 mod error;
 mod form;
-mod grant;
+pub mod grant;
 mod pkce;
 mod scope;
 mod server;
 pub mod storage;
 mod time;
-mod token;
+pub mod token;
 
-pub use authenticator::{Authenticator, NoAuthenticator, OwnerId, Password};
-pub use client::{Client, ClientBuilder, ClientId, GrantType, RedirectUri};
+pub use authenticator::{Authenticator, OwnerId, Password};
+pub use client::{Client, ClientBuilder, ClientId, ExtensionGrantType, GrantType, RedirectUri};
 pub use config::{Config, ConfigBuilder, MAX_CODE_LIFETIME};
-pub use endpoint::authorize::{AuthorizationError, AuthorizationRequest, ResponseType};
+pub use endpoint::authorize::{
+    AuthorizationError, AuthorizationRequest, ResponseType, SavedAuthorization,
+};
 pub use endpoint::bearer::{AccessGrant, Audience, BearerError, Requirement, X_OAUTH_SCOPES};
-pub use error::{Error, ErrorCode, OAuthError};
-pub use grant::TokenContext;
+pub use error::{Error, ErrorCode, Failure, OAuthError};
 pub use pkce::{ChallengeMethod, CodeChallenge};
-pub use scope::{Scope, ScopeSet};
-pub use server::Server;
+pub use scope::{Scope, ScopeError, ScopeSet};
+pub use server::{Server, ServerBuilder};
 pub use storage::{MemoryStorage, Storage};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
-pub use token::{AccessToken, AuthorizationCode, ClientSecret, Digest, GrantId, RefreshToken};
+pub use token::{AccessToken, ClientSecret, RefreshToken};
+
+/// A boxed future that is `Send`: what the object-safe seams ([`grant::Grant`],
+/// [`storage::ReplayCache`]) return.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// The README's code blocks, compiled and run as doctests (with the storage features they use).
 #[cfg(all(doctest, feature = "sqlite", feature = "postgres", feature = "testkit"))]

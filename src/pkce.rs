@@ -8,19 +8,22 @@
 
 use std::fmt;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::charset::UNRESERVED;
 use crate::error::OAuthError;
-use crate::token::{ascii_string, base64url};
 
 /// How the challenge was derived from the verifier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub enum ChallengeMethod {
     /// `BASE64URL(SHA256(verifier))`.
     S256,
     /// The verifier itself (only when enabled).
+    #[serde(rename = "plain")]
     Plain,
 }
 
@@ -35,7 +38,7 @@ impl ChallengeMethod {
 }
 
 /// A code challenge bound to an authorization code.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CodeChallenge {
     method: ChallengeMethod,
     value: String,
@@ -118,12 +121,17 @@ impl fmt::Debug for CodeChallenge {
 }
 
 fn s256(verifier: &str) -> String {
-    ascii_string(&s256_bytes(verifier))
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-/// `BASE64URL(SHA256(verifier))` (RFC 7636 §4.2).
+/// `BASE64URL(SHA256(verifier))` (RFC 7636 §4.2), encoded into a buffer of its own: verifying
+/// allocates nothing.
 fn s256_bytes(verifier: &str) -> [u8; 43] {
-    base64url(&Sha256::digest(verifier.as_bytes()).into())
+    let mut encoded = [0u8; 43];
+    // 32 bytes always encode to exactly 43 characters; were it otherwise, the zeros left in
+    // the buffer would match no challenge.
+    let _ = URL_SAFE_NO_PAD.encode_slice(Sha256::digest(verifier.as_bytes()), &mut encoded);
+    encoded
 }
 
 fn is_verifier_shaped(value: &str) -> bool {

@@ -12,7 +12,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crate::error::OAuthError;
+use crate::error::{Error, OAuthError};
 
 /// One scope token, e.g. `read` or `messages:net.app.core.pm`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -20,11 +20,11 @@ pub struct Scope(Arc<str>);
 
 impl Scope {
     /// Validates a scope token: non-empty, characters `%x21 / %x23-5B / %x5D-7E`.
-    pub fn new(token: &str) -> Result<Self, OAuthError> {
+    pub fn new(token: &str) -> Result<Self, ScopeError> {
         if !token.is_empty() && token.bytes().all(is_scope_char) {
             Ok(Self(token.into()))
         } else {
-            Err(OAuthError::invalid_scope("malformed scope"))
+            Err(ScopeError(()))
         }
     }
 
@@ -57,6 +57,30 @@ fn is_scope_char(b: u8) -> bool {
     matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)
 }
 
+/// A scope or scope list that breaks RFC 6749 §3.3's grammar: an empty token (a leading,
+/// trailing or doubled space) or a character outside `%x21 / %x23-5B / %x5D-7E`.
+///
+/// The one error of every scope parser ([`Scope::new`], [`ScopeSet::parse`],
+/// [`Requirement::scopes`](crate::Requirement::scopes)). A client sees it as `invalid_scope`;
+/// in a host's own configuration it is an [`Error::Config`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "malformed scope: scopes are space-delimited tokens of printable ASCII without '\"' or '\\'"
+)]
+pub struct ScopeError(());
+
+impl From<ScopeError> for OAuthError {
+    fn from(_: ScopeError) -> Self {
+        OAuthError::invalid_scope("malformed scope")
+    }
+}
+
+impl From<ScopeError> for Error {
+    fn from(error: ScopeError) -> Self {
+        Error::config(error.to_string())
+    }
+}
+
 impl Borrow<str> for Scope {
     fn borrow(&self) -> &str {
         &self.0
@@ -76,7 +100,7 @@ impl fmt::Debug for Scope {
 }
 
 impl FromStr for Scope {
-    type Err = OAuthError;
+    type Err = ScopeError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::new(s)
     }
@@ -84,7 +108,8 @@ impl FromStr for Scope {
 
 /// A set of scopes, kept sorted and without duplicates; cheap to clone.
 ///
-/// Its text form is the RFC's space-delimited list, e.g. `"profile read write"`.
+/// Its text form (also when serialized) is the RFC's space-delimited list, e.g.
+/// `"profile read write"`.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct ScopeSet(Arc<[Scope]>);
 
@@ -95,8 +120,8 @@ impl ScopeSet {
     }
 
     /// Parses a space-delimited scope list (RFC 6749 §3.3). Empty tokens (leading, trailing or
-    /// doubled spaces) and invalid characters are `invalid_scope`.
-    pub fn parse(text: &str) -> Result<Self, OAuthError> {
+    /// doubled spaces) and invalid characters are a [`ScopeError`].
+    pub fn parse(text: &str) -> Result<Self, ScopeError> {
         if text.is_empty() {
             return Ok(Self::new());
         }
@@ -197,7 +222,7 @@ impl FromIterator<Scope> for ScopeSet {
 }
 
 impl FromStr for ScopeSet {
-    type Err = OAuthError;
+    type Err = ScopeError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse(s)
     }
@@ -212,6 +237,19 @@ impl fmt::Display for ScopeSet {
             f.write_str(scope.as_str())?;
         }
         Ok(())
+    }
+}
+
+impl serde::Serialize for ScopeSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ScopeSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        ScopeSet::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -251,7 +289,11 @@ mod tests {
             "a\tb",
         ] {
             let err = ScopeSet::parse(bad).unwrap_err();
-            assert_eq!(err.code(), ErrorCode::InvalidScope, "{bad:?}");
+            assert_eq!(
+                OAuthError::from(err).code(),
+                ErrorCode::InvalidScope,
+                "{bad:?}"
+            );
         }
     }
 

@@ -1,53 +1,92 @@
-//! [`Server`]: the facade a host holds. One method per endpoint, each taking an
-//! `http::Request` and returning an `http::Response` (or, for the steps the host takes part in,
-//! a typed value).
+//! [`Server`]: the facade a host holds, and [`ServerBuilder`], which assembles it. One method
+//! per endpoint, each taking an `http::Request` and returning an `http::Response` (or, for the
+//! steps the host takes part in, a typed value).
+//!
+//! The server owns the registries of the open core: the grants the token endpoint answers (by
+//! `grant_type`) and the access-token formats it mints and reads. Endpoints get what they need
+//! from it; a grant gets a [`GrantContext`](crate::grant::GrantContext), never the server.
+
+use std::fmt;
+use std::sync::Arc;
 
 use http::{Request, Response};
 
-use crate::authenticator::{Authenticator, NoAuthenticator, OwnerId};
-use crate::client::Client;
+use crate::authenticator::{Authenticator, OwnerId};
+use crate::client::{Client, GrantType};
 use crate::config::Config;
-use crate::endpoint::authorize::{self, AuthorizationError, AuthorizationRequest};
+use crate::endpoint::authorize::{
+    self, AuthorizationError, AuthorizationRequest, SavedAuthorization,
+};
 use crate::endpoint::bearer::{self, AccessGrant, BearerError, Requirement};
 use crate::endpoint::{introspect, metadata, revoke, token};
 use crate::error::Error;
+use crate::grant::{
+    AuthorizationCodeGrant, ClientCredentialsGrant, Grant, Grants, Issuer, PasswordGrant,
+    RefreshTokenGrant,
+};
 use crate::scope::ScopeSet;
 use crate::storage::Storage;
 use crate::time::Timestamp;
+use crate::token::{AccessTokenFormat, Opaque};
 
-/// An OAuth 2.0 authorization server over a storage backend `S` and, for the password grant,
-/// an [`Authenticator`] `A`.
+/// An OAuth 2.0 authorization server over a storage backend `S`.
 ///
 /// A `Server` is shared by every request: put it in an `Arc` (or your framework's state).
-#[derive(Debug)]
-pub struct Server<S, A = NoAuthenticator> {
+pub struct Server<S> {
     config: Config,
     storage: S,
-    authenticator: A,
+    grants: Grants<S>,
+    /// The access-token formats: the first mints, all are tried in order to read.
+    formats: Vec<Arc<dyn AccessTokenFormat>>,
 }
 
 impl<S: Storage> Server<S> {
-    /// A server with this configuration and storage, without an authenticator (the password
-    /// grant then always fails).
+    /// A server with this configuration and storage, the built-in grants (without the password
+    /// grant, which needs an [`Authenticator`]) and opaque access tokens.
     pub fn new(config: Config, storage: S) -> Self {
-        Self {
-            config,
-            storage,
-            authenticator: NoAuthenticator,
+        Self::builder(config, storage).build()
+    }
+
+    /// Starts a server with this configuration and storage; register authenticators, grants
+    /// and access-token formats on the builder.
+    ///
+    /// ```
+    /// use grantor::{Config, MemoryStorage, Server};
+    /// use grantor::grant::ClientCredentialsGrant;
+    ///
+    /// let server = Server::builder(Config::builder("https://a.example").build()?, MemoryStorage::new())
+    ///     .grant(ClientCredentialsGrant)
+    ///     .build();
+    /// assert_eq!(server.metadata()["grant_types_supported"][0], "authorization_code");
+    /// # Ok::<(), grantor::Error>(())
+    /// ```
+    pub fn builder(config: Config, storage: S) -> ServerBuilder<S> {
+        let mut grants = Grants::new();
+        grants.register(Arc::new(AuthorizationCodeGrant));
+        if config.issue_refresh_tokens || config.refresh_tokens_for_client_credentials {
+            grants.register(Arc::new(RefreshTokenGrant));
         }
+        grants.register(Arc::new(ClientCredentialsGrant));
+        ServerBuilder {
+            server: Server {
+                config,
+                storage,
+                grants,
+                formats: vec![Arc::new(Opaque)],
+            },
+        }
+    }
+
+    /// The same server, checking resource-owner passwords with `authenticator`: the password
+    /// grant is registered. Shorthand for [`ServerBuilder::authenticator`].
+    pub fn with_authenticator<A: Authenticator>(mut self, authenticator: A) -> Self {
+        self.grants
+            .register(Arc::new(PasswordGrant::new(authenticator)));
+        self
     }
 }
 
-impl<S, A> Server<S, A> {
-    /// The same server, checking resource-owner passwords with `authenticator`.
-    pub fn with_authenticator<A2: Authenticator>(self, authenticator: A2) -> Server<S, A2> {
-        Server {
-            config: self.config,
-            storage: self.storage,
-            authenticator,
-        }
-    }
-
+impl<S: 'static> Server<S> {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
@@ -56,11 +95,6 @@ impl<S, A> Server<S, A> {
     /// The storage backend.
     pub fn storage(&self) -> &S {
         &self.storage
-    }
-
-    /// The authenticator.
-    pub fn authenticator(&self) -> &A {
-        &self.authenticator
     }
 
     /// The current time, from the configured clock.
@@ -83,9 +117,30 @@ impl<S, A> Server<S, A> {
     pub fn metadata_path(&self) -> String {
         metadata::path(self.config.issuer())
     }
+
+    /// The grant types the token endpoint answers, in the order registered.
+    pub fn grant_types(&self) -> impl Iterator<Item = &GrantType> {
+        self.grants.types()
+    }
+
+    /// The registered grants.
+    pub(crate) fn grants(&self) -> &Grants<S> {
+        &self.grants
+    }
+
+    /// The access-token formats, the minting one first.
+    pub(crate) fn formats(&self) -> impl Iterator<Item = &dyn AccessTokenFormat> {
+        self.formats.iter().map(|format| &**format)
+    }
+
+    /// The issuing step for tokens issued to `client` at `now`.
+    pub(crate) fn issuer<'a>(&'a self, client: &'a Client, now: Timestamp) -> Issuer<'a> {
+        let refresh_grant = self.grants.contains(&GrantType::RefreshToken);
+        Issuer::new(&self.config, &*self.formats[0], refresh_grant, client, now)
+    }
 }
 
-impl<S: Storage, A: Authenticator> Server<S, A> {
+impl<S: Storage> Server<S> {
     /// Registers (or replaces) a client.
     pub async fn register_client(&self, client: Client) -> Result<(), Error> {
         self.storage.save_client(client).await
@@ -104,6 +159,16 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
         authorize::validate(self, request).await
     }
 
+    /// Turns a [saved](AuthorizationRequest::save) request back into a pending one, checked
+    /// against the client's current registration (it must still exist, with the same redirect
+    /// URI and response type); any mismatch is an [`AuthorizationError::Direct`].
+    pub async fn resume(
+        &self,
+        saved: SavedAuthorization,
+    ) -> Result<AuthorizationRequest, AuthorizationError> {
+        authorize::resume(self, saved).await
+    }
+
     /// Approves a request on behalf of `owner`, who granted `granted` (a subset of
     /// [`AuthorizationRequest::scope`]; anything else is dropped). Returns the `303` redirect
     /// that delivers the code (or, for the implicit grant, the token) to the client.
@@ -117,7 +182,7 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
     }
 
     /// Denies a request: the `303` redirect that tells the client `access_denied`.
-    pub fn deny(&self, request: &AuthorizationRequest) -> Response<Vec<u8>> {
+    pub fn deny(&self, request: AuthorizationRequest) -> Response<Vec<u8>> {
         authorize::deny(self, request)
     }
 
@@ -165,5 +230,74 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
         requirement: &Requirement,
     ) -> Result<AccessGrant, BearerError> {
         bearer::validate(self, request, requirement).await
+    }
+}
+
+impl<S: fmt::Debug + 'static> fmt::Debug for Server<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("config", &self.config)
+            .field("storage", &self.storage)
+            .field("grant_types", &self.grants.types().collect::<Vec<_>>())
+            .field("access_token_formats", &self.formats.len())
+            .finish()
+    }
+}
+
+/// Assembles a [`Server`]: its grants, its authenticator and its access-token format. Start
+/// one with [`Server::builder`].
+#[must_use]
+pub struct ServerBuilder<S> {
+    server: Server<S>,
+}
+
+impl<S: Storage> ServerBuilder<S> {
+    /// Checks resource-owner passwords with `authenticator`: registers the
+    /// [`PasswordGrant`](crate::grant::PasswordGrant).
+    pub fn authenticator<A: Authenticator>(mut self, authenticator: A) -> Self {
+        self.server = self.server.with_authenticator(authenticator);
+        self
+    }
+
+    /// Registers a grant for its `grant_type`, replacing a grant of the same type (built-in
+    /// or not). The token endpoint authenticates the client and checks its permission for the
+    /// grant type before the grant runs, and the metadata lists it.
+    pub fn grant(mut self, grant: impl Grant<S>) -> Self {
+        self.server.grants.register(Arc::new(grant));
+        self
+    }
+
+    /// Removes the grant of a type: the token endpoint then answers it with
+    /// `unsupported_grant_type`, and the metadata no longer lists it.
+    pub fn without_grant(mut self, grant_type: &GrantType) -> Self {
+        self.server.grants.remove(grant_type);
+        self
+    }
+
+    /// Mints access tokens in `format` (default: [`Opaque`]); tokens of the previous minting
+    /// format are still read, after it.
+    pub fn access_token_format(mut self, format: impl AccessTokenFormat) -> Self {
+        self.server.formats.insert(0, Arc::new(format));
+        self
+    }
+
+    /// Reads access tokens in `format` too, after the others, without minting in it: for
+    /// tokens minted by a format the server has moved away from, until they expire.
+    pub fn accept_access_token_format(mut self, format: impl AccessTokenFormat) -> Self {
+        self.server.formats.push(Arc::new(format));
+        self
+    }
+
+    /// The server.
+    pub fn build(self) -> Server<S> {
+        self.server
+    }
+}
+
+impl<S: fmt::Debug + 'static> fmt::Debug for ServerBuilder<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerBuilder")
+            .field("server", &self.server)
+            .finish()
     }
 }

@@ -3,8 +3,8 @@
 mod common;
 
 use common::*;
-use grantor::storage::{NewTokens, StoredToken, TokenRecord};
-use grantor::{AccessToken, Client, ClientId, ClientSecret, GrantId, ScopeSet, Storage, Timestamp};
+use grantor::storage::{GrantId, NewTokens, StoredToken, TokenRecord, TokenStore};
+use grantor::{AccessToken, Client, ClientId, ClientSecret, ScopeSet, Timestamp};
 use http::Response;
 use serde_json::json;
 
@@ -142,22 +142,15 @@ async fn unknown_expired_and_revoked_tokens_are_inactive() {
 async fn app_tokens_have_no_sub() {
     let fx = fixture().await;
     let token = AccessToken::generate();
-    let record = TokenRecord {
-        grant: GrantId::generate(),
-        client_id: ClientId::new(SVC).unwrap(),
-        owner: None,
-        scope: ScopeSet::parse("read").unwrap(),
-        issued_at: Timestamp::from_secs(START),
-        expires_at: Timestamp::from_secs(START + 60),
-    };
-    let access = StoredToken {
-        digest: token.digest(),
-        record,
-    };
-    let tokens = NewTokens {
-        access,
-        refresh: None,
-    };
+    let record = TokenRecord::new(
+        GrantId::generate(),
+        ClientId::new(SVC).unwrap(),
+        None,
+        ScopeSet::parse("read").unwrap(),
+        Timestamp::from_secs(START),
+        Timestamp::from_secs(START + 60),
+    );
+    let tokens = NewTokens::new(StoredToken::new(token.digest(), record), None);
     fx.storage().save_tokens(tokens).await.unwrap();
     let body = json(&introspect_as(&fx, RS, RS_SECRET, token.secret()).await);
     assert_eq!(body["active"], true);

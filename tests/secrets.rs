@@ -6,10 +6,14 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use common::*;
-use grantor::storage::{CodeRecord, Exchange, ExchangeFn, NewTokens, TokenRecord};
-use grantor::{Client, Config, Digest, Error, GrantId, MemoryStorage, Server, Storage, Timestamp};
+use grantor::storage::{
+    ClientStore, Decision, Digest, Exchange, ExchangeFn, ExchangeKind, ExchangeRecord, GrantId,
+    NewTokens, TokenRecord, TokenStore,
+};
+use grantor::{Client, Config, Error, MemoryStorage, Server, Timestamp};
 
-/// A `Storage` that writes down, as text, every key and record it is given.
+/// A storage that writes down, as text, every key and record it is given: each record's
+/// `Debug` and, for exchange records, the JSON a SQL backend would store.
 #[derive(Clone, Default)]
 struct Recording {
     inner: MemoryStorage,
@@ -21,13 +25,16 @@ impl Recording {
         self.seen.lock().unwrap().push(what);
     }
 
-    /// `exchange`, writing down the tokens it returns before storage gets them.
-    fn recorded<R>(&self, exchange: impl ExchangeFn<R>) -> impl ExchangeFn<R> {
-        let this = self.clone();
-        move |record: &R| {
-            let tokens = exchange(record);
-            this.note(format!("{tokens:?}"));
-            tokens
+    fn note_record(&self, record: &ExchangeRecord) {
+        let json = record.data.to_json().unwrap().into_owned();
+        self.note(format!("{record:?} {json}"));
+    }
+
+    fn note_tokens(&self, tokens: &NewTokens) {
+        self.note(format!("{tokens:?} {}", tokens.access.digest.to_hex()));
+        if let Some(refresh) = &tokens.refresh {
+            self.note(refresh.digest.to_hex());
+            self.note_record(&refresh.record);
         }
     }
 
@@ -36,7 +43,7 @@ impl Recording {
     }
 }
 
-impl Storage for Recording {
+impl ClientStore for Recording {
     async fn client(&self, id: &str) -> Result<Option<Client>, Error> {
         self.inner.client(id).await
     }
@@ -48,25 +55,11 @@ impl Storage for Recording {
         ));
         self.inner.save_client(client).await
     }
+}
 
-    async fn save_code(&self, digest: Digest, code: CodeRecord) -> Result<(), Error> {
-        self.note(format!("{} {code:?}", digest.to_hex()));
-        self.inner.save_code(digest, code).await
-    }
-
-    async fn redeem_code<F: ExchangeFn<CodeRecord>>(
-        &self,
-        digest: &Digest,
-        now: Timestamp,
-        exchange: F,
-    ) -> Result<Exchange, Error> {
-        self.inner
-            .redeem_code(digest, now, self.recorded(exchange))
-            .await
-    }
-
+impl TokenStore for Recording {
     async fn save_tokens(&self, tokens: NewTokens) -> Result<(), Error> {
-        self.note(format!("{tokens:?} {}", tokens.access.digest.to_hex()));
+        self.note_tokens(&tokens);
         self.inner.save_tokens(tokens).await
     }
 
@@ -74,31 +67,52 @@ impl Storage for Recording {
         &self,
         digest: &Digest,
         now: Timestamp,
-    ) -> Result<Option<std::sync::Arc<TokenRecord>>, Error> {
+    ) -> Result<Option<Arc<TokenRecord>>, Error> {
         self.inner.access_token(digest, now).await
-    }
-
-    async fn refresh_token(
-        &self,
-        digest: &Digest,
-        now: Timestamp,
-    ) -> Result<Option<TokenRecord>, Error> {
-        self.inner.refresh_token(digest, now).await
-    }
-
-    async fn rotate_refresh_token<F: ExchangeFn<TokenRecord>>(
-        &self,
-        digest: &Digest,
-        now: Timestamp,
-        exchange: F,
-    ) -> Result<Exchange, Error> {
-        self.inner
-            .rotate_refresh_token(digest, now, self.recorded(exchange))
-            .await
     }
 
     async fn revoke_access_token(&self, digest: &Digest) -> Result<(), Error> {
         self.inner.revoke_access_token(digest).await
+    }
+
+    async fn save_record(
+        &self,
+        digest: Digest,
+        record: ExchangeRecord,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        self.note(digest.to_hex());
+        self.note_record(&record);
+        self.inner.save_record(digest, record, now).await
+    }
+
+    async fn record(
+        &self,
+        kind: ExchangeKind,
+        digest: &Digest,
+    ) -> Result<Option<ExchangeRecord>, Error> {
+        self.inner.record(kind, digest).await
+    }
+
+    /// Writes down what the decision stores before storage gets it.
+    async fn exchange<F: ExchangeFn>(
+        &self,
+        kind: ExchangeKind,
+        digest: &Digest,
+        now: Timestamp,
+        exchange: F,
+    ) -> Result<Exchange, Error> {
+        let this = self.clone();
+        let recorded = move |record: &ExchangeRecord| {
+            let mut decision: Decision = exchange(record);
+            if let Some(changed) = decision.take_record() {
+                this.note_record(&changed);
+                decision = decision.with_record(changed);
+            }
+            this.note(format!("{decision:?}"));
+            decision
+        };
+        self.inner.exchange(kind, digest, now, recorded).await
     }
 
     async fn revoke_grant(&self, grant: &GrantId) -> Result<(), Error> {

@@ -16,10 +16,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use grantor::storage::PostgresStorage;
 use grantor::storage::sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use grantor::storage::sqlx::{self, AssertSqlSafe};
-use grantor::storage::{Exchange, NewTokens, StoredToken, TokenRecord};
-use grantor::{
-    AccessToken, ClientId, GrantId, OwnerId, RefreshToken, ScopeSet, Storage, Timestamp,
+use grantor::storage::{
+    Decision, Exchange, ExchangeKind, ExchangeRecord, GrantId, NewTokens, RecordData, StoredRecord,
+    StoredToken, TokenRecord, TokenStore,
 };
+use grantor::{AccessToken, ClientId, OwnerId, RefreshToken, ScopeSet, Timestamp};
 
 use common::*;
 use storage_scenarios::*;
@@ -92,13 +93,42 @@ impl ExecuteSql for PgPool {
     }
 }
 
-// C-SE-1, C-SE-4, C-TK-5, C-TK-11: the PostgreSQL store keeps the whole Storage contract.
+// C-SE-1, C-SE-4, C-TK-5, C-TK-11: the PostgreSQL store keeps the whole Storage contract,
+// and its replay cache the ReplayCache contract (shared by every instance of a fleet).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_storage_passes_the_testkit() {
     let Some(schema) = TestSchema::create("postgres_storage_passes_the_testkit").await else {
         return;
     };
     grantor::storage::testkit::run(schema.storage().await).await;
+    grantor::storage::testkit::replay_cache(schema.storage().await).await;
+    schema.drop().await;
+}
+
+// C-TK-5, C-TK-11: upgrading a database keeps what it held: pending and redeemed codes, live
+// and rotated refresh tokens move to the open core's tables and mean what they meant.
+#[tokio::test]
+async fn an_upgraded_database_keeps_its_codes_and_refresh_tokens() {
+    let test = "an_upgraded_database_keeps_its_codes_and_refresh_tokens";
+    let Some(schema) = TestSchema::create(test).await else {
+        return;
+    };
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(schema.options())
+        .await
+        .unwrap();
+    migrator("migrations/postgres")
+        .await
+        .run_to(FIRST_MIGRATION, &pool)
+        .await
+        .unwrap();
+    insert_legacy_rows(&pool).await;
+    pool.close().await;
+
+    let fx = Fixture::with_storage(schema.storage().await, |c| c).await;
+    assert_legacy_rows_upgraded(&fx).await;
+    fx.storage().pool().close().await;
     schema.drop().await;
 }
 
@@ -239,24 +269,27 @@ async fn terminated_connections_are_a_server_error_and_recover() {
 
 /// Tokens of `grant` (an access token and a refresh token) issued at [`START`].
 fn tokens(grant: GrantId) -> NewTokens {
-    let record = TokenRecord {
+    let record = TokenRecord::new(
         grant,
-        client_id: ClientId::new(APP).unwrap(),
-        owner: Some(OwnerId::new("alice")),
-        scope: ScopeSet::parse("read").unwrap(),
-        issued_at: Timestamp::from_secs(START),
-        expires_at: Timestamp::from_secs(START + 3_600),
-    };
-    NewTokens {
-        access: StoredToken {
-            digest: AccessToken::generate().digest(),
-            record: record.clone(),
-        },
-        refresh: Some(StoredToken {
-            digest: RefreshToken::generate().digest(),
-            record,
-        }),
-    }
+        ClientId::new(APP).unwrap(),
+        Some(OwnerId::new("alice")),
+        ScopeSet::parse("read").unwrap(),
+        Timestamp::from_secs(START),
+        Timestamp::from_secs(START + 3_600),
+    );
+    let refresh = ExchangeRecord::new(
+        ExchangeKind::REFRESH_TOKEN,
+        grant,
+        record.expires_at,
+        RecordData::new(record.clone()),
+    );
+    NewTokens::new(
+        StoredToken::new(AccessToken::generate().digest(), record),
+        Some(StoredRecord::new(
+            RefreshToken::generate().digest(),
+            refresh,
+        )),
+    )
 }
 
 // C-TK-11: a revocation that starts while a refresh exchange holds its token (and so must wait
@@ -283,11 +316,16 @@ async fn a_revocation_waiting_on_a_refresh_exchange_revokes_its_tokens() {
         let now = Timestamp::from_secs(START + 1);
         tokio::spawn(async move {
             storage
-                .rotate_refresh_token(&refresh.digest, now, move |_| {
-                    inside.send(()).unwrap();
-                    go.recv().unwrap();
-                    Ok(second)
-                })
+                .exchange(
+                    ExchangeKind::REFRESH_TOKEN,
+                    &refresh.digest,
+                    now,
+                    move |record: &ExchangeRecord| {
+                        inside.send(()).unwrap();
+                        go.recv().unwrap();
+                        Decision::issue(second).with_record(record.spend(record.expires_at))
+                    },
+                )
                 .await
         })
     };
@@ -334,7 +372,10 @@ async fn a_revocation_waiting_on_a_refresh_exchange_revokes_its_tokens() {
         );
         let refresh = token.refresh.as_ref().unwrap();
         assert_eq!(
-            storage.refresh_token(&refresh.digest, now).await.unwrap(),
+            storage
+                .record(ExchangeKind::REFRESH_TOKEN, &refresh.digest)
+                .await
+                .unwrap(),
             None
         );
     }

@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
+use grantor::AccessToken;
 use grantor::storage::SqliteStorage;
+use grantor::storage::TokenStore;
 use grantor::storage::sqlx;
-use grantor::{AccessToken, Storage};
 
 use common::*;
 use storage_scenarios::*;
@@ -47,11 +48,13 @@ impl Drop for TempDb {
     }
 }
 
-// C-SE-1, C-SE-4, C-TK-5, C-TK-11: the SQLite store keeps the whole Storage contract.
+// C-SE-1, C-SE-4, C-TK-5, C-TK-11: the SQLite store keeps the whole Storage contract, and
+// its replay cache the ReplayCache contract.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_storage_passes_the_testkit() {
     let db = TempDb::new();
     grantor::storage::testkit::run(db.open().await).await;
+    grantor::storage::testkit::replay_cache(db.open().await).await;
 }
 
 #[tokio::test]
@@ -84,12 +87,34 @@ async fn migrations_are_recorded_in_their_own_table() {
         tables,
         [
             "grantor_clients",
-            "grantor_codes",
             "grantor_grants",
             "grantor_migrations",
+            "grantor_records",
+            "grantor_replays",
             "grantor_tokens"
         ]
     );
+}
+
+// C-TK-5, C-TK-11: upgrading a database keeps what it held: pending and redeemed codes, live
+// and rotated refresh tokens move to the open core's tables and mean what they meant.
+#[tokio::test]
+async fn an_upgraded_database_keeps_its_codes_and_refresh_tokens() {
+    let db = TempDb::new();
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&db.0)
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    migrator("migrations/sqlite")
+        .await
+        .run_to(FIRST_MIGRATION, &pool)
+        .await
+        .unwrap();
+    insert_legacy_rows(&pool).await;
+    pool.close().await;
+
+    let fx = Fixture::with_storage(db.open().await, |c| c).await;
+    assert_legacy_rows_upgraded(&fx).await;
 }
 
 // C-TK-5: tokens and replay detection survive a restart of the server.

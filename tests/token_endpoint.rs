@@ -3,7 +3,8 @@
 mod common;
 
 use common::*;
-use grantor::{CodeChallenge, Digest, MemoryStorage, Requirement, Storage};
+use grantor::storage::{ClientStore, Digest, ExchangeKind, TokenRecord, TokenStore};
+use grantor::{CodeChallenge, MemoryStorage, Requirement};
 use http::Request;
 
 async fn svc_code(fx: &Fixture, with_redirect: bool, with_challenge: bool) -> String {
@@ -238,13 +239,7 @@ async fn code_replay_revokes_its_tokens() {
             .unwrap()
             .is_none()
     );
-    assert!(
-        storage
-            .refresh_token(&Digest::of(refresh), now)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!refresh_is_live(&fx, refresh).await);
     let api = fx
         .server
         .validate_bearer(&bearer("/api", access), &Requirement::any())
@@ -410,11 +405,13 @@ async fn storage_keeps_only_digests() {
         .await
         .unwrap();
     let refresh = storage
-        .refresh_token(&Digest::of(refresh), now)
+        .record(ExchangeKind::REFRESH_TOKEN, &Digest::of(refresh))
         .await
+        .unwrap()
         .unwrap();
     assert_eq!(access.unwrap().client_id.as_str(), APP);
-    assert_eq!(refresh.unwrap().client_id.as_str(), APP);
+    let refresh = refresh.data.get::<TokenRecord>().unwrap();
+    assert_eq!(refresh.client_id.as_str(), APP);
     let client = storage.client(SVC).await.unwrap().unwrap();
     assert_eq!(client.secret_digest(), Some(&Digest::of(SVC_SECRET)));
 }

@@ -71,7 +71,9 @@ async fn me(State(server): State<App>, request: Request) -> Response {
         Ok(request) => request,
         Err(response) => return response,
     };
-    let requirement = Requirement::app().scopes("read").unwrap_or_default();
+    let Ok(requirement) = Requirement::app().scopes("read") else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
     match server.validate_bearer(&request, &requirement).await {
         Ok(grant) => {
             let body = serde_json::json!({

@@ -30,10 +30,12 @@ use super::sessions::{Session, Sessions};
 use super::setup::{DEMO_CLIENT, DEMO_VERIFIER, Setup};
 use super::users::Users;
 
-/// The routes' shared state: the grantor server and the browser sessions.
+/// The routes' shared state: the grantor server, the users and the browser sessions.
 pub struct App<S> {
-    /// The authorization server, checking passwords against [`Users`].
-    pub server: Arc<Server<S, Users>>,
+    /// The authorization server, checking passwords against [`Users`] for the password grant.
+    pub server: Arc<Server<S>>,
+    /// The users, for the login page.
+    pub users: Arc<Users>,
     sessions: Arc<Sessions>,
 }
 
@@ -41,6 +43,7 @@ impl<S> Clone for App<S> {
     fn clone(&self) -> Self {
         Self {
             server: Arc::clone(&self.server),
+            users: Arc::clone(&self.users),
             sessions: Arc::clone(&self.sessions),
         }
     }
@@ -55,12 +58,14 @@ impl<S: Storage> App<S> {
     ) -> Result<Self, Box<dyn std::error::Error>> {
         // Host's choice: cookies get `Secure` whenever the server is reached over TLS.
         let secure = config.issuer().starts_with("https://");
-        let server = Server::new(config, storage).with_authenticator(Users::new(&setup.users)?);
+        let users = Arc::new(Users::new(&setup.users)?);
+        let server = Server::new(config, storage).with_authenticator(Arc::clone(&users));
         for client in setup.clients()? {
             server.register_client(client).await?;
         }
         Ok(Self {
             server: Arc::new(server),
+            users,
             sessions: Arc::new(Sessions::new(secure)),
         })
     }
@@ -128,9 +133,7 @@ async fn login<S: Storage>(State(app): State<App<S>>, checked: CheckedForm) -> R
     let (username, password) = (form.one("username"), form.one("password"));
     // Host's choice: throttle failed logins (per account and per address) in a real deployment.
     let user = match (username, password) {
-        (Some(username), Some(password)) => {
-            app.server.authenticator().verify(username, password).await
-        }
+        (Some(username), Some(password)) => app.users.verify(username, password).await,
         _ => Ok(None),
     };
     match user {
@@ -188,7 +191,7 @@ async fn answer_consent<S: Storage>(State(app): State<App<S>>, checked: CheckedF
         return pages::unknown_request();
     };
     if !approve {
-        return reply(app.server.deny(&pending));
+        return reply(app.server.deny(pending));
     }
     // Only the boxes left checked; grantor drops anything that was not requested.
     let granted: ScopeSet = form

@@ -98,8 +98,9 @@ async fn consent(State(demo): State<Demo>, Buffered(request): Buffered) -> Respo
         Ok(pending) => pending,
         Err(error) => return reply(error.into_response()),
     };
-    if pending.extra("decision") != Some("approve") {
-        return reply(demo.server.deny(&pending));
+    // A decision sent twice (one from the client's own query, say) is no decision: deny.
+    if pending.extra("decision") != Ok(Some("approve")) {
+        return reply(demo.server.deny(pending));
     }
     let granted: ScopeSet = pending
         .extras()
@@ -139,7 +140,11 @@ async fn metadata(State(demo): State<Demo>, request: axum::extract::Request) -> 
 
 /// `GET /api/me`: a protected route that needs a user token with `profile`.
 async fn me(State(demo): State<Demo>, Buffered(request): Buffered) -> Response {
-    let requirement = Requirement::user().scopes("profile").unwrap_or_default();
+    // "profile" is a well-formed scope, so this never fails; if it did, nothing would be
+    // served (never a requirement that takes any token).
+    let Ok(requirement) = Requirement::user().scopes("profile") else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
     let checked = demo.server.validate_bearer(&request, &requirement).await;
     protected_json(checked, |grant| {
         serde_json::json!({

@@ -5,16 +5,23 @@
 //! the RFC requires: first everything that decides whether the redirect URI can be trusted
 //! (client, redirect URI), and only then the rest, whose errors go back to the client through
 //! the redirect. The host shows login and consent, then calls
-//! [`Server::approve`](crate::Server::approve) or [`Server::deny`](crate::Server::deny).
+//! [`Server::approve`](crate::Server::approve) or [`Server::deny`](crate::Server::deny), each
+//! of which consumes the request, so that it is answered once.
+//!
+//! A pending request can be [saved](AuthorizationRequest::save) into a serializable
+//! [`SavedAuthorization`] (for a session store a fleet shares) and
+//! [resumed](crate::Server::resume) on any instance, which checks it against the client's
+//! current registration.
 
 use http::{Method, Request, Response};
+use serde::{Deserialize, Serialize};
 
 use crate::authenticator::OwnerId;
 use crate::client::{Client, GrantType};
 use crate::endpoint::{error_json, redirect};
 use crate::error::{Error, ErrorCode, OAuthError};
 use crate::form::{FormWriter, Params};
-use crate::grant::{authorization_code, implicit};
+use crate::grant::{Issue, issue_code};
 use crate::pkce::CodeChallenge;
 use crate::scope::ScopeSet;
 use crate::server::Server;
@@ -35,7 +42,9 @@ fn is_known(name: &str) -> bool {
 }
 
 /// What the client asks the authorization endpoint for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ResponseType {
     /// `code`: an authorization code, delivered in the query (§4.1).
     Code,
@@ -62,9 +71,17 @@ impl ResponseType {
 
 /// A validated authorization request, waiting for the resource owner's decision.
 ///
-/// Only a value of this type can be approved or denied. Keep it server-side (for example in the
-/// user's session) while the login and consent pages are shown, or validate the original request
-/// again when the consent form comes back.
+/// Only a value of this type can be approved or denied, and answering it consumes it. Keep it
+/// server-side (for example in the user's session) while the login and consent pages are
+/// shown — as it is, or [saved](Self::save) in a shared session store — or validate the
+/// original request again when the consent form comes back.
+///
+/// ```compile_fail
+/// # async fn answer(server: grantor::Server<grantor::MemoryStorage>, pending: grantor::AuthorizationRequest) {
+/// let denied = server.deny(pending);
+/// let again = server.deny(pending); // answered already: `pending` was moved
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct AuthorizationRequest {
     client: Client,
@@ -115,17 +132,40 @@ impl AuthorizationRequest {
         self.challenge.as_ref()
     }
 
-    /// A parameter grantor does not interpret (e.g. App.net's `adnview=appstore`), untouched.
-    pub fn extra(&self, name: &str) -> Option<&str> {
-        self.extra
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+    /// A parameter grantor does not interpret (e.g. App.net's `adnview=appstore`), untouched:
+    /// `None` when absent or empty, `invalid_request` when the request carries it more than
+    /// once (never a guess at which value counts).
+    pub fn extra(&self, name: &str) -> Result<Option<&str>, OAuthError> {
+        let mut matching = self.extra.iter().filter(|(n, _)| n == name);
+        let value = matching.next().map(|(_, v)| v.as_str());
+        if matching.next().is_some() {
+            return Err(OAuthError::invalid_request(format!(
+                "parameter '{name}' is repeated"
+            )));
+        }
+        Ok(value.filter(|v| !v.is_empty()))
     }
 
-    /// Every parameter grantor does not interpret, in the order sent.
+    /// Every parameter grantor does not interpret, in the order sent, repeats included (at
+    /// most [`max_extra_parameters`](crate::ConfigBuilder::max_extra_parameters) of them).
     pub fn extras(&self) -> &[(String, String)] {
         &self.extra
+    }
+
+    /// The request as plain data, to keep in a session store and
+    /// [resume](crate::Server::resume) later, possibly on another instance of a fleet.
+    pub fn save(&self) -> SavedAuthorization {
+        SavedAuthorization {
+            client_id: self.client.id().as_str().to_owned(),
+            response_type: self.response_type,
+            redirect_uri: self.redirect_uri.clone(),
+            redirect_uri_sent: self.redirect_uri_sent,
+            requested_scope: self.requested_scope.clone(),
+            scope: self.scope.clone(),
+            state: self.state.clone(),
+            challenge: self.challenge.clone(),
+            extra: self.extra.clone(),
+        }
     }
 
     /// Where errors and results go, and how.
@@ -139,8 +179,26 @@ impl AuthorizationRequest {
     }
 }
 
+/// A pending [`AuthorizationRequest`] as plain data (`Serialize`, `Deserialize`), from
+/// [`AuthorizationRequest::save`], for [`Server::resume`](crate::Server::resume). Keep it where
+/// only the server reads and writes (a server-side session), and take it out when the request
+/// is answered: resuming it twice gives two requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedAuthorization {
+    client_id: String,
+    response_type: ResponseType,
+    redirect_uri: String,
+    redirect_uri_sent: bool,
+    requested_scope: Option<ScopeSet>,
+    scope: ScopeSet,
+    state: Option<String>,
+    challenge: Option<CodeChallenge>,
+    extra: Vec<(String, String)>,
+}
+
 /// Why an authorization request was refused.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum AuthorizationError {
     /// The client or redirect URI cannot be trusted (C-AZ-2): show the error to the user and
     /// never redirect.
@@ -216,8 +274,8 @@ impl Responder<'_> {
 }
 
 /// Validates an authorization request (C-AZ-1…5, C-AZ-8, C-AZ-10, C-PK-1, C-PK-2).
-pub(crate) async fn validate<S: Storage, A, B: AsRef<[u8]>>(
-    server: &Server<S, A>,
+pub(crate) async fn validate<S: Storage, B: AsRef<[u8]>>(
+    server: &Server<S>,
     request: &Request<B>,
 ) -> Result<AuthorizationRequest, AuthorizationError> {
     let config = server.config();
@@ -238,40 +296,9 @@ pub(crate) async fn validate<S: Storage, A, B: AsRef<[u8]>>(
             "parameter 'client_id' is missing",
         ))
     })?;
-    let client = match server.storage().client(client_id).await {
-        Ok(Some(client)) => client,
-        Ok(None) => return Err(direct(OAuthError::invalid_request("unknown client"))),
-        Err(error) => {
-            config.report(&error);
-            return Err(direct(OAuthError::server_error(
-                "the server could not look up the client",
-            )));
-        }
-    };
+    let client = registered_client(server, client_id).await?;
     let sent_redirect_uri = params.get("redirect_uri").map_err(direct)?;
-    let redirect_uri = match sent_redirect_uri {
-        Some(sent) => client
-            .find_redirect_uri(sent)
-            .map(|_| sent.to_owned())
-            .ok_or_else(|| {
-                direct(OAuthError::invalid_request(
-                    "redirect_uri is not registered for this client",
-                ))
-            })?,
-        None => match client.redirect_uris() {
-            [only] => only.as_str().to_owned(),
-            [] => {
-                return Err(direct(OAuthError::invalid_request(
-                    "the client has no registered redirect URI",
-                )));
-            }
-            _ => {
-                return Err(direct(OAuthError::invalid_request(
-                    "redirect_uri is required: the client registered several",
-                )));
-            }
-        },
-    };
+    let redirect_uri = trusted_redirect_uri(&client, sent_redirect_uri)?;
 
     // From here on, errors go back to the client. The response mode follows response_type.
     let response_type = params.get("response_type");
@@ -301,7 +328,7 @@ pub(crate) async fn validate<S: Storage, A, B: AsRef<[u8]>>(
             ));
         }
     };
-    if !client.allows_grant(response_type.grant()) {
+    if !client.allows_grant(&response_type.grant()) {
         return Err(back(OAuthError::unauthorized_client(
             "the client may not use this response type",
         )));
@@ -312,6 +339,7 @@ pub(crate) async fn validate<S: Storage, A, B: AsRef<[u8]>>(
         )));
     }
 
+    let extra = extras(&params, config).map_err(back)?;
     let requested_scope = params
         .get("scope")
         .map_err(back)?
@@ -348,15 +376,98 @@ pub(crate) async fn validate<S: Storage, A, B: AsRef<[u8]>>(
         scope,
         state: state.map(str::to_owned),
         challenge,
-        extra: params.extras(is_known),
+        extra,
         redirect_uri,
         client,
     })
 }
 
+/// The registered client of an authorization request; any failure is a direct error (C-AZ-2).
+async fn registered_client<S: Storage>(
+    server: &Server<S>,
+    client_id: &str,
+) -> Result<Client, AuthorizationError> {
+    let direct = AuthorizationError::Direct;
+    match server.storage().client(client_id).await {
+        Ok(Some(client)) => Ok(client),
+        Ok(None) => Err(direct(OAuthError::invalid_request("unknown client"))),
+        Err(error) => {
+            server.config().report(&error);
+            Err(direct(OAuthError::server_error(
+                "the server could not look up the client",
+            )))
+        }
+    }
+}
+
+/// The redirect URI a request's responses go to: the one sent, if registered, or the client's
+/// only registered one (C-AZ-2, C-AZ-3). Any failure is a direct error: there is nowhere
+/// trusted to redirect to.
+fn trusted_redirect_uri(client: &Client, sent: Option<&str>) -> Result<String, AuthorizationError> {
+    let direct = |description| {
+        Err(AuthorizationError::Direct(OAuthError::invalid_request(
+            description,
+        )))
+    };
+    match (sent, client.redirect_uris()) {
+        (Some(sent), _) if client.find_redirect_uri(sent).is_some() => Ok(sent.to_owned()),
+        (Some(_), _) => direct("redirect_uri is not registered for this client"),
+        (None, [only]) => Ok(only.as_str().to_owned()),
+        (None, []) => direct("the client has no registered redirect URI"),
+        (None, _) => direct("redirect_uri is required: the client registered several"),
+    }
+}
+
+/// The parameters grantor does not interpret, kept for the host: at most
+/// `max_extra_parameters` of them in `max_extra_parameter_bytes`, or `invalid_request`, so that
+/// a pending request never costs more than the configuration allows.
+fn extras(params: &Params, config: &crate::Config) -> Result<Vec<(String, String)>, OAuthError> {
+    let (mut count, mut bytes) = (0, 0);
+    for (name, value) in params.pairs().filter(|(name, _)| !is_known(name)) {
+        count += 1;
+        bytes += name.len() + value.len();
+        if count > config.max_extra_parameters || bytes > config.max_extra_parameter_bytes {
+            return Err(OAuthError::invalid_request(
+                "the request carries too many or too large unknown parameters",
+            ));
+        }
+    }
+    Ok(params.extras(is_known))
+}
+
+/// Turns a saved request back into a pending one, checked against the client's current
+/// registration: the client must still exist, the redirect URI still be registered, and the
+/// response type still allowed. Any failure is a direct error.
+pub(crate) async fn resume<S: Storage>(
+    server: &Server<S>,
+    saved: SavedAuthorization,
+) -> Result<AuthorizationRequest, AuthorizationError> {
+    let client = registered_client(server, &saved.client_id).await?;
+    let sent = saved
+        .redirect_uri_sent
+        .then_some(saved.redirect_uri.as_str());
+    let redirect_uri = trusted_redirect_uri(&client, sent)?;
+    if redirect_uri != saved.redirect_uri || !client.allows_grant(&saved.response_type.grant()) {
+        return Err(AuthorizationError::Direct(OAuthError::invalid_request(
+            "the client's registration changed since the request was made",
+        )));
+    }
+    Ok(AuthorizationRequest {
+        client,
+        response_type: saved.response_type,
+        redirect_uri,
+        redirect_uri_sent: saved.redirect_uri_sent,
+        requested_scope: saved.requested_scope,
+        scope: saved.scope,
+        state: saved.state,
+        challenge: saved.challenge,
+        extra: saved.extra,
+    })
+}
+
 /// Issues a code or token for an approved request and redirects back to the client.
-pub(crate) async fn approve<S: Storage, A>(
-    server: &Server<S, A>,
+pub(crate) async fn approve<S: Storage>(
+    server: &Server<S>,
     request: AuthorizationRequest,
     owner: &OwnerId,
     granted: &ScopeSet,
@@ -379,21 +490,26 @@ pub(crate) async fn approve<S: Storage, A>(
         let error = OAuthError::access_denied("the resource owner granted no scope");
         return Ok(responder.error(error).into_response());
     }
+    let now = server.now();
     let location = match request.response_type {
         ResponseType::Code => {
-            let code = authorization_code::issue_code(server, &request, owner, scope).await?;
+            let code = issue_code(server.storage(), config, &request, owner, scope, now).await?;
             responder.location([("code", code.secret())])
         }
         ResponseType::Token => {
-            let issued = implicit::issue_token(server, client, owner, scope).await?;
-            let expires_in = issued.expires_in.to_string();
+            // The implicit grant (C-AZ-7): the token in the fragment, never a refresh token.
+            let issued = server
+                .issuer(client, now)
+                .issue_and_store(server.storage(), Issue::user(owner.clone(), scope))
+                .await?;
+            let expires_in = issued.expires_in().to_string();
             let mut params = vec![
-                ("access_token", issued.access_token.secret()),
-                ("token_type", "Bearer"),
+                ("access_token", issued.access_token().secret()),
+                ("token_type", issued.token_type().as_str()),
                 ("expires_in", expires_in.as_str()),
             ];
-            let scope = issued.scope.to_string();
-            if request.requested_scope.as_ref() != Some(&issued.scope) {
+            let scope = issued.scope().to_string();
+            if request.requested_scope.as_ref() != Some(issued.scope()) {
                 params.push(("scope", scope.as_str()));
             }
             responder.location(params)
@@ -403,9 +519,9 @@ pub(crate) async fn approve<S: Storage, A>(
 }
 
 /// Redirects back to the client with `access_denied`.
-pub(crate) fn deny<S, A>(
-    server: &Server<S, A>,
-    request: &AuthorizationRequest,
+pub(crate) fn deny<S: Storage>(
+    server: &Server<S>,
+    request: AuthorizationRequest,
 ) -> Response<Vec<u8>> {
     let config = server.config();
     let responder = request.responder(config.issuer_parameter_value());

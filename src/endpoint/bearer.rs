@@ -1,5 +1,6 @@
 //! Bearer-token validation for the host's API routes (RFC 6750): finding the token in the
-//! request, checking it is live, checking the route's [`Requirement`], and answering failures
+//! request, reading it through the server's access-token formats, checking it is live and
+//! presented as its type requires, checking the route's [`Requirement`], and answering failures
 //! with the right status and `WWW-Authenticate` challenge.
 
 use std::borrow::Cow;
@@ -12,23 +13,24 @@ use http::{HeaderMap, Method, Request, Response, StatusCode};
 use crate::authenticator::OwnerId;
 use crate::charset::B64TOKEN;
 use crate::client::ClientId;
+use crate::config::Config;
 use crate::endpoint::{json, set_header};
 use crate::error::{Error, ErrorCode, OAuthError};
 use crate::form;
-use crate::scope::ScopeSet;
+use crate::scope::{ScopeError, ScopeSet};
 use crate::server::Server;
 use crate::storage::{Storage, TokenRecord};
 use crate::time::Timestamp;
-use crate::token::Digest;
+use crate::token::{Digest, Reading, TokenType};
 
 /// The `X-OAuth-Scopes` header (C-BR-6).
 pub const X_OAUTH_SCOPES: HeaderName = HeaderName::from_static("x-oauth-scopes");
 
 /// Whose token a route accepts (C-SC-4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Audience {
     /// Any valid token.
-    #[default]
     Any,
     /// Only tokens issued on behalf of a resource owner.
     User,
@@ -38,44 +40,53 @@ pub enum Audience {
 
 /// What a route needs from an access token: whose token, and which scopes.
 ///
+/// There is no default: a route says whose token it takes, even when that is
+/// [`Requirement::any`].
+///
 /// ```
 /// use grantor::Requirement;
 ///
 /// let read_messages = Requirement::user().scopes("messages:net.app.core.pm")?;
-/// # Ok::<(), grantor::Error>(())
+/// # Ok::<(), grantor::ScopeError>(())
 /// ```
-#[derive(Debug, Clone, Default)]
+///
+/// ```compile_fail
+/// // Fail closed: nothing accepts every token by default.
+/// let anything = grantor::Requirement::default();
+/// ```
+#[derive(Debug, Clone)]
 pub struct Requirement {
     audience: Audience,
     scopes: ScopeSet,
 }
 
 impl Requirement {
+    fn of(audience: Audience) -> Self {
+        Self {
+            audience,
+            scopes: ScopeSet::new(),
+        }
+    }
+
     /// Any valid token, with no scope required.
     pub fn any() -> Self {
-        Self::default()
+        Self::of(Audience::Any)
     }
 
     /// A user token.
     pub fn user() -> Self {
-        Self {
-            audience: Audience::User,
-            ..Self::default()
-        }
+        Self::of(Audience::User)
     }
 
     /// An app token.
     pub fn app() -> Self {
-        Self {
-            audience: Audience::App,
-            ..Self::default()
-        }
+        Self::of(Audience::App)
     }
 
     /// Requires every scope of this space-delimited list (a base scope satisfies its extended
-    /// scopes).
-    pub fn scopes(mut self, scopes: &str) -> Result<Self, Error> {
-        self.scopes = ScopeSet::parse(scopes).map_err(|_| Error::config("malformed scope list"))?;
+    /// scopes). A malformed list is the same [`ScopeError`] as [`ScopeSet::parse`]'s.
+    pub fn scopes(mut self, scopes: &str) -> Result<Self, ScopeError> {
+        self.scopes = ScopeSet::parse(scopes)?;
         Ok(self)
     }
 
@@ -194,7 +205,7 @@ impl BearerError {
 
     /// The `WWW-Authenticate` challenge (C-BR-5).
     pub fn challenge(&self) -> String {
-        let mut challenge = format!("Bearer realm=\"{}\"", self.realm);
+        let mut challenge = format!("{} realm=\"{}\"", TokenType::Bearer, self.realm);
         if let Some(error) = self.error() {
             for (name, value) in error.pairs() {
                 challenge.push_str(&format!(", {name}=\"{value}\""));
@@ -249,8 +260,8 @@ impl From<BearerError> for Response<Vec<u8>> {
 }
 
 /// Validates the bearer token of a protected request against a requirement.
-pub(crate) async fn validate<S: Storage, A, B: AsRef<[u8]>>(
-    server: &Server<S, A>,
+pub(crate) async fn validate<S: Storage, B: AsRef<[u8]>>(
+    server: &Server<S>,
     request: &Request<B>,
     requirement: &Requirement,
 ) -> Result<AccessGrant, BearerError> {
@@ -259,13 +270,9 @@ pub(crate) async fn validate<S: Storage, A, B: AsRef<[u8]>>(
         kind,
         realm: config.realm().to_owned(),
     };
-    let token = extract(server, request).map_err(|e| fail(BearerErrorKind::Malformed(e)))?;
+    let token = extract(config, request).map_err(|e| fail(BearerErrorKind::Malformed(e)))?;
     let token = token.ok_or_else(|| fail(BearerErrorKind::Missing))?;
-    let record = match server
-        .storage()
-        .access_token(&Digest::of(&token), server.now())
-        .await
-    {
+    let record = match read(server, &token).await {
         Ok(Some(record)) => record,
         Ok(None) => return Err(fail(BearerErrorKind::InvalidToken)),
         Err(error) => {
@@ -273,6 +280,11 @@ pub(crate) async fn validate<S: Storage, A, B: AsRef<[u8]>>(
             return Err(fail(BearerErrorKind::Internal));
         }
     };
+    // Every way `extract` finds a token is a bearer token's way: a token bound to a key is
+    // never accepted as one.
+    if record.token_type() != TokenType::Bearer {
+        return Err(fail(BearerErrorKind::InvalidToken));
+    }
     let audience_ok = match requirement.audience {
         Audience::Any => true,
         Audience::User => record.owner.is_some(),
@@ -287,13 +299,45 @@ pub(crate) async fn validate<S: Storage, A, B: AsRef<[u8]>>(
     Ok(AccessGrant { record })
 }
 
+/// The live record of a presented access token, read through the server's formats: from
+/// storage for a stored token, from the token itself for a self-contained one (and then from
+/// storage too, when revocation applies to it).
+async fn read<S: Storage>(
+    server: &Server<S>,
+    token: &str,
+) -> Result<Option<Arc<TokenRecord>>, Error> {
+    let now = server.now();
+    for format in server.formats() {
+        return match format.read(token, now) {
+            Reading::NotMine => continue,
+            Reading::Stored => server.storage().access_token(&Digest::of(token), now).await,
+            Reading::SelfContained { record, revocable } => {
+                if !record.is_live(now) {
+                    return Ok(None);
+                }
+                if revocable
+                    && server
+                        .storage()
+                        .access_token(&Digest::of(token), now)
+                        .await?
+                        .is_none()
+                {
+                    return Ok(None);
+                }
+                Ok(Some(Arc::new(record)))
+            }
+            _ => Ok(None),
+        };
+    }
+    Ok(None)
+}
+
 /// Finds the access token: the `Authorization` header, a form body, or (when enabled) the
 /// query. More than one method is `invalid_request` (C-BR-1…4).
-fn extract<'r, S, A, B: AsRef<[u8]>>(
-    server: &Server<S, A>,
+fn extract<'r, B: AsRef<[u8]>>(
+    config: &Config,
     request: &'r Request<B>,
 ) -> Result<Option<Cow<'r, str>>, OAuthError> {
-    let config = server.config();
     // The token from the header is borrowed from the request; from a body or query, copied.
     let mut found: Option<Cow<'r, str>> = None;
     let mut methods = 0;
@@ -338,7 +382,7 @@ fn from_header(header: &HeaderValue) -> Result<Option<&str>, OAuthError> {
         Some(at) => (&bytes[..at], &bytes[at + 1..]),
         None => (bytes, &[][..]),
     };
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
+    if !TokenType::Bearer.is_scheme(scheme) {
         return match header.to_str() {
             Ok(_) => Ok(None),
             Err(_) => Err(malformed()),

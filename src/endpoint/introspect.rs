@@ -23,8 +23,9 @@
 //!
 //! # The active response
 //!
-//! `active`, `scope`, `client_id`, `token_type` (`Bearer` for access tokens, `refresh_token` for
-//! refresh tokens), `exp`, `iat`, `iss`, and `sub`: the resource owner's [`OwnerId`]. App tokens
+//! `active`, `scope`, `client_id`, `token_type` (the access token's type, `Bearer` or `DPoP`;
+//! `refresh_token` for refresh tokens), `cnf` for a token bound to a key (RFC 7800), `exp`,
+//! `iat`, `iss`, and `sub`: the resource owner's [`OwnerId`]. App tokens
 //! (client credentials) have no owner and no `sub`, so a resource server can tell them from user
 //! tokens. grantor knows no human-readable user name, so `username` is never sent.
 //!
@@ -34,16 +35,18 @@ use http::{Request, Response, StatusCode};
 use serde::Serialize;
 
 use crate::client::Client;
-use crate::endpoint::presented::{self, Found, TokenKind};
-use crate::endpoint::token::{authenticate_client, parse};
+use crate::client_auth;
+use crate::endpoint::presented::{self, Presented, TokenKind};
+use crate::endpoint::token::parse;
 use crate::endpoint::{failure_json, json};
 use crate::error::Failure;
 use crate::server::Server;
-use crate::storage::Storage;
+use crate::storage::{Storage, TokenRecord};
+use crate::token::Confirmation;
 
 /// Answers an introspection request: the token's state as JSON, or the RFC error.
-pub(crate) async fn respond<S: Storage, A, B: AsRef<[u8]>>(
-    server: &Server<S, A>,
+pub(crate) async fn respond<S: Storage, B: AsRef<[u8]>>(
+    server: &Server<S>,
     request: &Request<B>,
 ) -> Response<Vec<u8>> {
     match handle(server, request).await {
@@ -52,28 +55,32 @@ pub(crate) async fn respond<S: Storage, A, B: AsRef<[u8]>>(
     }
 }
 
-async fn handle<S: Storage, A, B: AsRef<[u8]>>(
-    server: &Server<S, A>,
+async fn handle<S: Storage, B: AsRef<[u8]>>(
+    server: &Server<S>,
     request: &Request<B>,
 ) -> Result<serde_json::Value, Failure> {
-    let params = parse(server, request)?;
-    let client = authenticate_client(server, request, &params).await?;
-    let found = presented::find(server, &params).await?;
-    Ok(match found.filter(|found| may_see(&client, found)) {
-        Some(found) => active(&found, server.config().issuer()),
-        None => serde_json::json!({ "active": false }),
-    })
+    let params = parse(server.config(), request)?;
+    let storage = server.storage();
+    let client = client_auth::authenticate(storage, request.headers(), &params).await?;
+    Ok(
+        match presented::find(storage, &params, server.now()).await? {
+            Presented::Live { kind, record, .. } if may_see(&client, kind, &record) => {
+                active(kind, &record, server.config().issuer())
+            }
+            _ => serde_json::json!({ "active": false }),
+        },
+    )
 }
 
 /// Whether `client` may learn about a token: its own, or any access token for a client with the
 /// permission.
-fn may_see(client: &Client, found: &Found) -> bool {
-    found.record.client_id == *client.id()
-        || (found.kind == TokenKind::Access && client.introspects_any_token())
+fn may_see(client: &Client, kind: TokenKind, record: &TokenRecord) -> bool {
+    record.client_id == *client.id()
+        || (kind == TokenKind::Access && client.introspects_any_token())
 }
 
 /// The response for an active token (RFC 7662 §2.2).
-fn active(found: &Found, issuer: &str) -> serde_json::Value {
+fn active(kind: TokenKind, record: &TokenRecord, issuer: &str) -> serde_json::Value {
     #[derive(Serialize)]
     struct Active<'a> {
         active: bool,
@@ -83,20 +90,22 @@ fn active(found: &Found, issuer: &str) -> serde_json::Value {
         #[serde(skip_serializing_if = "Option::is_none")]
         sub: Option<&'a str>,
         token_type: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cnf: Option<&'a Confirmation>,
         exp: u64,
         iat: u64,
         iss: &'a str,
     }
-    let record = &found.record;
     serde_json::to_value(Active {
         active: true,
         scope: record.scope.to_string(),
         client_id: record.client_id.as_str(),
         sub: record.owner.as_ref().map(|owner| owner.as_str()),
-        token_type: match found.kind {
-            TokenKind::Access => "Bearer",
+        token_type: match kind {
+            TokenKind::Access => record.token_type().as_str(),
             TokenKind::Refresh => "refresh_token",
         },
+        cnf: record.confirmation.as_ref(),
         exp: record.expires_at.as_secs(),
         iat: record.issued_at.as_secs(),
         iss: issuer,

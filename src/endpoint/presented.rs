@@ -1,17 +1,18 @@
 //! A token presented to the revocation or introspection endpoint (RFC 7009 §2.1, RFC 7662 §2.1):
-//! the `token` and `token_type_hint` parameters, and the search for the token's live record.
+//! the `token` and `token_type_hint` parameters, and the search for the token's record.
 //!
-//! The hint only decides where to look first: a token not found where the hint points is looked
-//! for among the other types too (RFC 7009 §2.1 requires it), and a hint grantor does not know is
-//! ignored, as both RFCs allow.
+//! Whatever its format, an access token is found by the SHA-256 digest of its text, and a
+//! refresh token is the exchange record of its digest. The hint only decides where to look
+//! first: a token not found where the hint points is looked for among the other types too
+//! (RFC 7009 §2.1 requires it), and a hint grantor does not know is ignored, as both RFCs allow.
 
 use std::sync::Arc;
 
 use crate::error::Failure;
 use crate::form::Params;
-use crate::server::Server;
-use crate::storage::{Storage, TokenRecord};
-use crate::token::Digest;
+use crate::storage::{ExchangeKind, Storage, TokenRecord};
+use crate::time::Timestamp;
+use crate::token::{Digest, GrantId};
 
 /// The kinds of token grantor can find by their secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,40 +23,55 @@ pub(crate) enum TokenKind {
     Refresh,
 }
 
-/// A live token found by the secret a client presented.
+/// What a presented token turned out to be.
 #[derive(Debug)]
-pub(crate) struct Found {
-    pub(crate) kind: TokenKind,
-    pub(crate) digest: Digest,
-    pub(crate) record: Arc<TokenRecord>,
+pub(crate) enum Presented {
+    /// A live token.
+    Live {
+        kind: TokenKind,
+        digest: Digest,
+        record: Arc<TokenRecord>,
+    },
+    /// A refresh token that was already rotated: presenting it is a replay.
+    Rotated(GrantId),
+    /// Unknown, expired or revoked.
+    Unknown,
 }
 
-/// Finds the live token named by the `token` parameter (required: `invalid_request` without it),
-/// looking first where `token_type_hint` points. `None` for a token that is unknown, expired,
-/// revoked or (for a refresh token) already rotated.
-pub(crate) async fn find<S: Storage, A>(
-    server: &Server<S, A>,
+/// Finds the token named by the `token` parameter (required: `invalid_request` without it),
+/// looking first where `token_type_hint` points.
+pub(crate) async fn find<S: Storage>(
+    storage: &S,
     params: &Params,
-) -> Result<Option<Found>, Failure> {
+    now: Timestamp,
+) -> Result<Presented, Failure> {
     let digest = Digest::of(params.require("token")?);
     let order = match params.get("token_type_hint")? {
         Some("refresh_token") => [TokenKind::Refresh, TokenKind::Access],
         _ => [TokenKind::Access, TokenKind::Refresh],
     };
-    let storage = server.storage();
-    let now = server.now();
     for kind in order {
-        let record = match kind {
+        let found = match kind {
             TokenKind::Access => storage.access_token(&digest, now).await?,
-            TokenKind::Refresh => storage.refresh_token(&digest, now).await?.map(Arc::new),
+            TokenKind::Refresh => {
+                let Some(record) = storage.record(ExchangeKind::REFRESH_TOKEN, &digest).await?
+                else {
+                    continue;
+                };
+                if record.spent {
+                    return Ok(Presented::Rotated(record.grant));
+                }
+                let token = record.data.get::<TokenRecord>()?;
+                record.is_live(now).then(|| Arc::new(token.into_owned()))
+            }
         };
-        if let Some(record) = record {
-            return Ok(Some(Found {
+        if let Some(record) = found {
+            return Ok(Presented::Live {
                 kind,
                 digest,
                 record,
-            }));
+            });
         }
     }
-    Ok(None)
+    Ok(Presented::Unknown)
 }

@@ -33,18 +33,17 @@
 use http::header::{CACHE_CONTROL, HeaderValue};
 use http::{Request, Response};
 
+use crate::client_auth;
 use crate::endpoint::failure_json;
-use crate::endpoint::presented::{self, TokenKind};
-use crate::endpoint::token::{authenticate_client, parse};
+use crate::endpoint::presented::{self, Presented, TokenKind};
+use crate::endpoint::token::parse;
 use crate::error::{Failure, OAuthError};
-use crate::form::Params;
 use crate::server::Server;
-use crate::storage::{Exchange, Storage, TokenRecord};
-use crate::token::Digest;
+use crate::storage::Storage;
 
 /// Answers a revocation request: `200` with an empty body, or the RFC error as JSON.
-pub(crate) async fn respond<S: Storage, A, B: AsRef<[u8]>>(
-    server: &Server<S, A>,
+pub(crate) async fn respond<S: Storage, B: AsRef<[u8]>>(
+    server: &Server<S>,
     request: &Request<B>,
 ) -> Response<Vec<u8>> {
     match handle(server, request).await {
@@ -59,44 +58,35 @@ pub(crate) async fn respond<S: Storage, A, B: AsRef<[u8]>>(
     }
 }
 
-async fn handle<S: Storage, A, B: AsRef<[u8]>>(
-    server: &Server<S, A>,
+async fn handle<S: Storage, B: AsRef<[u8]>>(
+    server: &Server<S>,
     request: &Request<B>,
 ) -> Result<(), Failure> {
-    let params = parse(server, request)?;
-    let client = authenticate_client(server, request, &params).await?;
-    let Some(found) = presented::find(server, &params).await? else {
-        revoke_if_rotated(server, &params).await?;
-        return Ok(());
-    };
-    if found.record.client_id != *client.id() {
-        return Err(
-            OAuthError::unauthorized_client("the token was not issued to this client").into(),
-        );
-    }
+    let params = parse(server.config(), request)?;
     let storage = server.storage();
-    match found.kind {
-        TokenKind::Access => storage.revoke_access_token(&found.digest).await?,
-        TokenKind::Refresh => storage.revoke_grant(&found.record.grant).await?,
-    }
-    Ok(())
-}
-
-/// A refresh token that was already rotated is not live, but presenting it is a replay: someone
-/// else may hold its successor (a thief who refreshed first). As at the token endpoint, the whole
-/// grant is revoked (RFC 9700 §4.14.2). The exchange refuses, so a live token is left untouched.
-async fn revoke_if_rotated<S: Storage, A>(
-    server: &Server<S, A>,
-    params: &Params,
-) -> Result<(), Failure> {
-    let digest = Digest::of(params.require("token")?);
-    let refuse = |_: &TokenRecord| Err(OAuthError::invalid_grant("revocation issues nothing"));
-    let storage = server.storage();
-    if let Exchange::Replayed(grant) = storage
-        .rotate_refresh_token(&digest, server.now(), refuse)
-        .await?
-    {
-        storage.revoke_grant(&grant).await?;
+    let client = client_auth::authenticate(storage, request.headers(), &params).await?;
+    match presented::find(storage, &params, server.now()).await? {
+        Presented::Live {
+            kind,
+            digest,
+            record,
+        } => {
+            if record.client_id != *client.id() {
+                return Err(OAuthError::unauthorized_client(
+                    "the token was not issued to this client",
+                )
+                .into());
+            }
+            match kind {
+                TokenKind::Access => storage.revoke_access_token(&digest).await?,
+                TokenKind::Refresh => storage.revoke_grant(&record.grant).await?,
+            }
+        }
+        // A refresh token that was already rotated is not live, but presenting it is a replay:
+        // someone else may hold its successor (a thief who refreshed first). As at the token
+        // endpoint, the whole grant is revoked (RFC 9700 §4.14.2).
+        Presented::Rotated(grant) => storage.revoke_grant(&grant).await?,
+        Presented::Unknown => {}
     }
     Ok(())
 }

@@ -1,74 +1,72 @@
 //! The token endpoint (RFC 6749 §3.2, §5): one entry point that checks the request, the
-//! client's authentication and its permission for the grant, then dispatches on `grant_type`.
+//! client's authentication and its permission for the grant, then hands the request to the
+//! grant registered for its `grant_type` and writes the grant's answer. Everything here runs
+//! the same for every grant, the built-in ones and a host's own.
 
 use http::{Method, Request, Response, StatusCode};
 
-use crate::authenticator::Authenticator;
-use crate::client::{Client, Credentials, GrantType};
+use crate::client_auth;
+use crate::config::Config;
 use crate::endpoint::{failure_json, json_bytes};
 use crate::error::{ErrorCode, Failure, OAuthError};
 use crate::form::Params;
-use crate::grant::{
-    TokenResponse, authorization_code, client_credentials, password, refresh_token,
-};
+use crate::grant::GrantContext;
 use crate::server::Server;
 use crate::storage::Storage;
+use crate::token::TokenContext;
 
 /// Answers a token request: the token response, or the RFC error as JSON (C-TK-6, C-TK-7).
-pub(crate) async fn respond<S: Storage, A: Authenticator, B: AsRef<[u8]>>(
-    server: &Server<S, A>,
+pub(crate) async fn respond<S: Storage, B: AsRef<[u8]>>(
+    server: &Server<S>,
     request: &Request<B>,
 ) -> Response<Vec<u8>> {
     match handle(server, request).await {
-        Ok((grant, client, tokens)) => json_bytes(
-            StatusCode::OK,
-            tokens.to_json(grant, client.id(), server.config()),
-        ),
+        Ok(body) => json_bytes(StatusCode::OK, body),
         Err(failure) => failure_json(server.config(), failure),
     }
 }
 
-async fn handle<S: Storage, A: Authenticator, B: AsRef<[u8]>>(
-    server: &Server<S, A>,
+async fn handle<S: Storage, B: AsRef<[u8]>>(
+    server: &Server<S>,
     request: &Request<B>,
-) -> Result<(GrantType, Client, TokenResponse), Failure> {
-    let params = parse(server, request)?;
-    let grant = match params.require("grant_type")? {
-        "authorization_code" => GrantType::AuthorizationCode,
-        "refresh_token" => GrantType::RefreshToken,
-        // Without a real authenticator the password grant cannot succeed; the metadata does
-        // not advertise it either.
-        "password" if server.authenticator().checks_passwords() => GrantType::Password,
-        "client_credentials" => GrantType::ClientCredentials,
-        _ => {
-            return Err(OAuthError::new(ErrorCode::UnsupportedGrantType)
+) -> Result<Vec<u8>, Failure> {
+    let config = server.config();
+    let params = parse(config, request)?;
+    let (grant_type, grant) = server
+        .grants()
+        .find(params.require("grant_type")?)
+        .ok_or_else(|| {
+            OAuthError::new(ErrorCode::UnsupportedGrantType)
                 .with_description("this grant type is not supported")
-                .into());
-        }
-    };
-    let client = authenticate_client(server, request, &params).await?;
-    if !client.allows_grant(grant) {
+        })?;
+    let client = client_auth::authenticate(server.storage(), request.headers(), &params).await?;
+    if !client.allows_grant(grant_type) {
         return Err(
             OAuthError::unauthorized_client("the client may not use this grant type").into(),
         );
     }
-    let tokens = match grant {
-        GrantType::AuthorizationCode => {
-            authorization_code::exchange(server, &client, &params).await
+    let issuer = server.issuer(&client, server.now());
+    let context = GrantContext::new(
+        grant_type,
+        &params,
+        request.headers(),
+        server.storage(),
+        issuer,
+    );
+    let mut response = grant.exchange(context).await?;
+    if let Some(hook) = &config.token_response_fields {
+        for (name, value) in hook(&TokenContext::of(&response, grant_type, client.id())) {
+            // The standard fields cannot be replaced: `insert` refuses their names.
+            response.insert(name, value);
         }
-        GrantType::RefreshToken => refresh_token::exchange(server, &client, &params).await,
-        GrantType::Password => password::exchange(server, &client, &params).await,
-        GrantType::ClientCredentials => {
-            client_credentials::exchange(server, &client, &params).await
-        }
-        GrantType::Implicit => Err(OAuthError::new(ErrorCode::UnsupportedGrantType).into()),
-    }?;
-    Ok((grant, client, tokens))
+    }
+    Ok(response.to_json())
 }
 
-/// Checks method and content type and parses the form body (C-TK-1).
-pub(crate) fn parse<S, A, B: AsRef<[u8]>>(
-    server: &Server<S, A>,
+/// Checks method and content type and parses the form body (C-TK-1); shared by the endpoints
+/// that take a client's form `POST` (token, revocation, introspection).
+pub(crate) fn parse<B: AsRef<[u8]>>(
+    config: &Config,
     request: &Request<B>,
 ) -> Result<Params, OAuthError> {
     if request.method() != Method::POST {
@@ -76,19 +74,5 @@ pub(crate) fn parse<S, A, B: AsRef<[u8]>>(
             "this endpoint accepts only POST",
         ));
     }
-    Params::from_form_body(request, server.config().max_parameter_bytes)
-}
-
-/// Authenticates the client of a token, revocation or introspection request (C-TK-2, C-TK-3).
-pub(crate) async fn authenticate_client<S: Storage, A, B>(
-    server: &Server<S, A>,
-    request: &Request<B>,
-    params: &Params,
-) -> Result<Client, Failure> {
-    let credentials = Credentials::from_request(request.headers(), params)?;
-    let client = match credentials.client_id() {
-        Some(id) => server.storage().client(id).await?,
-        None => None,
-    };
-    Ok(credentials.verify(client)?)
+    Params::from_form_body(request, config.max_parameter_bytes)
 }

@@ -1,76 +1,93 @@
 //! The authorization code grant with PKCE (RFC 6749 §4.1, RFC 7636).
 //!
-//! A code moves Issued → Redeemed exactly once, inside [`Storage::redeem_code`]. Any failed
-//! redemption — wrong client, wrong `redirect_uri`, wrong or missing `code_verifier` — spends the
-//! code all the same: a code that was presented with the wrong proof may have been stolen, and a
-//! legitimate client never needs a second try (RFC 9700 §2.1.1). A code presented after it was
-//! redeemed revokes every token issued from it (RFC 6749 §4.1.2, §10.5).
+//! A code is an exchange record of kind [`ExchangeKind::CODE`], redeemed through storage's
+//! exactly-once step. Any failed redemption — wrong client, wrong `redirect_uri`, wrong or
+//! missing `code_verifier` — spends the code all the same: a code that was presented with the
+//! wrong proof may have been stolen, and a legitimate client never needs a second try
+//! (RFC 9700 §2.1.1). A code presented after it was spent revokes every token issued from it
+//! (RFC 6749 §4.1.2, §10.5); the spent code is kept as long as those tokens live, so that a
+//! late replay still does.
 
+use std::borrow::Cow;
+
+use crate::BoxFuture;
 use crate::authenticator::OwnerId;
 use crate::client::{Client, GrantType};
+use crate::config::Config;
 use crate::endpoint::authorize::AuthorizationRequest;
 use crate::error::{Error, Failure, OAuthError};
-use crate::form::Params;
-use crate::grant::{Secrets, Subject, TokenResponse, settle};
+use crate::grant::{Grant, GrantContext, Issue, unusable};
 use crate::scope::ScopeSet;
-use crate::server::Server;
-use crate::storage::{CodeRecord, Storage};
-use crate::token::{AuthorizationCode, Digest, GrantId};
+use crate::storage::{CodeRecord, Decision, ExchangeKind, Storage, TokenStore};
+use crate::time::Timestamp;
+use crate::token::{AuthorizationCode, GrantId, TokenResponse};
+
+/// The `authorization_code` grant: exchanges a code from the authorization endpoint for tokens
+/// (C-TK-4, C-TK-5, C-PK-3, C-PK-4), with a refresh token when the configuration issues them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuthorizationCodeGrant;
+
+impl<S: Storage> Grant<S> for AuthorizationCodeGrant {
+    fn grant_type(&self) -> GrantType {
+        GrantType::AuthorizationCode
+    }
+
+    fn exchange<'a>(
+        &'a self,
+        ctx: GrantContext<'a, S>,
+    ) -> BoxFuture<'a, Result<TokenResponse, Failure>> {
+        Box::pin(async move {
+            let code = ctx.require("code")?;
+            let redirect_uri = ctx.param("redirect_uri")?;
+            let verifier = ctx.param("code_verifier")?;
+            let with_refresh = ctx.config().issue_refresh_tokens;
+            let client = ctx.client();
+            ctx.redeem(ExchangeKind::CODE, code, |record, minter| {
+                if let Some(decision) = unusable(record, minter.now()) {
+                    return Ok(decision);
+                }
+                let code: Cow<'_, CodeRecord> = record.data.get()?;
+                if let Err(error) = check(&code, client, redirect_uri, verifier) {
+                    return Ok(Decision::refuse(error).with_record(record.spend(record.expires_at)));
+                }
+                let issue = Issue::user(code.owner.clone(), code.scope.clone())
+                    .in_grant(record.grant)
+                    .with_refresh_token(with_refresh);
+                let tokens = minter.issue(issue)?;
+                // Kept as long as its tokens, so that a late replay still revokes them.
+                let kept = tokens.expires_at();
+                Ok(Decision::issue(tokens).with_record(record.spend(kept)))
+            })
+            .await
+        })
+    }
+}
 
 /// Issues and stores a code for an approved request.
-pub(crate) async fn issue_code<S: Storage, A>(
-    server: &Server<S, A>,
+pub(crate) async fn issue_code<S: TokenStore>(
+    storage: &S,
+    config: &Config,
     request: &AuthorizationRequest,
     owner: &OwnerId,
     scope: ScopeSet,
+    now: Timestamp,
 ) -> Result<AuthorizationCode, Error> {
-    let now = server.now();
     let code = AuthorizationCode::generate();
-    let record = CodeRecord {
-        grant: GrantId::generate(),
-        client_id: request.client().id().clone(),
-        owner: owner.clone(),
-        redirect_uri: request.redirect_uri().to_owned(),
-        redirect_uri_sent: request.redirect_uri_sent(),
+    let mut record = CodeRecord::new(
+        GrantId::generate(),
+        request.client().id().clone(),
+        owner.clone(),
+        request.redirect_uri(),
         scope,
-        challenge: request.code_challenge().cloned(),
-        issued_at: now,
-        expires_at: now.after(server.config().code_lifetime),
-    };
-    server.storage().save_code(code.digest(), record).await?;
-    Ok(code)
-}
-
-/// Exchanges a code for tokens at the token endpoint (C-TK-4, C-TK-5, C-PK-3, C-PK-4).
-pub(crate) async fn exchange<S: Storage, A>(
-    server: &Server<S, A>,
-    client: &Client,
-    params: &Params,
-) -> Result<TokenResponse, Failure> {
-    let code = params.require("code")?;
-    let redirect_uri = params.get("redirect_uri")?;
-    let verifier = params.get("code_verifier")?;
-    let config = server.config();
-    let secrets =
-        Secrets::mint(config.issue_refresh_tokens && client.allows_grant(GrantType::RefreshToken));
-    let now = server.now();
-    let mut granted = None;
-    let outcome = server
-        .storage()
-        .redeem_code(&Digest::of(code), now, |record| {
-            check(record, client, redirect_uri, verifier)?;
-            let subject = Subject::new(
-                record.grant,
-                &record.client_id,
-                Some(&record.owner),
-                &record.scope,
-            );
-            let (tokens, issued) = secrets.issue(&subject, config, now);
-            granted = Some(issued);
-            Ok(tokens)
-        })
+        now,
+        now.after(config.code_lifetime),
+    );
+    record.redirect_uri_sent = request.redirect_uri_sent();
+    record.challenge = request.code_challenge().cloned();
+    storage
+        .save_record(code.digest(), record.into_exchange_record(), now)
         .await?;
-    settle(server, outcome, secrets, granted, "authorization code").await
+    Ok(code)
 }
 
 /// Checks a presented code's binding to client, redirect URI and PKCE challenge.

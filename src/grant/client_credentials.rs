@@ -3,29 +3,37 @@
 //! No refresh token unless configured (§4.4.3, C-TK-9), and always-granted scopes, which are
 //! for user tokens, are not added.
 
-use crate::client::{Client, GrantType};
+use crate::BoxFuture;
+use crate::client::GrantType;
 use crate::error::{Failure, OAuthError};
-use crate::form::Params;
-use crate::grant::{TokenResponse, issue_new_grant, scope_param};
-use crate::scope::ScopeSet;
-use crate::server::Server;
+use crate::grant::{Grant, GrantContext, Issue};
 use crate::storage::Storage;
+use crate::token::TokenResponse;
 
-/// Issues an app token to an authenticated confidential client.
-pub(crate) async fn exchange<S: Storage, A>(
-    server: &Server<S, A>,
-    client: &Client,
-    params: &Params,
-) -> Result<TokenResponse, Failure> {
-    if !client.is_confidential() {
-        return Err(OAuthError::unauthorized_client(
-            "the client credentials grant is for confidential clients only",
-        )
-        .into());
+/// The `client_credentials` grant: an app token for an authenticated confidential client.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientCredentialsGrant;
+
+impl<S: Storage> Grant<S> for ClientCredentialsGrant {
+    fn grant_type(&self) -> GrantType {
+        GrantType::ClientCredentials
     }
-    let scope = client.resolve_scope(scope_param(params, client)?, &ScopeSet::new())?;
-    let config = server.config();
-    let with_refresh = config.refresh_tokens_for_client_credentials
-        && client.allows_grant(GrantType::RefreshToken);
-    Ok(issue_new_grant(server, client, None, &scope, with_refresh).await?)
+
+    fn exchange<'a>(
+        &'a self,
+        ctx: GrantContext<'a, S>,
+    ) -> BoxFuture<'a, Result<TokenResponse, Failure>> {
+        Box::pin(async move {
+            if !ctx.client().is_confidential() {
+                return Err(OAuthError::unauthorized_client(
+                    "the client credentials grant is for confidential clients only",
+                )
+                .into());
+            }
+            let scope = ctx.app_scope()?;
+            let with_refresh = ctx.config().refresh_tokens_for_client_credentials;
+            ctx.issue(Issue::app(scope).with_refresh_token(with_refresh))
+                .await
+        })
+    }
 }

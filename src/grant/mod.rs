@@ -1,319 +1,312 @@
-//! The grants, one module each: how an authorization turns into tokens (RFC 6749 §4, §6).
+//! The grant seam: how a token request turns into tokens (RFC 6749 §4, §6).
 //!
-//! Each grant does only what is its own: checking the grant's parameters and its record. The
-//! common steps live here: minting the secrets, building the records storage keeps, and the
-//! token response.
+//! Every grant of the token endpoint implements [`Grant`] and is registered on the server by
+//! its `grant_type`; the endpoint dispatches through that registry. What every grant shares
+//! runs outside it, the same for the built-in grants and a host's own: parsing the request,
+//! authenticating the client, checking that the client may use the grant, and writing the
+//! response with its headers and the host's hook. A grant only does what is its own — check
+//! its parameters, decide whom the tokens are for — and issues through the one issuing step
+//! ([`GrantContext::issue`], or [`GrantContext::redeem`] for a record that may be exchanged only
+//! once), so that every grant's tokens are the same records, in the same grant families, with
+//! the same revocation.
+//!
+//! The built-in grants: [`AuthorizationCodeGrant`], [`RefreshTokenGrant`],
+//! [`ClientCredentialsGrant`] and [`PasswordGrant`] (registered with an
+//! [`Authenticator`](crate::Authenticator)). The implicit grant has no token request; the
+//! authorization endpoint issues its token through the same issuing step.
 
-pub(crate) mod authorization_code;
-pub(crate) mod client_credentials;
-pub(crate) mod implicit;
-pub(crate) mod password;
-pub(crate) mod refresh_token;
+mod authorization_code;
+mod client_credentials;
+mod issue;
+mod password;
+mod refresh_token;
 
-use crate::authenticator::OwnerId;
-use crate::client::Client;
-use crate::client::{ClientId, GrantType};
+use std::sync::Arc;
+
+use http::HeaderMap;
+
+pub use authorization_code::AuthorizationCodeGrant;
+pub(crate) use authorization_code::issue_code;
+pub use client_credentials::ClientCredentialsGrant;
+pub use issue::{Issue, Issuer, Minter};
+pub use password::PasswordGrant;
+pub use refresh_token::RefreshTokenGrant;
+
+use crate::BoxFuture;
+use crate::client::{Client, GrantType};
 use crate::config::Config;
-use crate::error::OAuthError;
-use crate::error::{Error, Failure};
+use crate::error::{Error, Failure, OAuthError};
 use crate::form::Params;
 use crate::scope::ScopeSet;
-use crate::server::Server;
-use crate::storage::{Exchange, NewTokens, Storage, StoredToken, TokenRecord};
+use crate::storage::{Decision, Exchange, ExchangeKind, ExchangeRecord, Storage};
 use crate::time::Timestamp;
-use crate::token::{AccessToken, GrantId, RefreshToken};
+use crate::token::{Digest, TokenResponse};
 
-/// What a grant step hands out: the secrets in clear, minted before storage is touched so that
-/// the exchange inside storage stays pure.
-pub(crate) struct Secrets {
-    access: AccessToken,
-    refresh: Option<RefreshToken>,
+/// A grant type of the token endpoint: what it does with a token request whose client has been
+/// authenticated and allowed this grant.
+///
+/// A host adds a grant by implementing this trait and registering it with
+/// [`ServerBuilder::grant`](crate::ServerBuilder::grant); registering a grant type that is
+/// already registered replaces it. The server lists every registered grant type in its
+/// metadata (`grant_types_supported`).
+///
+/// ```
+/// use grantor::grant::{Grant, GrantContext, Issue};
+/// use grantor::storage::Storage;
+/// use grantor::token::TokenResponse;
+/// use grantor::{BoxFuture, Failure, GrantType, OAuthError, OwnerId};
+///
+/// /// Exchanges an API key the host issued for a token of the key's owner.
+/// struct ApiKeyGrant;
+///
+/// impl<S: Storage> Grant<S> for ApiKeyGrant {
+///     fn grant_type(&self) -> GrantType {
+///         GrantType::extension("urn:example:grant-type:api-key").expect("an absolute URI")
+///     }
+///
+///     fn exchange<'a>(&'a self, ctx: GrantContext<'a, S>) -> BoxFuture<'a, Result<TokenResponse, Failure>> {
+///         Box::pin(async move {
+///             let key = ctx.require("api_key")?;
+///             let owner = match key.strip_prefix("key-of-") {
+///                 Some(user) => OwnerId::new(user),
+///                 None => return Err(OAuthError::invalid_grant("unknown API key").into()),
+///             };
+///             let scope = ctx.user_scope()?;
+///             ctx.issue(Issue::user(owner, scope).with_refresh_token(true)).await
+///         })
+///     }
+/// }
+/// ```
+pub trait Grant<S>: Send + Sync + 'static {
+    /// The `grant_type` this grant answers.
+    fn grant_type(&self) -> GrantType;
+
+    /// Answers a token request of this grant type: the token response, or why not. The client
+    /// was authenticated and may use this grant type; the response's headers and the host's
+    /// hook are applied afterwards, for every grant alike.
+    fn exchange<'a>(
+        &'a self,
+        ctx: GrantContext<'a, S>,
+    ) -> BoxFuture<'a, Result<TokenResponse, Failure>>;
 }
 
-/// Who and what a set of tokens is for.
-pub(crate) struct Subject<'a> {
-    pub(crate) grant: GrantId,
-    pub(crate) client_id: &'a ClientId,
-    pub(crate) owner: Option<&'a OwnerId>,
-    /// The access token's scope.
-    pub(crate) scope: &'a ScopeSet,
-    /// The refresh token's scope: the access token's, except on refresh with a narrower scope,
-    /// where the new refresh token keeps the original scope (RFC 6749 §6).
-    pub(crate) refresh_scope: &'a ScopeSet,
+/// What a [`Grant`] gets to answer one token request: the authenticated client, the request's
+/// parameters and headers, the configuration, the clock, storage, and the issuing step. Never
+/// the whole server.
+pub struct GrantContext<'a, S> {
+    grant_type: &'a GrantType,
+    params: &'a Params,
+    headers: &'a HeaderMap,
+    storage: &'a S,
+    issuer: Issuer<'a>,
 }
 
-impl<'a> Subject<'a> {
-    /// A subject whose access and refresh tokens have the same scope.
+impl<'a, S: Storage> GrantContext<'a, S> {
     pub(crate) fn new(
-        grant: GrantId,
-        client_id: &'a ClientId,
-        owner: Option<&'a OwnerId>,
-        scope: &'a ScopeSet,
+        grant_type: &'a GrantType,
+        params: &'a Params,
+        headers: &'a HeaderMap,
+        storage: &'a S,
+        issuer: Issuer<'a>,
     ) -> Self {
         Self {
-            grant,
-            client_id,
-            owner,
-            scope,
-            refresh_scope: scope,
-        }
-    }
-}
-
-/// Mints and stores the tokens of a new grant (implicit, password, client credentials).
-pub(crate) async fn issue_new_grant<S: Storage, A>(
-    server: &Server<S, A>,
-    client: &Client,
-    owner: Option<&OwnerId>,
-    scope: &ScopeSet,
-    with_refresh: bool,
-) -> Result<TokenResponse, Error> {
-    let now = server.now();
-    let secrets = Secrets::mint(with_refresh);
-    let subject = Subject::new(GrantId::generate(), client.id(), owner, scope);
-    let (tokens, granted) = secrets.issue(&subject, server.config(), now);
-    server.storage().save_tokens(tokens).await?;
-    Ok(secrets.response(granted))
-}
-
-/// What the token response tells about the access token just issued, taken from its record
-/// (the record itself goes to storage).
-pub(crate) struct Granted {
-    scope: ScopeSet,
-    owner: Option<OwnerId>,
-    expires_in: u64,
-}
-
-impl Granted {
-    /// The response's view of a new access-token record. The owner is only kept for the host's
-    /// token-response hook: copying it would otherwise be wasted work.
-    pub(crate) fn of(access: &TokenRecord, config: &Config) -> Self {
-        Self {
-            scope: access.scope.clone(),
-            owner: access
-                .owner
-                .as_ref()
-                .filter(|_| config.token_response_fields.is_some())
-                .cloned(),
-            expires_in: access.issued_at.seconds_until(access.expires_at),
-        }
-    }
-}
-
-/// Turns the outcome of an exactly-once exchange into the token response or the RFC error.
-/// A replay revokes the whole grant (C-TK-5, C-TK-11). `granted` is what the exchange function
-/// recorded when it issued the tokens.
-pub(crate) async fn settle<S: Storage, A>(
-    server: &Server<S, A>,
-    outcome: Exchange,
-    secrets: Secrets,
-    granted: Option<Granted>,
-    what: &'static str,
-) -> Result<TokenResponse, Failure> {
-    match (outcome, granted) {
-        (Exchange::Issued, Some(granted)) => Ok(secrets.response(granted)),
-        // A backend that breaks the contract: `Issued` without running the exchange.
-        (Exchange::Issued, None) => Err(Error::storage(
-            "storage reported tokens that the exchange function did not issue",
-        )
-        .into()),
-        (Exchange::Refused(error), _) => Err(error.into()),
-        (Exchange::Replayed(grant), _) => {
-            server.storage().revoke_grant(&grant).await?;
-            Err(OAuthError::invalid_grant(format!("the {what} was already used")).into())
-        }
-        (Exchange::Unknown, _) => {
-            Err(OAuthError::invalid_grant(format!("the {what} is invalid or expired")).into())
-        }
-    }
-}
-
-/// The optional `scope` parameter of a token request.
-pub(crate) fn scope_param(
-    params: &Params,
-    client: &Client,
-) -> Result<Option<ScopeSet>, OAuthError> {
-    params
-        .get("scope")?
-        .map(|text| client.parse_scope(text))
-        .transpose()
-}
-
-/// What the host's token-response hook sees about the tokens just issued
-/// ([`ConfigBuilder::token_response_fields`](crate::ConfigBuilder::token_response_fields)).
-#[derive(Debug)]
-pub struct TokenContext<'a> {
-    /// The grant that issued the tokens.
-    pub grant_type: GrantType,
-    /// The client the tokens were issued to.
-    pub client_id: &'a ClientId,
-    /// The resource owner, or `None` for an app token.
-    pub owner: Option<&'a OwnerId>,
-    /// The granted scope.
-    pub scope: &'a ScopeSet,
-}
-
-impl Secrets {
-    /// Mints an access token and, if asked, a refresh token.
-    pub(crate) fn mint(with_refresh: bool) -> Self {
-        Self {
-            access: AccessToken::generate(),
-            refresh: with_refresh.then(RefreshToken::generate),
-        }
-    }
-
-    /// The records storage keeps for these secrets, and what the token response tells about
-    /// them.
-    pub(crate) fn issue(
-        &self,
-        subject: &Subject<'_>,
-        config: &Config,
-        now: Timestamp,
-    ) -> (NewTokens, Granted) {
-        let tokens = self.records(subject, config, now);
-        let granted = Granted::of(&tokens.access.record, config);
-        (tokens, granted)
-    }
-
-    /// The records storage keeps for these secrets.
-    fn records(&self, subject: &Subject<'_>, config: &Config, now: Timestamp) -> NewTokens {
-        let record = |scope: &ScopeSet, expires_at| TokenRecord {
-            grant: subject.grant,
-            client_id: subject.client_id.clone(),
-            owner: subject.owner.cloned(),
-            scope: scope.clone(),
-            issued_at: now,
-            expires_at,
-        };
-        NewTokens {
-            access: StoredToken {
-                digest: self.access.digest(),
-                record: record(subject.scope, now.after(config.access_token_lifetime)),
-            },
-            refresh: self.refresh.as_ref().map(|refresh| StoredToken {
-                digest: refresh.digest(),
-                record: record(
-                    subject.refresh_scope,
-                    now.after(config.refresh_token_lifetime),
-                ),
-            }),
-        }
-    }
-
-    /// The token response for these secrets (C-TK-6).
-    pub(crate) fn response(self, granted: Granted) -> TokenResponse {
-        TokenResponse {
-            access_token: self.access,
-            expires_in: granted.expires_in,
-            refresh_token: self.refresh,
-            scope: granted.scope,
-            owner: granted.owner,
-        }
-    }
-}
-
-/// A successful token response (RFC 6749 §5.1). `scope` is always included: the RFC makes it
-/// optional only when it equals the request's, and clients are better off not having to
-/// remember what they asked for.
-#[derive(Debug)]
-pub(crate) struct TokenResponse {
-    pub(crate) access_token: AccessToken,
-    pub(crate) expires_in: u64,
-    pub(crate) refresh_token: Option<RefreshToken>,
-    pub(crate) scope: ScopeSet,
-    /// The resource owner, kept only when the host's token-response hook needs it.
-    owner: Option<OwnerId>,
-}
-
-/// The fields of a token response that the host's hook may not replace.
-const STANDARD_FIELDS: [&str; 5] = [
-    "access_token",
-    "token_type",
-    "expires_in",
-    "refresh_token",
-    "scope",
-];
-
-impl TokenResponse {
-    /// The JSON body, with the host's extra fields (which never replace a standard one).
-    ///
-    /// Without a hook the body is written straight from the response, with no intermediate
-    /// `serde_json::Value`; with one, the standard fields and the host's are merged in a map.
-    /// Either way the fields come out in the same (alphabetical) order.
-    pub(crate) fn to_json(
-        &self,
-        grant_type: GrantType,
-        client_id: &ClientId,
-        config: &Config,
-    ) -> Vec<u8> {
-        let Some(hook) = &config.token_response_fields else {
-            return self.standard_json();
-        };
-        let mut body: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_slice(&self.standard_json()).unwrap_or_default();
-        let context = TokenContext {
             grant_type,
-            client_id,
-            owner: self.owner.as_ref(),
-            scope: &self.scope,
-        };
-        for (name, value) in hook(&context) {
-            if !STANDARD_FIELDS.contains(&name.as_str()) {
-                body.insert(name, value);
-            }
+            params,
+            headers,
+            storage,
+            issuer,
         }
-        serde_json::to_vec(&body).unwrap_or_default()
     }
 
-    /// The standard fields, in alphabetical order (the order a `serde_json` map keeps).
-    fn standard_json(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(192);
-        out.extend_from_slice(b"{\"access_token\":");
-        push_minted(&mut out, self.access_token.secret());
-        out.extend_from_slice(b",\"expires_in\":");
-        push_decimal(&mut out, self.expires_in);
-        if let Some(refresh) = &self.refresh_token {
-            out.extend_from_slice(b",\"refresh_token\":");
-            push_minted(&mut out, refresh.secret());
+    /// The grant type of the request.
+    pub fn grant_type(&self) -> &GrantType {
+        self.grant_type
+    }
+
+    /// The authenticated client.
+    pub fn client(&self) -> &'a Client {
+        self.issuer.client()
+    }
+
+    /// A parameter of the request: `None` when absent or empty, `invalid_request` when sent
+    /// more than once.
+    pub fn param(&self, name: &str) -> Result<Option<&'a str>, OAuthError> {
+        self.params.get(name)
+    }
+
+    /// A required parameter: `invalid_request` when absent, empty or repeated.
+    pub fn require(&self, name: &str) -> Result<&'a str, OAuthError> {
+        self.params.require(name)
+    }
+
+    /// The request's headers (e.g. for a proof of possession).
+    pub fn headers(&self) -> &'a HeaderMap {
+        self.headers
+    }
+
+    /// The server's configuration.
+    pub fn config(&self) -> &'a Config {
+        self.issuer.config()
+    }
+
+    /// The storage backend.
+    pub fn storage(&self) -> &'a S {
+        self.storage
+    }
+
+    /// The time of the request, from the configured clock.
+    pub fn now(&self) -> Timestamp {
+        self.issuer.now()
+    }
+
+    /// The issuing step, for minting inside a storage step of the grant's own.
+    pub fn issuer(&self) -> &Issuer<'a> {
+        &self.issuer
+    }
+
+    /// The request's `scope` parameter, parsed against the client's registered sets; `None`
+    /// when absent.
+    pub fn requested_scope(&self) -> Result<Option<ScopeSet>, OAuthError> {
+        self.param("scope")?
+            .map(|text| self.client().parse_scope(text))
+            .transpose()
+    }
+
+    /// The scope of a user token for this request (C-AZ-8, C-SC-1, C-SC-2): the requested
+    /// scope, or the client's default; `invalid_scope` when the client may not have it; the
+    /// always-granted scopes added.
+    pub fn user_scope(&self) -> Result<ScopeSet, OAuthError> {
+        let always = &self.config().always_granted_scopes;
+        let scope = self
+            .client()
+            .resolve_scope(self.requested_scope()?, always)?;
+        Ok(scope.union(always))
+    }
+
+    /// The scope of an app token for this request: as [`user_scope`](Self::user_scope), without
+    /// the always-granted scopes, which are for user tokens.
+    pub fn app_scope(&self) -> Result<ScopeSet, OAuthError> {
+        self.client()
+            .resolve_scope(self.requested_scope()?, &ScopeSet::new())
+    }
+
+    /// Issues the tokens of `issue` to the client and stores them: the issuing step every grant
+    /// shares. The tokens start a new grant family unless
+    /// [`Issue::in_grant`] names an existing one.
+    pub async fn issue(&self, issue: Issue) -> Result<TokenResponse, Failure> {
+        Ok(self.issuer.issue_and_store(self.storage, issue).await?)
+    }
+
+    /// Redeems the record of `kind` that `secret` names, exactly once: the issuing step for a
+    /// record exchanged for tokens (a code, a refresh token, a device code).
+    ///
+    /// `decide` runs inside storage's exactly-once step ([`TokenStore::exchange`]) with the
+    /// record as stored — live, expired or spent — and a [`Minter`] to issue tokens with; what
+    /// it returns is applied atomically. Then: tokens issued are answered; a refusal is
+    /// answered as it is; a [`Decision::replay`] revokes the record's whole grant and answers
+    /// `invalid_grant`, as does an unknown record. An `Err` from `decide` changes nothing and
+    /// answers `server_error`. [`unusable`] is the usual first step of `decide`.
+    ///
+    /// [`TokenStore::exchange`]: crate::storage::TokenStore::exchange
+    pub async fn redeem<F>(
+        &self,
+        kind: ExchangeKind,
+        secret: &str,
+        decide: F,
+    ) -> Result<TokenResponse, Failure>
+    where
+        F: FnOnce(&ExchangeRecord, &mut Minter<'_>) -> Result<Decision, Error> + Send,
+    {
+        let mut minter = Minter::new(&self.issuer);
+        let mut failed = None;
+        let outcome = self
+            .storage
+            .exchange(kind, &Digest::of(secret), self.now(), |record| {
+                decide(record, &mut minter).unwrap_or_else(|error| {
+                    failed = Some(error);
+                    Decision::refuse(OAuthError::server_error("the tokens could not be issued"))
+                })
+            })
+            .await?;
+        if let Some(error) = failed {
+            return Err(error.into());
         }
-        // Scope characters (RFC 6749 §3.3) exclude `"` and `\`: nothing to escape.
-        out.extend_from_slice(b",\"scope\":\"");
-        for (i, scope) in self.scope.iter().enumerate() {
-            if i > 0 {
-                out.push(b' ');
+        match outcome {
+            Exchange::Issued => minter.into_response().ok_or_else(|| {
+                // A backend that breaks the contract: `Issued` without running the exchange.
+                Error::storage("storage reported tokens that the exchange function did not issue")
+                    .into()
+            }),
+            Exchange::Refused(error) => Err(error.into()),
+            Exchange::Replayed(grant) => {
+                self.storage.revoke_grant(&grant).await?;
+                Err(
+                    OAuthError::invalid_grant(format!("the {} was already used", kind.label()))
+                        .into(),
+                )
             }
-            out.extend_from_slice(scope.as_str().as_bytes());
+            _ => Err(not_live(kind).into()),
         }
-        out.push(b'"');
-        out.extend_from_slice(b",\"token_type\":\"Bearer\"}");
-        out
     }
 }
 
-/// Appends a number in decimal.
-fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+/// The usual first step of a [`GrantContext::redeem`] decision: the decision for a record that
+/// cannot be exchanged — a spent one is a replay, an expired one is refused with
+/// `invalid_grant` — or `None` for a live one.
+pub fn unusable(record: &ExchangeRecord, now: Timestamp) -> Option<Decision> {
+    if record.spent {
+        Some(Decision::replay())
+    } else if !record.is_live(now) {
+        Some(Decision::refuse(not_live(record.kind)))
+    } else {
+        None
     }
-    out.extend_from_slice(&digits[start..]);
 }
 
-/// Appends a secret grantor minted as a JSON string. A token response only ever holds secrets
-/// from [`Secrets::mint`], which are base64url: there is nothing to escape.
-fn push_minted(out: &mut Vec<u8>, secret: &str) {
-    debug_assert!(
-        secret
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    );
-    out.push(b'"');
-    out.extend_from_slice(secret.as_bytes());
-    out.push(b'"');
+/// The error of a record that is unknown, expired or revoked.
+fn not_live(kind: ExchangeKind) -> OAuthError {
+    OAuthError::invalid_grant(format!("the {} is invalid or expired", kind.label()))
+}
+
+/// The grants a server answers, by `grant_type`, in the order registered.
+pub(crate) struct Grants<S> {
+    list: Vec<(GrantType, Arc<dyn Grant<S>>)>,
+}
+
+impl<S: 'static> Grants<S> {
+    pub(crate) fn new() -> Self {
+        Self { list: Vec::new() }
+    }
+
+    /// Registers a grant, replacing one of the same type (in place, keeping the order).
+    pub(crate) fn register(&mut self, grant: Arc<dyn Grant<S>>) {
+        let grant_type = grant.grant_type();
+        match self.list.iter_mut().find(|(known, _)| *known == grant_type) {
+            Some(slot) => slot.1 = grant,
+            None => self.list.push((grant_type, grant)),
+        }
+    }
+
+    /// Removes the grant of a type, if registered.
+    pub(crate) fn remove(&mut self, grant_type: &GrantType) {
+        self.list.retain(|(known, _)| known != grant_type);
+    }
+
+    /// The grant registered for a `grant_type` value.
+    pub(crate) fn find(&self, name: &str) -> Option<(&GrantType, &dyn Grant<S>)> {
+        self.list
+            .iter()
+            .find(|(grant_type, _)| grant_type.as_str() == name)
+            .map(|(grant_type, grant)| (grant_type, &**grant))
+    }
+
+    /// Whether a grant type is registered.
+    pub(crate) fn contains(&self, grant_type: &GrantType) -> bool {
+        self.list.iter().any(|(known, _)| known == grant_type)
+    }
+
+    /// The registered grant types, in order.
+    pub(crate) fn types(&self) -> impl Iterator<Item = &GrantType> {
+        self.list.iter().map(|(grant_type, _)| grant_type)
+    }
 }

@@ -5,13 +5,33 @@
 //! Credentials are checked by the host's [`Authenticator`]; an unknown user and a wrong password
 //! get the same `invalid_grant`, so the answer never tells which field was wrong (C-TK-8).
 
+use crate::BoxFuture;
 use crate::authenticator::{Authenticator, Password};
-use crate::client::{Client, GrantType};
+use crate::client::GrantType;
 use crate::error::{Failure, OAuthError};
-use crate::form::Params;
-use crate::grant::{TokenResponse, issue_new_grant, scope_param};
-use crate::server::Server;
+use crate::grant::{Grant, GrantContext, Issue};
 use crate::storage::Storage;
+use crate::token::TokenResponse;
+
+/// The `password` grant, checking owners' credentials with an [`Authenticator`]. A server has
+/// it only when given one
+/// ([`ServerBuilder::authenticator`](crate::ServerBuilder::authenticator)).
+#[derive(Debug, Clone, Default)]
+pub struct PasswordGrant<A> {
+    authenticator: A,
+}
+
+impl<A: Authenticator> PasswordGrant<A> {
+    /// The grant, checking passwords with `authenticator`.
+    pub fn new(authenticator: A) -> Self {
+        Self { authenticator }
+    }
+
+    /// The authenticator.
+    pub fn authenticator(&self) -> &A {
+        &self.authenticator
+    }
+}
 
 /// The one answer for every refused owner: unknown user, wrong password, or not the owner of
 /// an owner-only client (C-TK-8).
@@ -19,28 +39,34 @@ fn refused() -> OAuthError {
     OAuthError::invalid_grant("invalid resource owner credentials")
 }
 
-/// Exchanges a username and password for tokens.
-pub(crate) async fn exchange<S: Storage, A: Authenticator>(
-    server: &Server<S, A>,
-    client: &Client,
-    params: &Params,
-) -> Result<TokenResponse, Failure> {
-    let username = params.require("username")?;
-    let password = params.require("password")?;
-    let config = server.config();
-    let scope =
-        client.resolve_scope(scope_param(params, client)?, &config.always_granted_scopes)?;
-    let owner = server
-        .authenticator()
-        .authenticate(username, Password::new(password))
-        .await?
-        .ok_or_else(refused)?;
-    if client.is_owner_only() && client.owner() != Some(&owner) {
-        // C-SC-5: only the client's owner may authorize it. The answer is the same as for a
-        // wrong password, or the client's developer could test other users' passwords.
-        return Err(refused().into());
+impl<S: Storage, A: Authenticator> Grant<S> for PasswordGrant<A> {
+    fn grant_type(&self) -> GrantType {
+        GrantType::Password
     }
-    let scope = scope.union(&config.always_granted_scopes);
-    let with_refresh = config.issue_refresh_tokens && client.allows_grant(GrantType::RefreshToken);
-    Ok(issue_new_grant(server, client, Some(&owner), &scope, with_refresh).await?)
+
+    fn exchange<'a>(
+        &'a self,
+        ctx: GrantContext<'a, S>,
+    ) -> BoxFuture<'a, Result<TokenResponse, Failure>> {
+        Box::pin(async move {
+            let username = ctx.require("username")?;
+            let password = ctx.require("password")?;
+            let scope = ctx.user_scope()?;
+            let owner = self
+                .authenticator
+                .authenticate(username, Password::new(password))
+                .await?
+                .ok_or_else(refused)?;
+            let client = ctx.client();
+            if client.is_owner_only() && client.owner() != Some(&owner) {
+                // C-SC-5: only the client's owner may authorize it. The answer is the same as
+                // for a wrong password, or the client's developer could test other users'
+                // passwords.
+                return Err(refused().into());
+            }
+            let with_refresh = ctx.config().issue_refresh_tokens;
+            ctx.issue(Issue::user(owner, scope).with_refresh_token(with_refresh))
+                .await
+        })
+    }
 }

@@ -1,69 +1,82 @@
 //! The refresh token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2).
 //!
-//! A refresh token moves Active → Rotated exactly once, inside
-//! [`Storage::rotate_refresh_token`]: each use issues a new refresh token (when rotation is on,
-//! the default, and always for public clients), and a rotated token presented again revokes the whole grant family (C-TK-11).
-//! A request the grant refuses (another client's token, a wider scope) changes nothing.
+//! A refresh token is an exchange record of kind [`ExchangeKind::REFRESH_TOKEN`], used through
+//! storage's exactly-once step: each use issues a new refresh token (when rotation is on, the
+//! default, and always for public clients) and spends the one presented; a spent token
+//! presented again revokes the whole grant family (C-TK-11). A request the grant refuses
+//! (another client's token, a wider scope) changes nothing.
 //!
 //! The new access token may have a narrower scope than the original grant; the new refresh
 //! token keeps the original scope (§6), so the client can later ask for the rest again. Each
 //! rotation gives the new refresh token a full refresh-token lifetime.
 
-use crate::client::Client;
-use crate::error::{Failure, OAuthError};
-use crate::form::Params;
-use crate::grant::{Secrets, Subject, TokenResponse, scope_param, settle};
-use crate::server::Server;
-use crate::storage::Storage;
-use crate::token::Digest;
+use std::borrow::Cow;
 
-/// Exchanges a refresh token for new tokens (C-TK-10, C-TK-11).
-pub(crate) async fn exchange<S: Storage, A>(
-    server: &Server<S, A>,
-    client: &Client,
-    params: &Params,
-) -> Result<TokenResponse, Failure> {
-    let token = params.require("refresh_token")?;
-    let requested = scope_param(params, client)?;
-    let config = server.config();
-    // Public clients' refresh tokens always rotate: they are not sender-constrained, so
-    // rotation is their only replay detection (RFC 9700 §4.14.2).
-    let secrets = Secrets::mint(config.rotate_refresh_tokens || !client.is_confidential());
-    let now = server.now();
-    let mut granted = None;
-    let outcome = server
-        .storage()
-        .rotate_refresh_token(&Digest::of(token), now, |record| {
-            if record.client_id != *client.id() {
-                return Err(OAuthError::invalid_grant(
-                    "the refresh token was issued to another client",
-                ));
-            }
-            let scope = match &requested {
-                None => record.scope.clone(),
-                Some(requested) if record.scope.satisfies_all(requested) => match record.owner {
-                    Some(_) => requested.union(&config.always_granted_scopes),
-                    None => requested.clone(),
-                },
-                Some(_) => {
-                    return Err(OAuthError::invalid_scope(
-                        "the requested scope exceeds the scope originally granted",
-                    ));
+use crate::BoxFuture;
+use crate::client::GrantType;
+use crate::error::{Failure, OAuthError};
+use crate::grant::{Grant, GrantContext, Issue, unusable};
+use crate::storage::{Decision, ExchangeKind, Storage, TokenRecord};
+use crate::token::TokenResponse;
+
+/// The `refresh_token` grant: exchanges a refresh token for new tokens of the same grant
+/// (C-TK-10, C-TK-11).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RefreshTokenGrant;
+
+impl<S: Storage> Grant<S> for RefreshTokenGrant {
+    fn grant_type(&self) -> GrantType {
+        GrantType::RefreshToken
+    }
+
+    fn exchange<'a>(
+        &'a self,
+        ctx: GrantContext<'a, S>,
+    ) -> BoxFuture<'a, Result<TokenResponse, Failure>> {
+        Box::pin(async move {
+            let token = ctx.require("refresh_token")?;
+            let requested = ctx.requested_scope()?;
+            let client = ctx.client();
+            let always = &ctx.config().always_granted_scopes;
+            // Public clients' refresh tokens always rotate: they are not sender-constrained, so
+            // rotation is their only replay detection (RFC 9700 §4.14.2).
+            let rotate = ctx.config().rotate_refresh_tokens || !client.is_confidential();
+            ctx.redeem(ExchangeKind::REFRESH_TOKEN, token, |record, minter| {
+                if let Some(decision) = unusable(record, minter.now()) {
+                    return Ok(decision);
                 }
-            };
-            let subject = Subject {
-                refresh_scope: &record.scope,
-                ..Subject::new(
-                    record.grant,
-                    &record.client_id,
-                    record.owner.as_ref(),
-                    &scope,
-                )
-            };
-            let (tokens, issued) = secrets.issue(&subject, config, now);
-            granted = Some(issued);
-            Ok(tokens)
+                let old: Cow<'_, TokenRecord> = record.data.get()?;
+                if old.client_id != *client.id() {
+                    return Ok(Decision::refuse(OAuthError::invalid_grant(
+                        "the refresh token was issued to another client",
+                    )));
+                }
+                let scope = match &requested {
+                    None => old.scope.clone(),
+                    Some(requested) if old.scope.satisfies_all(requested) => match old.owner {
+                        Some(_) => requested.union(always),
+                        None => requested.clone(),
+                    },
+                    Some(_) => {
+                        return Ok(Decision::refuse(OAuthError::invalid_scope(
+                            "the requested scope exceeds the scope originally granted",
+                        )));
+                    }
+                };
+                let issue = Issue::new(old.owner.clone(), scope)
+                    .refresh_scope(old.scope.clone())
+                    .in_grant(record.grant)
+                    .with_refresh_token(rotate);
+                let tokens = minter.issue(issue)?;
+                let rotated = tokens.refresh.is_some();
+                let decision = Decision::issue(tokens);
+                Ok(if rotated {
+                    decision.with_record(record.spend(record.expires_at))
+                } else {
+                    decision
+                })
+            })
+            .await
         })
-        .await?;
-    settle(server, outcome, secrets, granted, "refresh token").await
+    }
 }

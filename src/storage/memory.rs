@@ -10,13 +10,17 @@
 //!
 //! Expired records are dropped on their own: when a shard has doubled in size since its last
 //! sweep, the next insert sweeps it, so memory stays proportional to the live records at an
-//! amortised constant cost per insert. [`Storage::purge_expired`] sweeps everything at once.
+//! amortised constant cost per insert. [`TokenStore::purge_expired`] sweeps everything at once.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use super::{CodeRecord, Exchange, ExchangeFn, NewTokens, Storage, StoredToken, TokenRecord};
+use super::{
+    ClientStore, Exchange, ExchangeFn, ExchangeKind, ExchangeRecord, NewTokens, ReplayCache,
+    StoredRecord, StoredToken, TokenRecord, TokenStore,
+};
+use crate::BoxFuture;
 use crate::client::Client;
 use crate::error::Error;
 use crate::time::Timestamp;
@@ -47,10 +51,12 @@ pub struct MemoryStorage {
 struct Inner {
     clients: RwLock<HashMap<String, Client>>,
     grants: Shards<GrantId, GrantEntry>,
-    codes: Shards<Digest, CodeEntry>,
     /// Shared records, so that bearer validation hands them out without copying.
     access: Shards<Digest, Arc<TokenRecord>>,
-    refresh: Shards<Digest, RefreshEntry>,
+    /// Exchange records of every kind (codes, refresh tokens, extensions' records).
+    records: Shards<Digest, ExchangeRecord>,
+    /// Identifiers seen once, until they expire.
+    replays: Shards<Digest, Timestamp>,
 }
 
 /// How many records a [`MemoryStorage`] holds, expired ones not yet swept included.
@@ -60,12 +66,13 @@ pub struct MemoryStats {
     pub clients: usize,
     /// Grant index entries.
     pub grants: usize,
-    /// Authorization codes, redeemed ones kept for replay detection included.
-    pub codes: usize,
     /// Access tokens.
     pub access_tokens: usize,
-    /// Refresh tokens, rotated ones kept for replay detection included.
-    pub refresh_tokens: usize,
+    /// Exchange records (codes, refresh tokens, extensions' records), spent ones kept for
+    /// replay detection included.
+    pub records: usize,
+    /// Identifiers in the replay cache.
+    pub replays: usize,
 }
 
 impl MemoryStorage {
@@ -80,9 +87,9 @@ impl MemoryStorage {
         MemoryStats {
             clients: read(&inner.clients).len(),
             grants: inner.grants.len(),
-            codes: inner.codes.len(),
             access_tokens: inner.access.len(),
-            refresh_tokens: inner.refresh.len(),
+            records: inner.records.len(),
+            replays: inner.replays.len(),
         }
     }
 
@@ -105,65 +112,25 @@ impl MemoryStorage {
             .access
             .write(&digest)
             .insert(digest, Arc::new(record), now);
-        if let Some(StoredToken { digest, record }) = tokens.refresh {
-            entry.include(Member::Refresh(digest), record.expires_at, now);
-            let refresh = RefreshEntry {
-                record,
-                rotated: false,
-            };
-            inner.refresh.write(&digest).insert(digest, refresh, now);
+        if let Some(StoredRecord { digest, record }) = tokens.refresh {
+            entry.include(Member::Record(digest), record.retain_until, now);
+            inner.records.write(&digest).insert(digest, record, now);
         }
         true
     }
 
-    /// The exactly-once step shared by codes and refresh tokens. The grant of a record never
-    /// changes: find it, then hold the grant's lock across check, `spend` and insert, so that a
-    /// revocation is ordered before or after the exchange, never in between.
-    fn exchange_once<E: OneShot>(
-        &self,
-        shards: &Shards<Digest, E>,
-        digest: &Digest,
-        now: Timestamp,
-        spend: impl FnOnce(&mut E) -> Result<NewTokens, crate::OAuthError>,
-    ) -> Exchange {
-        let Some(grant) = shards.read(digest).map.get(digest).map(E::grant) else {
-            return Exchange::Unknown;
-        };
-        let mut grants = self.inner.grants.write(&grant);
-        let outcome = {
-            let mut shard = shards.write(digest);
-            match shard.map.get_mut(digest) {
-                // A spent record is a replay even after it expired, for as long as it is kept.
-                Some(entry) if entry.is_spent() => return Exchange::Replayed(grant),
-                Some(entry) if entry.live_until() > now => spend(entry),
-                _ => return Exchange::Unknown,
-            }
-        };
-        self.finish(&mut grants, outcome, now)
-    }
-
-    /// Stores the tokens an accepted exchange produced, or reports the grant gone. The caller
-    /// still holds the grant's shard lock, so a revocation cannot slip in between.
-    fn finish(
-        &self,
-        grants: &mut Shard<GrantId, GrantEntry>,
-        outcome: Result<NewTokens, crate::OAuthError>,
-        now: Timestamp,
-    ) -> Exchange {
-        match outcome {
-            Ok(tokens) => {
-                if self.attach(grants, tokens, now) {
-                    Exchange::Issued
-                } else {
-                    Exchange::Unknown
-                }
-            }
-            Err(error) => Exchange::Refused(error),
-        }
+    /// The grant of the record of this kind under `digest`, if there is one.
+    fn grant_of(&self, kind: ExchangeKind, digest: &Digest) -> Option<GrantId> {
+        let shard = self.inner.records.read(digest);
+        shard
+            .map
+            .get(digest)
+            .filter(|record| record.kind == kind)
+            .map(|record| record.grant)
     }
 }
 
-impl Storage for MemoryStorage {
+impl ClientStore for MemoryStorage {
     async fn client(&self, id: &str) -> Result<Option<Client>, Error> {
         Ok(read(&self.inner.clients).get(id).cloned())
     }
@@ -172,42 +139,9 @@ impl Storage for MemoryStorage {
         write(&self.inner.clients).insert(client.id().as_str().to_owned(), client);
         Ok(())
     }
+}
 
-    async fn save_code(&self, digest: Digest, code: CodeRecord) -> Result<(), Error> {
-        let inner = &self.inner;
-        let now = code.issued_at;
-        let mut grants = inner.grants.write(&code.grant);
-        let entry = grants.entry(code.grant, now);
-        if !entry.revoked {
-            entry.include(Member::Code(digest), code.expires_at, now);
-            let code = CodeEntry {
-                retain_until: code.expires_at,
-                record: code,
-                redeemed: false,
-            };
-            inner.codes.write(&digest).insert(digest, code, now);
-        }
-        Ok(())
-    }
-
-    async fn redeem_code<F: ExchangeFn<CodeRecord>>(
-        &self,
-        digest: &Digest,
-        now: Timestamp,
-        exchange: F,
-    ) -> Result<Exchange, Error> {
-        Ok(self.exchange_once(&self.inner.codes, digest, now, |entry| {
-            // A code is spent whatever the exchange decides, and kept as long as the tokens it
-            // issued, so that a late replay still revokes them (C-TK-5).
-            entry.redeemed = true;
-            let outcome = exchange(&entry.record);
-            if let Ok(tokens) = &outcome {
-                entry.retain_until = tokens.expires_at();
-            }
-            outcome
-        }))
-    }
-
+impl TokenStore for MemoryStorage {
     async fn save_tokens(&self, tokens: NewTokens) -> Result<(), Error> {
         let now = tokens.access.record.issued_at;
         let mut grants = self.inner.grants.write(&tokens.grant());
@@ -228,40 +162,78 @@ impl Storage for MemoryStorage {
             .cloned())
     }
 
-    async fn refresh_token(
-        &self,
-        digest: &Digest,
-        now: Timestamp,
-    ) -> Result<Option<TokenRecord>, Error> {
-        let refresh = self.inner.refresh.read(digest);
-        Ok(refresh
-            .map
-            .get(digest)
-            .filter(|entry| !entry.rotated && entry.record.expires_at > now)
-            .map(|entry| entry.record.clone()))
+    async fn revoke_access_token(&self, digest: &Digest) -> Result<(), Error> {
+        self.inner.access.write(digest).map.remove(digest);
+        Ok(())
     }
 
-    async fn rotate_refresh_token<F: ExchangeFn<TokenRecord>>(
+    async fn save_record(
         &self,
+        digest: Digest,
+        record: ExchangeRecord,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let inner = &self.inner;
+        let mut grants = inner.grants.write(&record.grant);
+        let entry = grants.entry(record.grant, now);
+        if !entry.revoked {
+            entry.include(Member::Record(digest), record.retain_until, now);
+            inner.records.write(&digest).insert(digest, record, now);
+        }
+        Ok(())
+    }
+
+    async fn record(
+        &self,
+        kind: ExchangeKind,
+        digest: &Digest,
+    ) -> Result<Option<ExchangeRecord>, Error> {
+        let shard = self.inner.records.read(digest);
+        Ok(shard
+            .map
+            .get(digest)
+            .filter(|record| record.kind == kind)
+            .cloned())
+    }
+
+    /// The grant of a record never changes: find it, then hold the grant's lock across the
+    /// read, the decision and the write, so that a revocation is ordered before or after the
+    /// exchange, never in between. The record's own shard is locked only while the decision is
+    /// made and the record rewritten: the new tokens may belong in the same shard.
+    async fn exchange<F: ExchangeFn>(
+        &self,
+        kind: ExchangeKind,
         digest: &Digest,
         now: Timestamp,
         exchange: F,
     ) -> Result<Exchange, Error> {
-        Ok(
-            self.exchange_once(&self.inner.refresh, digest, now, |entry| {
-                // A refresh token is rotated only when the exchange succeeds with a new one.
-                let outcome = exchange(&entry.record);
-                if let Ok(tokens) = &outcome {
-                    entry.rotated = tokens.refresh.is_some();
+        let Some(grant) = self.grant_of(kind, digest) else {
+            return Ok(Exchange::Unknown);
+        };
+        let mut grants = self.inner.grants.write(&grant);
+        let mut decision = {
+            let mut shard = self.inner.records.write(digest);
+            let Some(record) = shard.map.get_mut(digest).filter(|r| r.kind == kind) else {
+                // Revoked (and removed) between the lookup and the lock.
+                return Ok(Exchange::Unknown);
+            };
+            let mut decision = exchange(record);
+            if let Some(changed) = decision.take_record() {
+                record.spent = changed.spent;
+                record.expires_at = changed.expires_at;
+                record.retain_until = changed.retain_until;
+                record.data = changed.data;
+                if let Some(entry) = grants.map.get_mut(&grant) {
+                    entry.keep(Member::Record(*digest), record.retain_until);
                 }
-                outcome
-            }),
-        )
-    }
-
-    async fn revoke_access_token(&self, digest: &Digest) -> Result<(), Error> {
-        self.inner.access.write(digest).map.remove(digest);
-        Ok(())
+            }
+            decision
+        };
+        let stored = match decision.take_tokens(grant) {
+            Some(tokens) => self.attach(&mut grants, tokens, now),
+            None => true,
+        };
+        Ok(decision.finish(grant, stored))
     }
 
     async fn revoke_grant(&self, grant: &GrantId) -> Result<(), Error> {
@@ -273,9 +245,8 @@ impl Storage for MemoryStorage {
         entry.revoked = true;
         for member in std::mem::take(&mut entry.members).into_members() {
             match member {
-                Member::Code(d) => drop(inner.codes.write(&d).map.remove(&d)),
                 Member::Access(d) => drop(inner.access.write(&d).map.remove(&d)),
-                Member::Refresh(d) => drop(inner.refresh.write(&d).map.remove(&d)),
+                Member::Record(d) => drop(inner.records.write(&d).map.remove(&d)),
             }
         }
         Ok(())
@@ -283,11 +254,30 @@ impl Storage for MemoryStorage {
 
     async fn purge_expired(&self, now: Timestamp) -> Result<u64, Error> {
         let inner = &self.inner;
-        let removed = inner.codes.sweep(now)
-            + inner.access.sweep(now)
-            + inner.refresh.sweep(now)
-            + inner.grants.sweep(now);
+        let removed = inner.access.sweep(now)
+            + inner.records.sweep(now)
+            + inner.grants.sweep(now)
+            + inner.replays.sweep(now);
         Ok(removed as u64)
+    }
+}
+
+impl ReplayCache for MemoryStorage {
+    fn first_use<'a>(
+        &'a self,
+        key: &'a Digest,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        let mut shard = self.inner.replays.write(key);
+        let first = match shard.map.get(key) {
+            Some(until) if *until > now => false,
+            _ => {
+                shard.insert(*key, expires_at, now);
+                true
+            }
+        };
+        Box::pin(std::future::ready(Ok(first)))
     }
 }
 
@@ -310,75 +300,23 @@ impl Expiring for Arc<TokenRecord> {
     }
 }
 
-struct CodeEntry {
-    record: CodeRecord,
-    /// Redeemed codes stay until the tokens they issued expire, so that a replay is recognised
-    /// (C-TK-5).
-    redeemed: bool,
-    /// How long the entry is kept: the code's expiry, or after redemption its tokens'.
-    retain_until: Timestamp,
-}
-
-impl Expiring for CodeEntry {
+impl Expiring for ExchangeRecord {
     fn expires_at(&self) -> Timestamp {
-        self.retain_until.max(self.record.expires_at)
+        self.retain_until.max(self.expires_at)
     }
 }
 
-/// A record that can be exchanged once: a code, or a refresh token.
-trait OneShot: Expiring {
-    fn grant(&self) -> GrantId;
-    fn is_spent(&self) -> bool;
-    /// Until when the record can be exchanged (it may be kept longer, as a spent tombstone).
-    fn live_until(&self) -> Timestamp;
-}
-
-impl OneShot for CodeEntry {
-    fn grant(&self) -> GrantId {
-        self.record.grant
-    }
-
-    fn live_until(&self) -> Timestamp {
-        self.record.expires_at
-    }
-
-    fn is_spent(&self) -> bool {
-        self.redeemed
-    }
-}
-
-impl OneShot for RefreshEntry {
-    fn grant(&self) -> GrantId {
-        self.record.grant
-    }
-
-    fn live_until(&self) -> Timestamp {
-        self.record.expires_at
-    }
-
-    fn is_spent(&self) -> bool {
-        self.rotated
-    }
-}
-
-struct RefreshEntry {
-    record: TokenRecord,
-    /// Rotated tokens stay until they expire, so that a replay is recognised (C-TK-11).
-    rotated: bool,
-}
-
-impl Expiring for RefreshEntry {
+impl Expiring for Timestamp {
     fn expires_at(&self) -> Timestamp {
-        self.record.expires_at
+        *self
     }
 }
 
 /// A record issued under a grant, by kind and digest.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Member {
-    Code(Digest),
     Access(Digest),
-    Refresh(Digest),
+    Record(Digest),
 }
 
 /// What was issued under one grant, kept until the last of it expires.
@@ -407,7 +345,25 @@ impl GrantEntry {
                 Members::Many(all)
             }
         };
-        self.expires_at = self.expires_at.max(expires_at);
+        self.extend(expires_at);
+    }
+
+    /// Keeps the entry at least until `until`.
+    fn extend(&mut self, until: Timestamp) {
+        self.expires_at = self.expires_at.max(until);
+    }
+
+    /// Keeps a member (and the entry) at least until `until`: a spent record may be kept
+    /// longer than it was going to live.
+    fn keep(&mut self, member: Member, until: Timestamp) {
+        if let Members::Many(all) = &mut self.members {
+            for (known, known_until) in all.iter_mut() {
+                if *known == member {
+                    *known_until = (*known_until).max(until);
+                }
+            }
+        }
+        self.extend(until);
     }
 }
 

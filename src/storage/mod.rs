@@ -1,22 +1,37 @@
-//! Where grantor keeps clients, codes and tokens: the [`Storage`] trait, the records it stores,
-//! and [`MemoryStorage`], the embedded default.
+//! Where grantor keeps clients, codes and tokens: the focused store traits, the records they
+//! keep, and [`MemoryStorage`], the embedded default.
+//!
+//! # The stores
+//!
+//! | trait | keeps | needed |
+//! |---|---|---|
+//! | [`ClientStore`] | registered clients | always |
+//! | [`TokenStore`] | access tokens, [`ExchangeRecord`]s (codes, refresh tokens, extensions' records) and grants | always |
+//! | [`ReplayCache`] | identifiers seen once (a proof's or assertion's `jti`) | by the features that check them |
+//!
+//! A backend implements [`ClientStore`] and [`TokenStore`]; [`Storage`] is implemented for
+//! every type that has both. The optional stores are plugged in where a feature needs them,
+//! so a backend implements only what it serves. [`DynStorage`] puts any storage behind one
+//! type, for a host that picks its backend at run time.
 //!
 //! # The contract
 //!
-//! * Codes and tokens are stored under the SHA-256 [`Digest`] of their secret, never in clear.
-//! * Lookups by digest return only live records: not expired (`now < expires_at`), not revoked,
-//!   and for refresh tokens not yet rotated.
-//! * The exactly-once steps are single calls, decided by storage, never read-then-write in the
-//!   grant logic:
-//!   [`redeem_code`](Storage::redeem_code) and
-//!   [`rotate_refresh_token`](Storage::rotate_refresh_token) take an `exchange` function — pure,
-//!   synchronous, provided by grantor — and must, atomically, check the presented code or token
-//!   is live, run `exchange` on its record, spend it, and store the tokens `exchange` returns.
-//!   A SQL backend does this in one transaction, so a crash never leaves a spent code without
-//!   its tokens.
+//! * Codes and tokens are stored under the SHA-256 [`Digest`] of their secret (of an access
+//!   token's whole text, whatever its format), never in clear.
+//! * [`TokenStore::access_token`] returns only live records: unexpired (`now < expires_at`) and
+//!   unrevoked.
+//! * The exactly-once steps are single calls, never read-then-write in the grant logic:
+//!   [`TokenStore::exchange`] takes a function — pure, synchronous, provided by grantor — and
+//!   must, atomically, find the record of that kind and digest, run the function on it, store
+//!   the record's new state and the tokens the function's [`Decision`] names. A SQL backend
+//!   does this in one transaction that locks the record, so that a crash never leaves a spent
+//!   code without its tokens and two racing requests never both see the record unspent.
 //! * Everything issued under one authorization shares a [`GrantId`];
-//!   [`revoke_grant`](Storage::revoke_grant) revokes all of it, including tokens that an
-//!   exchange racing with the revocation is about to store.
+//!   [`TokenStore::revoke_grant`] revokes all of it, including tokens that an exchange racing
+//!   with the revocation is about to store.
+//! * A record is kept until its `retain_until`, spent or not, so that a late replay of a code or
+//!   of a rotated refresh token is still recognised; [`TokenStore::purge_expired`] deletes what
+//!   is past it.
 //!
 //! # Backends
 //!
@@ -28,9 +43,12 @@
 //!
 //! To write your own, run the conformance suite in `testkit` (feature `testkit`) against it.
 
+mod dynamic;
+mod exchange;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod records;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) mod sql;
 #[cfg(feature = "sqlite")]
@@ -38,151 +56,44 @@ mod sqlite;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use dynamic::DynStorage;
+pub use exchange::{Decision, Exchange, ExchangeFn, ExchangeKind, ExchangeRecord, RecordData};
 pub use memory::{MemoryStats, MemoryStorage};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStorage;
+pub use records::{CodeRecord, NewTokens, StoredRecord, StoredToken, TokenRecord};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStorage;
 /// The sqlx crate the SQL backends are built on, for its connection and pool option types.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sqlx;
 
+pub use crate::token::keys::{Digest, GrantId};
+
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::authenticator::OwnerId;
-use crate::client::{Client, ClientId};
-use crate::error::{Error, OAuthError};
-use crate::pkce::CodeChallenge;
-use crate::scope::ScopeSet;
+use crate::BoxFuture;
+use crate::client::Client;
+use crate::error::Error;
 use crate::time::Timestamp;
-use crate::token::{Digest, GrantId};
 
-/// An authorization code as stored under the digest of the code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CodeRecord {
-    /// The grant the code starts; its tokens share it.
-    pub grant: GrantId,
-    /// The client the code was issued to.
-    pub client_id: ClientId,
-    /// The resource owner who approved it.
-    pub owner: OwnerId,
-    /// The redirect URI the code was delivered to.
-    pub redirect_uri: String,
-    /// Whether the authorization request named `redirect_uri` (then the token request must
-    /// repeat it, RFC 6749 §4.1.3).
-    pub redirect_uri_sent: bool,
-    /// The scope the owner granted.
-    pub scope: ScopeSet,
-    /// The PKCE challenge the code is bound to, if any.
-    pub challenge: Option<CodeChallenge>,
-    /// When the code was issued.
-    pub issued_at: Timestamp,
-    /// When the code stops being redeemable.
-    pub expires_at: Timestamp,
-}
-
-/// An access or refresh token as stored under the digest of the token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenRecord {
-    /// The grant the token belongs to.
-    pub grant: GrantId,
-    /// The client the token was issued to.
-    pub client_id: ClientId,
-    /// The resource owner, or `None` for an app token (client credentials).
-    pub owner: Option<OwnerId>,
-    /// The granted scope.
-    pub scope: ScopeSet,
-    /// When the token was issued.
-    pub issued_at: Timestamp,
-    /// When the token expires.
-    pub expires_at: Timestamp,
-}
-
-/// A token's digest together with its record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredToken {
-    /// The digest of the token's secret: the storage key.
-    pub digest: Digest,
-    /// What the token grants.
-    pub record: TokenRecord,
-}
-
-/// The tokens issued by one grant step, to be stored together. Both belong to the same grant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewTokens {
-    /// The new access token.
-    pub access: StoredToken,
-    /// The new refresh token, if one is issued.
-    pub refresh: Option<StoredToken>,
-}
-
-impl NewTokens {
-    /// The grant the tokens belong to.
-    pub fn grant(&self) -> GrantId {
-        self.access.record.grant
-    }
-
-    /// When the last of these tokens expires.
-    pub fn expires_at(&self) -> Timestamp {
-        let access = self.access.record.expires_at;
-        self.refresh
-            .as_ref()
-            .map_or(access, |refresh| access.max(refresh.record.expires_at))
-    }
-}
-
-/// The outcome of an exactly-once exchange ([`Storage::redeem_code`],
-/// [`Storage::rotate_refresh_token`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Exchange {
-    /// The exchange succeeded: the presented code or refresh token is spent and the tokens the
-    /// exchange function returned are stored.
-    Issued,
-    /// The exchange function refused with this error. A code is spent all the same; a refresh
-    /// token is left as it was.
-    Refused(OAuthError),
-    /// The code was already redeemed, or the refresh token already rotated: a replay. The caller
-    /// revokes the grant.
-    Replayed(GrantId),
-    /// No live code or refresh token has this digest (never issued, expired or revoked).
-    Unknown,
-}
-
-/// The pure, synchronous check-and-mint step grantor runs inside an exchange.
-pub trait ExchangeFn<R>: FnOnce(&R) -> Result<NewTokens, OAuthError> + Send {}
-impl<R, F: FnOnce(&R) -> Result<NewTokens, OAuthError> + Send> ExchangeFn<R> for F {}
-
-/// Persistent state of an authorization server. See the [module docs](self) for the contract.
+/// Where registered clients live.
 ///
 /// Implementations are shared by every request (`&self`), so they synchronize internally.
-pub trait Storage: Send + Sync + 'static {
+pub trait ClientStore: Send + Sync + 'static {
     /// The registered client with this id.
     fn client(&self, id: &str) -> impl Future<Output = Result<Option<Client>, Error>> + Send;
 
     /// Registers a client, replacing any client with the same id.
     fn save_client(&self, client: Client) -> impl Future<Output = Result<(), Error>> + Send;
+}
 
-    /// Stores a new authorization code under its digest.
-    fn save_code(
-        &self,
-        digest: Digest,
-        code: CodeRecord,
-    ) -> impl Future<Output = Result<(), Error>> + Send;
-
-    /// Atomically redeems a code: if it is live, runs `exchange` on it, marks it redeemed
-    /// whatever `exchange` returns, and stores the tokens on success. A redeemed code is kept
-    /// until the tokens it issued expire ([`NewTokens::expires_at`]) — past its own expiry —
-    /// and presenting it again yields [`Exchange::Replayed`] all that time, so that a late replay
-    /// still revokes them (RFC 6749 §4.1.2).
-    fn redeem_code<F: ExchangeFn<CodeRecord>>(
-        &self,
-        digest: &Digest,
-        now: Timestamp,
-        exchange: F,
-    ) -> impl Future<Output = Result<Exchange, Error>> + Send;
-
-    /// Stores freshly issued tokens of a new grant.
+/// Where codes, tokens and grants live. See the [module docs](self) for the contract.
+///
+/// Implementations are shared by every request (`&self`), so they synchronize internally.
+pub trait TokenStore: Send + Sync + 'static {
+    /// Stores the freshly issued tokens of a new grant. Tokens of a revoked grant are dropped.
     fn save_tokens(&self, tokens: NewTokens) -> impl Future<Output = Result<(), Error>> + Send;
 
     /// The live access token with this digest. Bearer validation calls this on every protected
@@ -195,35 +106,88 @@ pub trait Storage: Send + Sync + 'static {
         now: Timestamp,
     ) -> impl Future<Output = Result<Option<Arc<TokenRecord>>, Error>> + Send;
 
-    /// The live (unexpired, unrevoked, not rotated) refresh token with this digest.
-    fn refresh_token(
-        &self,
-        digest: &Digest,
-        now: Timestamp,
-    ) -> impl Future<Output = Result<Option<TokenRecord>, Error>> + Send;
-
-    /// Atomically exchanges a refresh token: if it is live, runs `exchange` on it; on success
-    /// stores the new tokens and, when they include a new refresh token, marks the presented one
-    /// rotated (kept until it expires, so that a replay is recognised). On refusal nothing
-    /// changes. A rotated token yields [`Exchange::Replayed`] for as long as it is kept.
-    fn rotate_refresh_token<F: ExchangeFn<TokenRecord>>(
-        &self,
-        digest: &Digest,
-        now: Timestamp,
-        exchange: F,
-    ) -> impl Future<Output = Result<Exchange, Error>> + Send;
-
     /// Revokes one access token. Unknown digests are not an error.
     fn revoke_access_token(
         &self,
         digest: &Digest,
     ) -> impl Future<Output = Result<(), Error>> + Send;
 
-    /// Revokes everything issued under a grant: codes, access tokens and refresh tokens, and
-    /// refuses tokens an in-flight exchange would still add to it.
+    /// Stores a new exchange record (a code, an extension's record) under the digest of its
+    /// secret, as part of its grant. A record of a revoked grant is dropped. `now` is the time
+    /// of the request (a backend may drop records expired by then).
+    fn save_record(
+        &self,
+        digest: Digest,
+        record: ExchangeRecord,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// The record of this kind under this digest, as stored: live, expired or spent, for as
+    /// long as it is kept (until its `retain_until`). `None` when there is none, or it belongs
+    /// to a revoked grant.
+    fn record(
+        &self,
+        kind: ExchangeKind,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<Option<ExchangeRecord>, Error>> + Send;
+
+    /// The exactly-once primitive. Atomically: finds the record of this kind under this digest
+    /// (as [`record`](Self::record) would; [`Exchange::Unknown`] without running `exchange`
+    /// when there is none), runs `exchange` on it, then applies the [`Decision`]: stores the
+    /// record's new state ([`Decision::take_record`]) and the tokens it names
+    /// ([`Decision::take_tokens`]: always of the record's grant, attached to it unless it was
+    /// revoked), and answers [`Decision::finish`]. Nothing else may change the record between the read and
+    /// the write. `now` is the time of the request (for housekeeping only: the decision is the
+    /// function's).
+    fn exchange<F: ExchangeFn>(
+        &self,
+        kind: ExchangeKind,
+        digest: &Digest,
+        now: Timestamp,
+        exchange: F,
+    ) -> impl Future<Output = Result<Exchange, Error>> + Send;
+
+    /// Revokes everything issued under a grant: its records and access tokens, and refuses
+    /// tokens and records an in-flight exchange would still add to it.
     fn revoke_grant(&self, grant: &GrantId) -> impl Future<Output = Result<(), Error>> + Send;
 
-    /// Deletes expired records; returns how many were deleted. Hosts of SQL backends schedule
-    /// this; [`MemoryStorage`] also does it on its own.
+    /// Deletes expired records (those past their `retain_until`, access tokens past their
+    /// `expires_at`); returns how many were deleted. Hosts of SQL backends schedule this;
+    /// [`MemoryStorage`] also does it on its own.
     fn purge_expired(&self, now: Timestamp) -> impl Future<Output = Result<u64, Error>> + Send;
+}
+
+/// Persistent state of an authorization server: a [`ClientStore`] and a [`TokenStore`].
+/// Implemented for every type that is both; implement those two.
+pub trait Storage: ClientStore + TokenStore {}
+
+impl<T: ClientStore + TokenStore> Storage for T {}
+
+/// Identifiers that may be used once within their lifetime: the `jti` of a DPoP proof or a
+/// client assertion, shared by every instance of a fleet so that a replay to another instance
+/// is refused too. Object-safe: a feature holds it as `Arc<dyn ReplayCache>`.
+///
+/// ```
+/// use grantor::storage::{Digest, MemoryStorage, ReplayCache};
+/// use grantor::Timestamp;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), grantor::Error> {
+/// let cache = MemoryStorage::new();
+/// let key = Digest::of("dpop:client-1:e1j3V_bKic8-LAEB");
+/// let (now, until) = (Timestamp::from_secs(100), Timestamp::from_secs(400));
+/// assert!(cache.first_use(&key, until, now).await?);
+/// assert!(!cache.first_use(&key, until, now).await?, "a replay");
+/// # Ok(()) }
+/// ```
+pub trait ReplayCache: Send + Sync + 'static {
+    /// Records `key` as used until `expires_at`. `true` if this is its first use; `false` if it
+    /// was recorded before and has not expired at `now`. Atomic: of two racing calls with one
+    /// key, one gets `true`.
+    fn first_use<'a>(
+        &'a self,
+        key: &'a Digest,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<bool, Error>>;
 }

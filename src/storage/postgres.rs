@@ -11,11 +11,11 @@ sql_storage! {
     /// Storage in PostgreSQL: the store that several server instances behind a load balancer
     /// share. A token issued by one instance is valid at all of them, and the exactly-once
     /// steps (redeeming a code, rotating a refresh token) hold across instances: they lock the
-    /// row they spend (`SELECT … FOR UPDATE`) inside one transaction.
+    /// record they exchange (`SELECT … FOR UPDATE`) inside one transaction.
     ///
     /// Connecting applies grantor's migrations (its `grantor_*` tables, in the connection's
     /// `search_path`). Expired rows stay until the host calls
-    /// [`Storage::purge_expired`](crate::Storage::purge_expired), e.g. every few minutes from
+    /// [`TokenStore::purge_expired`](crate::storage::TokenStore::purge_expired), e.g. every few minutes from
     /// one instance.
     ///
     /// ```no_run
@@ -37,8 +37,7 @@ sql_storage! {
         pool: PgPool,
         migrator: sql::migrator(sqlx::migrate!("migrations/postgres")),
         begin_write: "BEGIN",
-        select_code: sql::SELECT_CODE_FOR_UPDATE,
-        select_token: sql::SELECT_TOKEN_FOR_UPDATE,
+        select_record_for_exchange: sql::SELECT_RECORD_FOR_UPDATE,
     }
 }
 

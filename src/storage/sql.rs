@@ -1,30 +1,33 @@
 //! What the SQL backends share: the SQL they run, how records map to columns, and the one
-//! implementation of [`Storage`](super::Storage) that `sql_storage!` instantiates for each
-//! database.
+//! implementation of the store traits that `sql_storage!` instantiates for each database.
 //!
 //! # How the exactly-once steps hold across processes
 //!
-//! Every write that must be atomic runs in one transaction that first takes the lock it needs:
-//! on PostgreSQL the presented code or refresh token is read with `SELECT … FOR UPDATE`, so a
-//! racing exchange waits and then sees it spent; SQLite has one writer at a time and the
-//! transaction takes the write lock up front (`BEGIN IMMEDIATE`). Spending the code, marking the
-//! refresh token rotated and storing the new tokens commit together or not at all.
+//! [`TokenStore::exchange`](super::TokenStore::exchange) runs in one transaction that first
+//! takes the lock it needs: on PostgreSQL the presented record is read with
+//! `SELECT … FOR UPDATE`, so a racing exchange waits and then sees the record as the first one
+//! left it; SQLite has one writer at a time and the transaction takes the write lock up front
+//! (`BEGIN IMMEDIATE`). The record's new state and the new tokens commit together or not at
+//! all.
 //!
-//! Adding codes or tokens to a grant locks its `grantor_grants` row (an upsert that returns
-//! `revoked`) and adds nothing if it is revoked. Revocation deletes the grant's codes and
+//! Adding records or tokens to a grant locks its `grantor_grants` row (an upsert that returns
+//! `revoked`) and adds nothing if it is revoked. Revocation deletes the grant's records and
 //! tokens — waiting there for any exchange that holds one of them, which keeps the lock order
 //! of exchanges (record, then grant) and so cannot deadlock — then marks the grant revoked
 //! (waiting for anyone adding to it), then deletes again. On PostgreSQL the second pass is what
 //! removes tokens committed by an exchange the first pass waited for: a statement that waited
 //! for a row lock does not see rows inserted meanwhile. After the flag, nothing more is added.
+//!
+//! Records keep their grant's data as JSON ([`RecordData::to_json`]), so a new kind of record
+//! needs no new table or column.
 
 use crate::authenticator::OwnerId;
 use crate::client::{Client, ClientId, GrantType};
 use crate::error::Error;
-use crate::pkce::{ChallengeMethod, CodeChallenge};
 use crate::scope::ScopeSet;
-use crate::storage::{CodeRecord, TokenRecord};
+use crate::storage::{ExchangeKind, ExchangeRecord, RecordData, TokenRecord};
 use crate::time::Timestamp;
+use crate::token::Confirmation;
 use crate::token::{Digest, GrantId};
 
 pub(crate) const SELECT_CLIENT: &str = "SELECT id, name, secret_digest, redirect_uris, \
@@ -48,74 +51,60 @@ pub(crate) const UPSERT_GRANT: &str = "INSERT INTO grantor_grants (id, revoked, 
     ELSE grantor_grants.expires_at END \
     RETURNING revoked";
 
-pub(crate) const INSERT_CODE: &str = "INSERT INTO grantor_codes (digest, grant_id, client_id, \
-    owner, redirect_uri, redirect_uri_sent, scope, challenge_method, challenge, issued_at, \
-    expires_at, redeemed, retain_until) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, FALSE, $11)";
+pub(crate) const INSERT_RECORD: &str = "INSERT INTO grantor_records (digest, kind, grant_id, \
+    data, expires_at, spent, retain_until) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
-macro_rules! select_code {
+macro_rules! select_record {
     () => {
-        "SELECT grant_id, client_id, owner, redirect_uri, redirect_uri_sent, scope, \
-         challenge_method, challenge, issued_at, expires_at, redeemed \
-         FROM grantor_codes WHERE digest = $1"
+        "SELECT grant_id, data, expires_at, spent, retain_until FROM grantor_records \
+         WHERE digest = $1 AND kind = $2"
     };
 }
 
-/// Reads a code (SQLite: inside a `BEGIN IMMEDIATE` transaction, which already excludes writers).
-#[cfg(feature = "sqlite")]
-pub(crate) const SELECT_CODE: &str = select_code!();
-/// Reads and locks a code (PostgreSQL).
+/// Reads a record of a kind (SQLite exchanges: inside a `BEGIN IMMEDIATE` transaction, which
+/// already excludes writers).
+pub(crate) const SELECT_RECORD: &str = select_record!();
+/// Reads and locks a record of a kind (PostgreSQL exchanges).
 #[cfg(feature = "postgres")]
-pub(crate) const SELECT_CODE_FOR_UPDATE: &str = concat!(select_code!(), " FOR UPDATE");
+pub(crate) const SELECT_RECORD_FOR_UPDATE: &str = concat!(select_record!(), " FOR UPDATE");
 
-/// Spends a code; `$2` is how long to keep it: as long as the tokens it issued, so that a late
-/// replay is still recognised (C-TK-5).
-pub(crate) const REDEEM_CODE: &str = "UPDATE grantor_codes SET redeemed = TRUE, retain_until = \
-    CASE WHEN $2 > retain_until THEN $2 ELSE retain_until END WHERE digest = $1";
+/// Writes a record's new state after an exchange.
+pub(crate) const UPDATE_RECORD: &str = "UPDATE grantor_records SET data = $2, expires_at = $3, \
+    spent = $4, retain_until = $5 WHERE digest = $1";
 
-pub(crate) const INSERT_TOKEN: &str = "INSERT INTO grantor_tokens (digest, kind, grant_id, \
-    client_id, owner, scope, issued_at, expires_at, rotated) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE)";
+pub(crate) const INSERT_TOKEN: &str = "INSERT INTO grantor_tokens (digest, grant_id, \
+    client_id, owner, scope, issued_at, expires_at, confirmation) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
-macro_rules! select_token {
-    () => {
-        "SELECT grant_id, client_id, owner, scope, issued_at, expires_at, rotated \
-         FROM grantor_tokens WHERE digest = $1 AND kind = $2"
-    };
-}
+/// Reads an access token.
+pub(crate) const SELECT_TOKEN: &str = "SELECT grant_id, client_id, owner, scope, issued_at, \
+    expires_at, confirmation FROM grantor_tokens WHERE digest = $1";
 
-/// Reads a token of a kind.
-pub(crate) const SELECT_TOKEN: &str = select_token!();
-/// Reads and locks a token of a kind (PostgreSQL).
-#[cfg(feature = "postgres")]
-pub(crate) const SELECT_TOKEN_FOR_UPDATE: &str = concat!(select_token!(), " FOR UPDATE");
+pub(crate) const DELETE_ACCESS_TOKEN: &str = "DELETE FROM grantor_tokens WHERE digest = $1";
 
-pub(crate) const ROTATE_TOKEN: &str = "UPDATE grantor_tokens SET rotated = TRUE WHERE digest = $1";
-
-pub(crate) const DELETE_ACCESS_TOKEN: &str =
-    "DELETE FROM grantor_tokens WHERE digest = $1 AND kind = 'access'";
-
-/// The steps of [`Storage::revoke_grant`](super::Storage::revoke_grant), in this order (see
-/// the module docs for why the deletes run twice).
+/// The steps of [`TokenStore::revoke_grant`](super::TokenStore::revoke_grant), in this order
+/// (see the module docs for why the deletes run twice).
 pub(crate) const REVOKE_GRANT: [&str; 5] = [
-    "DELETE FROM grantor_codes WHERE grant_id = $1",
+    "DELETE FROM grantor_records WHERE grant_id = $1",
     "DELETE FROM grantor_tokens WHERE grant_id = $1",
     "UPDATE grantor_grants SET revoked = TRUE WHERE id = $1",
-    "DELETE FROM grantor_codes WHERE grant_id = $1",
+    "DELETE FROM grantor_records WHERE grant_id = $1",
     "DELETE FROM grantor_tokens WHERE grant_id = $1",
 ];
 
-/// The steps of [`Storage::purge_expired`](super::Storage::purge_expired).
-pub(crate) const PURGE_EXPIRED: [&str; 3] = [
-    "DELETE FROM grantor_codes WHERE retain_until <= $1",
+/// The steps of [`TokenStore::purge_expired`](super::TokenStore::purge_expired).
+pub(crate) const PURGE_EXPIRED: [&str; 4] = [
+    "DELETE FROM grantor_records WHERE retain_until <= $1 AND expires_at <= $1",
     "DELETE FROM grantor_tokens WHERE expires_at <= $1",
     "DELETE FROM grantor_grants WHERE expires_at <= $1",
+    "DELETE FROM grantor_replays WHERE expires_at <= $1",
 ];
 
-/// The `kind` column of access tokens.
-pub(crate) const ACCESS: &str = "access";
-/// The `kind` column of refresh tokens.
-pub(crate) const REFRESH: &str = "refresh";
+/// Records a one-time identifier, or renews one that has expired; affects no row when the
+/// identifier is recorded and live: a replay.
+pub(crate) const FIRST_USE: &str = "INSERT INTO grantor_replays (key, expires_at) \
+    VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at \
+    WHERE grantor_replays.expires_at <= $3";
 
 /// The table that records which of grantor's migrations a database has: its own, so that the
 /// host's sqlx migrations (`_sqlx_migrations`) and grantor's never see each other's versions.
@@ -166,6 +155,16 @@ fn client_id(text: &str) -> Result<ClientId, Error> {
 
 fn scope(text: &str) -> Result<ScopeSet, Error> {
     ScopeSet::parse(text).map_err(|_| corrupt("scope"))
+}
+
+/// A confirmation as its JSON column.
+pub(crate) fn confirmation_json(record: &TokenRecord) -> Result<Option<String>, Error> {
+    record
+        .confirmation
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(Error::storage)
 }
 
 /// A row of `grantor_clients`.
@@ -234,54 +233,31 @@ impl ClientRow {
     }
 }
 
-/// A row of `grantor_codes`.
+/// A row of `grantor_records`, read for a kind the query named.
 #[derive(sqlx::FromRow)]
-pub(crate) struct CodeRow {
+pub(crate) struct RecordRow {
     grant_id: Vec<u8>,
-    client_id: String,
-    owner: String,
-    redirect_uri: String,
-    redirect_uri_sent: bool,
-    scope: String,
-    challenge_method: Option<String>,
-    challenge: Option<String>,
-    issued_at: i64,
+    data: String,
     expires_at: i64,
-    pub(crate) redeemed: bool,
+    spent: bool,
+    retain_until: i64,
 }
 
-impl CodeRow {
-    /// Whether the code can still be redeemed at `now`.
-    pub(crate) fn is_live(&self, now: Timestamp) -> bool {
-        self.expires_at > secs(now)
-    }
-
-    pub(crate) fn record(&self) -> Result<CodeRecord, Error> {
-        let challenge = match (self.challenge_method.as_deref(), &self.challenge) {
-            (None, None) => None,
-            (Some("S256"), Some(value)) => Some(CodeChallenge::new(ChallengeMethod::S256, value)),
-            (Some("plain"), Some(value)) => Some(CodeChallenge::new(ChallengeMethod::Plain, value)),
-            _ => return Err(corrupt("code challenge")),
-        };
-        Ok(CodeRecord {
-            grant: grant_id(&self.grant_id)?,
-            client_id: client_id(&self.client_id)?,
-            owner: OwnerId::new(&self.owner),
-            redirect_uri: self.redirect_uri.clone(),
-            redirect_uri_sent: self.redirect_uri_sent,
-            scope: scope(&self.scope)?,
-            challenge,
-            issued_at: timestamp(self.issued_at),
-            expires_at: timestamp(self.expires_at),
-        })
-    }
-
-    pub(crate) fn grant(&self) -> Result<GrantId, Error> {
-        grant_id(&self.grant_id)
+impl RecordRow {
+    pub(crate) fn record(self, kind: ExchangeKind) -> Result<ExchangeRecord, Error> {
+        let mut record = ExchangeRecord::new(
+            kind,
+            grant_id(&self.grant_id)?,
+            timestamp(self.expires_at),
+            RecordData::from_json(self.data),
+        );
+        record.spent = self.spent;
+        record.retain_until = timestamp(self.retain_until);
+        Ok(record)
     }
 }
 
-/// A row of `grantor_tokens`.
+/// A row of `grantor_tokens`: an access token.
 #[derive(sqlx::FromRow)]
 pub(crate) struct TokenRow {
     grant_id: Vec<u8>,
@@ -290,30 +266,36 @@ pub(crate) struct TokenRow {
     scope: String,
     issued_at: i64,
     expires_at: i64,
-    pub(crate) rotated: bool,
+    confirmation: Option<String>,
 }
 
 impl TokenRow {
-    /// Whether the token is unexpired at `now` (rotation is checked separately).
+    /// Whether the token is unexpired at `now`.
     pub(crate) fn is_live(&self, now: Timestamp) -> bool {
         self.expires_at > secs(now)
     }
 
     pub(crate) fn record(&self) -> Result<TokenRecord, Error> {
-        Ok(TokenRecord {
-            grant: grant_id(&self.grant_id)?,
-            client_id: client_id(&self.client_id)?,
-            owner: self.owner.as_deref().map(OwnerId::new),
-            scope: scope(&self.scope)?,
-            issued_at: timestamp(self.issued_at),
-            expires_at: timestamp(self.expires_at),
-        })
+        let mut record = TokenRecord::new(
+            grant_id(&self.grant_id)?,
+            client_id(&self.client_id)?,
+            self.owner.as_deref().map(OwnerId::new),
+            scope(&self.scope)?,
+            timestamp(self.issued_at),
+            timestamp(self.expires_at),
+        );
+        if let Some(json) = &self.confirmation {
+            let confirmation: Confirmation =
+                serde_json::from_str(json).map_err(|_| corrupt("confirmation"))?;
+            record = record.with_confirmation(confirmation);
+        }
+        Ok(record)
     }
 }
 
 /// Implements a SQL storage backend over one sqlx database: the struct, its pool, migrations
-/// and the [`Storage`](crate::Storage) implementation. Everything that differs between the
-/// databases is a parameter; everything else is written once, here.
+/// and the store trait implementations. Everything that differs between the databases is a
+/// parameter; everything else is written once, here.
 macro_rules! sql_storage {
     (
         $(#[$doc:meta])*
@@ -322,8 +304,7 @@ macro_rules! sql_storage {
             pool: $pool:ty,
             migrator: $migrator:expr,
             begin_write: $begin:expr,
-            select_code: $select_code:expr,
-            select_token: $select_token:expr,
+            select_record_for_exchange: $select_record:expr,
         }
     ) => {
         $(#[$doc])*
@@ -345,20 +326,6 @@ macro_rules! sql_storage {
                 &self.pool
             }
 
-            /// The token of this kind stored under `digest`, live or not.
-            async fn token(
-                &self,
-                digest: &$crate::Digest,
-                kind: &str,
-            ) -> Result<Option<$crate::storage::sql::TokenRow>, $crate::Error> {
-                sqlx::query_as($crate::storage::sql::SELECT_TOKEN)
-                    .bind(&digest.as_bytes()[..])
-                    .bind(kind)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err($crate::storage::sql::db)
-            }
-
             async fn begin_write(&self) -> Result<sqlx::Transaction<'static, $db>, $crate::Error> {
                 self.pool.begin_with($begin).await.map_err($crate::storage::sql::db)
             }
@@ -372,71 +339,74 @@ macro_rules! sql_storage {
             }
         }
 
+        /// Creates or extends the grant's row until `until`, locking it; returns whether the
+        /// grant is live (not revoked).
+        async fn hold_grant(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            grant: &$crate::storage::GrantId,
+            until: $crate::Timestamp,
+        ) -> Result<bool, $crate::Error> {
+            use $crate::storage::sql::{self, db, secs};
+            let revoked: bool = sqlx::query_scalar(sql::UPSERT_GRANT)
+                .bind(&grant.as_bytes()[..])
+                .bind(secs(until))
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db)?;
+            Ok(!revoked)
+        }
+
+        /// Inserts an exchange record (its grant row already held).
+        async fn insert_record(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            digest: &$crate::storage::Digest,
+            record: &$crate::storage::ExchangeRecord,
+        ) -> Result<(), $crate::Error> {
+            use $crate::storage::sql::{self, db, secs};
+            sqlx::query(sql::INSERT_RECORD)
+                .bind(&digest.as_bytes()[..])
+                .bind(record.kind.as_str())
+                .bind(&record.grant.as_bytes()[..])
+                .bind(record.data.to_json()?.as_ref())
+                .bind(secs(record.expires_at))
+                .bind(record.spent)
+                .bind(secs(record.retain_until.max(record.expires_at)))
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+            Ok(())
+        }
+
         /// Adds tokens to their grant unless it was revoked; returns whether they were stored.
         async fn attach(
             conn: &mut <$db as sqlx::Database>::Connection,
             tokens: &$crate::storage::NewTokens,
         ) -> Result<bool, $crate::Error> {
             use $crate::storage::sql::{self, db, secs};
-            let expires_at = tokens
-                .refresh
-                .iter()
-                .map(|r| r.record.expires_at)
-                .fold(tokens.access.record.expires_at, std::cmp::max);
-            let revoked: bool = sqlx::query_scalar(sql::UPSERT_GRANT)
-                .bind(&tokens.grant().as_bytes()[..])
-                .bind(secs(expires_at))
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(db)?;
-            if revoked {
+            if !hold_grant(&mut *conn, &tokens.grant(), tokens.expires_at()).await? {
                 return Ok(false);
             }
-            let kinds = [
-                (sql::ACCESS, Some(&tokens.access)),
-                (sql::REFRESH, tokens.refresh.as_ref()),
-            ];
-            for (kind, token) in kinds {
-                let Some(token) = token else { continue };
-                let record = &token.record;
-                sqlx::query(sql::INSERT_TOKEN)
-                    .bind(&token.digest.as_bytes()[..])
-                    .bind(kind)
-                    .bind(&record.grant.as_bytes()[..])
-                    .bind(record.client_id.as_str())
-                    .bind(record.owner.as_ref().map(|o| o.as_str()))
-                    .bind(record.scope.to_string())
-                    .bind(secs(record.issued_at))
-                    .bind(secs(record.expires_at))
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(db)?;
+            let access = &tokens.access;
+            let record = &access.record;
+            sqlx::query(sql::INSERT_TOKEN)
+                .bind(&access.digest.as_bytes()[..])
+                .bind(&record.grant.as_bytes()[..])
+                .bind(record.client_id.as_str())
+                .bind(record.owner.as_ref().map(|o| o.as_str()))
+                .bind(record.scope.to_string())
+                .bind(secs(record.issued_at))
+                .bind(secs(record.expires_at))
+                .bind(sql::confirmation_json(record)?)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+            if let Some(refresh) = &tokens.refresh {
+                insert_record(&mut *conn, &refresh.digest, &refresh.record).await?;
             }
             Ok(true)
         }
 
-        /// Stores the tokens an accepted exchange produced and commits, or reports the grant
-        /// gone.
-        async fn finish(
-            mut tx: sqlx::Transaction<'static, $db>,
-            outcome: Result<$crate::storage::NewTokens, $crate::OAuthError>,
-        ) -> Result<$crate::storage::Exchange, $crate::Error> {
-            use $crate::storage::Exchange;
-            let exchange = match outcome {
-                Ok(tokens) => {
-                    if attach(&mut tx, &tokens).await? {
-                        Exchange::Issued
-                    } else {
-                        Exchange::Unknown
-                    }
-                }
-                Err(error) => Exchange::Refused(error),
-            };
-            tx.commit().await.map_err($crate::storage::sql::db)?;
-            Ok(exchange)
-        }
-
-        impl $crate::Storage for $name {
+        impl $crate::storage::ClientStore for $name {
             async fn client(&self, id: &str) -> Result<Option<$crate::Client>, $crate::Error> {
                 use $crate::storage::sql::{self, db, ClientRow};
                 let row: Option<ClientRow> = sqlx::query_as(sql::SELECT_CLIENT)
@@ -467,76 +437,9 @@ macro_rules! sql_storage {
                     .map_err(db)?;
                 Ok(())
             }
+        }
 
-            async fn save_code(
-                &self,
-                digest: $crate::Digest,
-                code: $crate::storage::CodeRecord,
-            ) -> Result<(), $crate::Error> {
-                use $crate::storage::sql::{self, db, secs};
-                let mut tx = self.begin_write().await?;
-                let revoked: bool = sqlx::query_scalar(sql::UPSERT_GRANT)
-                    .bind(&code.grant.as_bytes()[..])
-                    .bind(secs(code.expires_at))
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                if !revoked {
-                    let challenge = code.challenge.as_ref();
-                    sqlx::query(sql::INSERT_CODE)
-                        .bind(&digest.as_bytes()[..])
-                        .bind(&code.grant.as_bytes()[..])
-                        .bind(code.client_id.as_str())
-                        .bind(code.owner.as_str())
-                        .bind(code.redirect_uri.as_str())
-                        .bind(code.redirect_uri_sent)
-                        .bind(code.scope.to_string())
-                        .bind(challenge.map(|c| c.method().as_str()))
-                        .bind(challenge.map(|c| c.value()))
-                        .bind(secs(code.issued_at))
-                        .bind(secs(code.expires_at))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db)?;
-                }
-                tx.commit().await.map_err(db)
-            }
-
-            async fn redeem_code<F: $crate::storage::ExchangeFn<$crate::storage::CodeRecord>>(
-                &self,
-                digest: &$crate::Digest,
-                now: $crate::Timestamp,
-                exchange: F,
-            ) -> Result<$crate::storage::Exchange, $crate::Error> {
-                use $crate::storage::sql::{self, db, CodeRow};
-                use $crate::storage::Exchange;
-                let mut tx = self.begin_write().await?;
-                let row: Option<CodeRow> = sqlx::query_as($select_code)
-                    .bind(&digest.as_bytes()[..])
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                // A spent code is a replay even after it expired, for as long as it is kept.
-                let row = match row {
-                    Some(row) if row.redeemed => return Ok(Exchange::Replayed(row.grant()?)),
-                    Some(row) if row.is_live(now) => row,
-                    _ => return Ok(Exchange::Unknown),
-                };
-                let record = row.record()?;
-                // The code is spent whatever the exchange decides.
-                let outcome = exchange(&record);
-                let retain_until = outcome
-                    .as_ref()
-                    .map_or(record.expires_at, $crate::storage::NewTokens::expires_at);
-                sqlx::query(sql::REDEEM_CODE)
-                    .bind(&digest.as_bytes()[..])
-                    .bind(sql::secs(retain_until))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                finish(tx, outcome).await
-            }
-
+        impl $crate::storage::TokenStore for $name {
             async fn save_tokens(
                 &self,
                 tokens: $crate::storage::NewTokens,
@@ -548,71 +451,23 @@ macro_rules! sql_storage {
 
             async fn access_token(
                 &self,
-                digest: &$crate::Digest,
+                digest: &$crate::storage::Digest,
                 now: $crate::Timestamp,
             ) -> Result<Option<std::sync::Arc<$crate::storage::TokenRecord>>, $crate::Error> {
-                self.token(digest, $crate::storage::sql::ACCESS)
-                    .await?
-                    .filter(|row| row.is_live(now))
+                use $crate::storage::sql::{self, db, TokenRow};
+                let row: Option<TokenRow> = sqlx::query_as(sql::SELECT_TOKEN)
+                    .bind(&digest.as_bytes()[..])
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db)?;
+                row.filter(|row| row.is_live(now))
                     .map(|row| row.record().map(std::sync::Arc::new))
                     .transpose()
             }
 
-            async fn refresh_token(
-                &self,
-                digest: &$crate::Digest,
-                now: $crate::Timestamp,
-            ) -> Result<Option<$crate::storage::TokenRecord>, $crate::Error> {
-                self.token(digest, $crate::storage::sql::REFRESH)
-                    .await?
-                    .filter(|row| !row.rotated && row.is_live(now))
-                    .map(|row| row.record())
-                    .transpose()
-            }
-
-            async fn rotate_refresh_token<
-                F: $crate::storage::ExchangeFn<$crate::storage::TokenRecord>,
-            >(
-                &self,
-                digest: &$crate::Digest,
-                now: $crate::Timestamp,
-                exchange: F,
-            ) -> Result<$crate::storage::Exchange, $crate::Error> {
-                use $crate::storage::sql::{self, db, TokenRow};
-                use $crate::storage::Exchange;
-                let mut tx = self.begin_write().await?;
-                let row: Option<TokenRow> = sqlx::query_as($select_token)
-                    .bind(&digest.as_bytes()[..])
-                    .bind(sql::REFRESH)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                // A rotated token is a replay even after it expired, for as long as it is kept.
-                let row = match row {
-                    Some(row) if row.rotated => return Ok(Exchange::Replayed(row.record()?.grant)),
-                    Some(row) if row.is_live(now) => row,
-                    _ => return Ok(Exchange::Unknown),
-                };
-                let record = row.record()?;
-                let outcome = exchange(&record);
-                match &outcome {
-                    Ok(tokens) if tokens.refresh.is_some() => {
-                        sqlx::query(sql::ROTATE_TOKEN)
-                            .bind(&digest.as_bytes()[..])
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db)?;
-                    }
-                    Ok(_) => {}
-                    // A refusal changes nothing: the transaction rolls back when dropped.
-                    Err(error) => return Ok(Exchange::Refused(error.clone())),
-                }
-                finish(tx, outcome).await
-            }
-
             async fn revoke_access_token(
                 &self,
-                digest: &$crate::Digest,
+                digest: &$crate::storage::Digest,
             ) -> Result<(), $crate::Error> {
                 use $crate::storage::sql::{self, db};
                 sqlx::query(sql::DELETE_ACCESS_TOKEN)
@@ -623,7 +478,81 @@ macro_rules! sql_storage {
                 Ok(())
             }
 
-            async fn revoke_grant(&self, grant: &$crate::GrantId) -> Result<(), $crate::Error> {
+            async fn save_record(
+                &self,
+                digest: $crate::storage::Digest,
+                record: $crate::storage::ExchangeRecord,
+                _now: $crate::Timestamp,
+            ) -> Result<(), $crate::Error> {
+                let mut tx = self.begin_write().await?;
+                let until = record.retain_until.max(record.expires_at);
+                if hold_grant(&mut tx, &record.grant, until).await? {
+                    insert_record(&mut tx, &digest, &record).await?;
+                }
+                tx.commit().await.map_err($crate::storage::sql::db)
+            }
+
+            async fn record(
+                &self,
+                kind: $crate::storage::ExchangeKind,
+                digest: &$crate::storage::Digest,
+            ) -> Result<Option<$crate::storage::ExchangeRecord>, $crate::Error> {
+                use $crate::storage::sql::{self, db, RecordRow};
+                let row: Option<RecordRow> = sqlx::query_as(sql::SELECT_RECORD)
+                    .bind(&digest.as_bytes()[..])
+                    .bind(kind.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db)?;
+                row.map(|row| row.record(kind)).transpose()
+            }
+
+            async fn exchange<F: $crate::storage::ExchangeFn>(
+                &self,
+                kind: $crate::storage::ExchangeKind,
+                digest: &$crate::storage::Digest,
+                _now: $crate::Timestamp,
+                exchange: F,
+            ) -> Result<$crate::storage::Exchange, $crate::Error> {
+                use $crate::storage::sql::{self, db, secs, RecordRow};
+                use $crate::storage::Exchange;
+                let mut tx = self.begin_write().await?;
+                let row: Option<RecordRow> = sqlx::query_as($select_record)
+                    .bind(&digest.as_bytes()[..])
+                    .bind(kind.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                let Some(row) = row else {
+                    return Ok(Exchange::Unknown);
+                };
+                let record = row.record(kind)?;
+                let mut decision = exchange(&record);
+                if let Some(changed) = decision.take_record() {
+                    let until = changed.retain_until.max(changed.expires_at);
+                    sqlx::query(sql::UPDATE_RECORD)
+                        .bind(&digest.as_bytes()[..])
+                        .bind(changed.data.to_json()?.as_ref())
+                        .bind(secs(changed.expires_at))
+                        .bind(changed.spent)
+                        .bind(secs(until))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    hold_grant(&mut tx, &record.grant, until).await?;
+                }
+                let stored = match decision.take_tokens(record.grant) {
+                    Some(tokens) => attach(&mut tx, &tokens).await?,
+                    None => true,
+                };
+                tx.commit().await.map_err(db)?;
+                Ok(decision.finish(record.grant, stored))
+            }
+
+            async fn revoke_grant(
+                &self,
+                grant: &$crate::storage::GrantId,
+            ) -> Result<(), $crate::Error> {
                 use $crate::storage::sql::{self, db};
                 let mut tx = self.begin_write().await?;
                 for statement in sql::REVOKE_GRANT {
@@ -650,6 +579,28 @@ macro_rules! sql_storage {
                 }
                 tx.commit().await.map_err(db)?;
                 Ok(deleted)
+            }
+        }
+
+        impl $crate::storage::ReplayCache for $name {
+            fn first_use<'a>(
+                &'a self,
+                key: &'a $crate::storage::Digest,
+                expires_at: $crate::Timestamp,
+                now: $crate::Timestamp,
+            ) -> $crate::BoxFuture<'a, Result<bool, $crate::Error>> {
+                use $crate::storage::sql::{self, db, secs};
+                Box::pin(async move {
+                    let affected = sqlx::query(sql::FIRST_USE)
+                        .bind(&key.as_bytes()[..])
+                        .bind(secs(expires_at))
+                        .bind(secs(now))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db)?
+                        .rows_affected();
+                    Ok(affected == 1)
+                })
             }
         }
     };

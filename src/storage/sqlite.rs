@@ -13,7 +13,7 @@ sql_storage! {
     /// for a fleet use PostgreSQL).
     ///
     /// Opening applies grantor's migrations (its `grantor_*` tables). Expired rows stay until
-    /// the host calls [`Storage::purge_expired`](crate::Storage::purge_expired), e.g. every
+    /// the host calls [`TokenStore::purge_expired`](crate::storage::TokenStore::purge_expired), e.g. every
     /// few minutes.
     ///
     /// ```no_run
@@ -30,8 +30,7 @@ sql_storage! {
         // One writer at a time: take the write lock when the transaction starts, so the check
         // and the update of an exchange cannot interleave with another writer.
         begin_write: "BEGIN IMMEDIATE",
-        select_code: sql::SELECT_CODE,
-        select_token: sql::SELECT_TOKEN,
+        select_record_for_exchange: sql::SELECT_RECORD,
     }
 }
 

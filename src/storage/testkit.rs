@@ -1,7 +1,10 @@
 //! The storage conformance suite: one call, [`run`], checks that a [`Storage`] implementation
-//! keeps the whole contract of the [module docs](super): round trips of every record, expiry,
-//! the exactly-once code redemption and refresh rotation, grant revocation (also against
-//! exchanges racing with it), lookups by digest only, purging, and concurrency.
+//! keeps the whole contract of the [module docs](super): round trips of every record, the
+//! exactly-once [`exchange`](super::TokenStore::exchange) step in every state a record can be in
+//! (as codes, refresh tokens and an extension's own records use it), retention of spent
+//! records for replay detection, grant revocation (also against exchanges racing with it),
+//! lookups by kind and digest only, purging, and concurrency. [`replay_cache`] checks a
+//! [`ReplayCache`].
 //!
 //! Every grantor backend passes it; write your own backend, then run it in a test:
 //!
@@ -11,6 +14,7 @@
 //! #[tokio::test(flavor = "multi_thread")]
 //! async fn my_storage_keeps_the_contract() {
 //!     grantor::storage::testkit::run(MemoryStorage::new()).await;
+//!     grantor::storage::testkit::replay_cache(MemoryStorage::new()).await;
 //! }
 //! # fn main() {}
 //! ```
@@ -18,29 +22,49 @@
 //! The suite panics with the name of the failed check, like a failed assertion. It needs a
 //! Tokio runtime (the concurrency checks spawn tasks; a multi-threaded runtime makes their races
 //! real). It adds records under fresh random ids, but it also calls
-//! [`Storage::purge_expired`] for a time a day ahead, which deletes whatever else expires before
-//! then: give it a database (or schema) of its own.
+//! [`purge_expired`](super::TokenStore::purge_expired) for a time a day ahead, which deletes whatever else expires
+//! before then: give it a database (or schema) of its own.
 //!
 //! The checks cite the CONFORMANCE ids they prove: C-SE-1 (digests only), C-SE-4 (exactly
 //! one winner), C-TK-5 (codes once) and C-TK-11 (refresh rotation and family revocation).
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{CodeRecord, Exchange, NewTokens, Storage, StoredToken, TokenRecord};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    CodeRecord, Decision, Exchange, ExchangeKind, ExchangeRecord, NewTokens, RecordData,
+    ReplayCache, Storage, StoredRecord, StoredToken, TokenRecord,
+};
 use crate::authenticator::OwnerId;
 use crate::client::{Client, ClientId, GrantType};
 use crate::error::{ErrorCode, OAuthError};
 use crate::pkce::CodeChallenge;
 use crate::scope::ScopeSet;
 use crate::time::{Clock, SystemClock, Timestamp};
-use crate::token::{AccessToken, AuthorizationCode, ClientSecret, Digest, GrantId, RefreshToken};
+use crate::token::{
+    AccessToken, AuthorizationCode, ClientSecret, Confirmation, Digest, GrantId, RefreshToken,
+};
 
 /// How many tasks race in the concurrency checks.
 const RACERS: usize = 16;
 const CODE_LIFETIME: u64 = 60;
 const ACCESS_LIFETIME: u64 = 3_600;
 const REFRESH_LIFETIME: u64 = 86_400;
+
+/// An extension's kind of record, which no backend knows in advance (a device code, say).
+const POLLED: ExchangeKind = ExchangeKind::new("testkit_polled");
+
+/// An extension's record data: a device-code-like state that polling updates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Polled {
+    client_id: ClientId,
+    polls: u32,
+    approved_by: Option<OwnerId>,
+    note: String,
+}
 
 /// Runs every check against `storage`; panics on the first broken rule.
 pub async fn run<S: Storage>(storage: S) {
@@ -49,23 +73,86 @@ pub async fn run<S: Storage>(storage: S) {
         now: SystemClock.now(),
     };
     kit.clients_round_trip().await;
-    kit.code_round_trip().await;
-    kit.code_expiry().await;
+    kit.records_round_trip().await;
+    kit.extension_records_round_trip().await;
+    kit.exchange_sees_every_state().await;
     kit.code_is_redeemed_once().await;
     kit.refused_code_is_spent().await;
     kit.tokens_round_trip().await;
     kit.token_expiry().await;
-    kit.lookups_by_digest_only().await;
+    kit.lookups_by_kind_and_digest_only().await;
     kit.refresh_rotation().await;
-    kit.refresh_refusal_changes_nothing().await;
+    kit.refusal_changes_nothing().await;
     kit.refresh_without_new_refresh_token().await;
+    kit.updates_persist().await;
     kit.revoke_access_token().await;
     kit.revoke_grant().await;
-    kit.revoked_grant_takes_no_tokens().await;
-    kit.concurrent_code_redemption().await;
-    kit.concurrent_refresh_rotation().await;
+    kit.revoked_grant_takes_nothing().await;
+    kit.concurrent_redemption().await;
+    kit.concurrent_updates().await;
     kit.revocation_racing_exchanges().await;
     kit.purge_expired().await;
+}
+
+/// Checks a [`ReplayCache`]: a key's first use is told from a replay while it lives, it may be
+/// used again once expired, keys do not affect each other, and of many racing first uses of
+/// one key exactly one wins. Panics on the first broken rule.
+pub async fn replay_cache<C: ReplayCache>(cache: C) {
+    const NAME: &str = "replay cache";
+    let now = SystemClock.now();
+    let at = move |secs: u64| Timestamp::from_secs(now.as_secs() + secs);
+    let key = Digest::of(&fresh_id("jti"));
+    let other = Digest::of(&fresh_id("jti"));
+    check(
+        ok(cache.first_use(&key, at(300), now).await, NAME),
+        NAME,
+        "a new key's first use is told as such",
+    );
+    check(
+        !ok(cache.first_use(&key, at(300), at(299)).await, NAME),
+        NAME,
+        "a key used before and still live is a replay",
+    );
+    check(
+        ok(cache.first_use(&other, at(300), now).await, NAME),
+        NAME,
+        "keys do not affect each other",
+    );
+    check(
+        ok(cache.first_use(&key, at(600), at(300)).await, NAME),
+        NAME,
+        "an expired key may be used again",
+    );
+    check(
+        !ok(cache.first_use(&key, at(600), at(301)).await, NAME),
+        NAME,
+        "a key used again is remembered until its new expiry",
+    );
+    // C-SE-4: of many racing first uses of one key, exactly one is told first.
+    let cache = Arc::new(cache);
+    let racing = Digest::of(&fresh_id("jti"));
+    let start = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let handles: Vec<_> = (0..RACERS)
+        .map(|_| {
+            let (cache, start) = (cache.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                cache.first_use(&racing, at(300), now).await
+            })
+        })
+        .collect();
+    let mut firsts = 0;
+    for handle in handles {
+        let first = handle
+            .await
+            .unwrap_or_else(|e| panic!("storage testkit, {NAME}: task panicked: {e}"));
+        firsts += usize::from(ok(first, NAME));
+    }
+    check(
+        firsts == 1,
+        NAME,
+        "of racing first uses of one key, exactly one wins",
+    );
 }
 
 struct Kit<S> {
@@ -73,7 +160,7 @@ struct Kit<S> {
     now: Timestamp,
 }
 
-/// A fresh, random client id (so that runs on a shared database do not collide).
+/// A fresh, random id (so that runs on a shared database do not collide).
 fn fresh_id(prefix: &str) -> String {
     format!(
         "{prefix}-{}",
@@ -100,67 +187,89 @@ fn ok<T>(result: Result<T, crate::Error>, name: &str) -> T {
     result.unwrap_or_else(|e| panic!("storage testkit, {name}: storage failed: {e}"))
 }
 
+/// The decision a code's redemption makes: spent whatever happens, a replay once spent.
+fn redeem_once(record: &ExchangeRecord, now: Timestamp, tokens: NewTokens) -> Decision {
+    if record.spent {
+        return Decision::replay();
+    }
+    if !record.is_live(now) {
+        return Decision::refuse(OAuthError::invalid_grant("expired"));
+    }
+    let kept = tokens.expires_at();
+    Decision::issue(tokens).with_record(record.spend(kept))
+}
+
 impl<S: Storage> Kit<S> {
     fn at(&self, secs: u64) -> Timestamp {
         Timestamp::from_secs(self.now.as_secs() + secs)
     }
 
-    fn code(&self, grant: GrantId, client_id: &ClientId) -> CodeRecord {
-        CodeRecord {
+    fn code(&self, grant: GrantId) -> CodeRecord {
+        let mut code = CodeRecord::new(
             grant,
-            client_id: client_id.clone(),
-            owner: OwnerId::new(fresh_id("owner")),
-            redirect_uri: "https://app.example/cb?x=1 y".to_owned(),
-            redirect_uri_sent: true,
-            scope: scope("read messages:net.app.core.pm"),
-            challenge: Some(CodeChallenge::s256(
-                "a-long-random-verifier-of-at-least-43-characters",
-            )),
-            issued_at: self.now,
-            expires_at: self.at(CODE_LIFETIME),
-        }
+            client_id(),
+            OwnerId::new(fresh_id("owner")),
+            "https://app.example/cb?x=1 y",
+            scope("read messages:net.app.core.pm"),
+            self.now,
+            self.at(CODE_LIFETIME),
+        );
+        code.challenge = Some(CodeChallenge::s256(
+            "a-long-random-verifier-of-at-least-43-characters",
+        ));
+        code
     }
 
     /// Tokens of `grant` issued at `now + offset`, with a refresh token if asked.
     fn tokens(&self, grant: GrantId, offset: u64, refresh: bool) -> NewTokens {
         let client_id = client_id();
-        let record = |lifetime| TokenRecord {
-            grant,
-            client_id: client_id.clone(),
-            owner: Some(OwnerId::new("alice")),
-            scope: scope("read write"),
-            issued_at: self.at(offset),
-            expires_at: self.at(offset + lifetime),
+        let record = |lifetime| {
+            TokenRecord::new(
+                grant,
+                client_id.clone(),
+                Some(OwnerId::new("alice")),
+                scope("read write"),
+                self.at(offset),
+                self.at(offset + lifetime),
+            )
         };
-        NewTokens {
-            access: StoredToken {
-                digest: AccessToken::generate().digest(),
-                record: record(ACCESS_LIFETIME),
-            },
-            refresh: refresh.then(|| StoredToken {
-                digest: RefreshToken::generate().digest(),
-                record: record(REFRESH_LIFETIME),
-            }),
-        }
+        let refresh = refresh.then(|| {
+            let record = record(REFRESH_LIFETIME);
+            StoredRecord::new(
+                RefreshToken::generate().digest(),
+                ExchangeRecord::new(
+                    ExchangeKind::REFRESH_TOKEN,
+                    grant,
+                    record.expires_at,
+                    RecordData::new(record),
+                ),
+            )
+        });
+        NewTokens::new(
+            StoredToken::new(AccessToken::generate().digest(), record(ACCESS_LIFETIME)),
+            refresh,
+        )
     }
 
     /// Saves a fresh code; returns its digest and record.
-    async fn saved_code(&self, name: &str) -> (Digest, CodeRecord) {
+    async fn saved_code(&self, name: &str) -> (Digest, ExchangeRecord) {
         let digest = AuthorizationCode::generate().digest();
-        let record = self.code(GrantId::generate(), &client_id());
-        ok(self.storage.save_code(digest, record.clone()).await, name);
+        let record = self.code(GrantId::generate()).into_exchange_record();
+        ok(
+            self.storage
+                .save_record(digest, record.clone(), self.now)
+                .await,
+            name,
+        );
         (digest, record)
     }
 
     /// Saves a fresh code and redeems it; returns its digest, its record and the tokens issued.
-    async fn redeemed_code(&self, name: &str) -> (Digest, CodeRecord, NewTokens) {
+    async fn redeemed_code(&self, name: &str) -> (Digest, ExchangeRecord, NewTokens) {
         let (digest, record) = self.saved_code(name).await;
         let tokens = self.tokens(record.grant, 0, true);
         check(
-            matches!(
-                self.redeem(&digest, self.now, &tokens).await,
-                Exchange::Issued
-            ),
+            self.redeem(&digest, self.now, &tokens).await == Exchange::Issued,
             name,
             "a live code is redeemed",
         );
@@ -178,26 +287,62 @@ impl<S: Storage> Kit<S> {
         ok(self.storage.access_token(digest, at).await, name).map(Arc::unwrap_or_clone)
     }
 
-    async fn refresh(&self, digest: &Digest, at: Timestamp, name: &str) -> Option<TokenRecord> {
-        ok(self.storage.refresh_token(digest, at).await, name)
+    async fn record(
+        &self,
+        kind: ExchangeKind,
+        digest: &Digest,
+        name: &str,
+    ) -> Option<ExchangeRecord> {
+        ok(self.storage.record(kind, digest).await, name)
     }
 
+    /// Whether a refresh token is stored live at `at`.
+    async fn refresh_live(&self, refresh: &StoredRecord, at: Timestamp, name: &str) -> bool {
+        self.record(ExchangeKind::REFRESH_TOKEN, &refresh.digest, name)
+            .await
+            .is_some_and(|record| record.is_live(at))
+    }
+
+    /// Runs `decide` in an exchange of the record of `kind` under `digest`.
+    async fn exchange(
+        &self,
+        kind: ExchangeKind,
+        digest: &Digest,
+        at: Timestamp,
+        decide: impl FnOnce(&ExchangeRecord) -> Decision + Send,
+        name: &str,
+    ) -> Exchange {
+        ok(self.storage.exchange(kind, digest, at, decide).await, name)
+    }
+
+    /// Redeems a code as the code grant does, issuing `tokens`.
     async fn redeem(&self, digest: &Digest, at: Timestamp, tokens: &NewTokens) -> Exchange {
         let tokens = tokens.clone();
-        ok(
-            self.storage.redeem_code(digest, at, |_| Ok(tokens)).await,
-            "redeem_code",
-        )
+        let decide = move |record: &ExchangeRecord| redeem_once(record, at, tokens);
+        self.exchange(ExchangeKind::CODE, digest, at, decide, "redeem")
+            .await
     }
 
+    /// Rotates a refresh token as the refresh grant does, issuing `tokens`.
     async fn rotate(&self, digest: &Digest, at: Timestamp, tokens: &NewTokens) -> Exchange {
         let tokens = tokens.clone();
-        ok(
-            self.storage
-                .rotate_refresh_token(digest, at, |_| Ok(tokens))
-                .await,
-            "rotate_refresh_token",
-        )
+        let decide = move |record: &ExchangeRecord| {
+            if record.spent {
+                return Decision::replay();
+            }
+            if !record.is_live(at) {
+                return Decision::refuse(OAuthError::invalid_grant("expired"));
+            }
+            let rotated = tokens.refresh.is_some();
+            let decision = Decision::issue(tokens);
+            if rotated {
+                decision.with_record(record.spend(record.expires_at))
+            } else {
+                decision
+            }
+        };
+        self.exchange(ExchangeKind::REFRESH_TOKEN, digest, at, decide, "rotate")
+            .await
     }
 
     async fn clients_round_trip(&self) {
@@ -249,28 +394,217 @@ impl<S: Storage> Kit<S> {
         );
     }
 
-    async fn code_round_trip(&self) {
-        const NAME: &str = "code round trip";
+    async fn records_round_trip(&self) {
+        const NAME: &str = "records round trip";
         let (digest, record) = self.saved_code(NAME).await;
-        let tokens = self.tokens(record.grant, 0, true);
-        let issued = tokens.clone();
-        let mut seen = None;
-        let outcome = ok(
-            self.storage
-                .redeem_code(&digest, self.now, |r| {
-                    seen = Some(r.clone());
-                    Ok(issued)
-                })
-                .await,
+        check(
+            self.record(ExchangeKind::CODE, &digest, NAME)
+                .await
+                .as_ref()
+                == Some(&record),
             NAME,
+            "a record reads back as saved",
         );
+        let mut seen = None;
+        let tokens = self.tokens(record.grant, 0, true);
+        let now = self.now;
+        let outcome = self
+            .exchange(
+                ExchangeKind::CODE,
+                &digest,
+                now,
+                |r| {
+                    seen = Some(r.clone());
+                    redeem_once(r, now, tokens.clone())
+                },
+                NAME,
+            )
+            .await;
         check(
             seen.as_ref() == Some(&record),
             NAME,
-            "redeem_code hands exchange the code record as saved",
+            "exchange hands the function the record as saved",
+        );
+        let code = seen
+            .as_ref()
+            .and_then(|r| r.data.get::<CodeRecord>().ok().map(|c| c.into_owned()));
+        check(
+            code.is_some_and(|code| record.data.get::<CodeRecord>().is_ok_and(|c| *c == code)),
+            NAME,
+            "a code's data reads back as the CodeRecord saved",
         );
         check(outcome == Exchange::Issued, NAME, "a live code is redeemed");
         self.assert_stored(&tokens, NAME).await;
+    }
+
+    // The primitive needs no backend code for a kind it has never seen: an extension's record
+    // of its own kind and data type round-trips and exchanges like a code.
+    async fn extension_records_round_trip(&self) {
+        const NAME: &str = "extension records round trip";
+        let digest = Digest::of(&fresh_id("device-code"));
+        let data = Polled {
+            client_id: client_id(),
+            polls: 0,
+            approved_by: None,
+            note: "quote \" backslash \\ é 🔑".to_owned(),
+        };
+        let record = ExchangeRecord::new(
+            POLLED,
+            GrantId::generate(),
+            self.at(600),
+            RecordData::new(data.clone()),
+        );
+        ok(
+            self.storage
+                .save_record(digest, record.clone(), self.now)
+                .await,
+            NAME,
+        );
+        let loaded = self.record(POLLED, &digest, NAME).await;
+        check(
+            loaded.as_ref() == Some(&record),
+            NAME,
+            "a record of an unknown kind reads back as saved",
+        );
+        check(
+            loaded.is_some_and(|r| r.data.get::<Polled>().is_ok_and(|d| *d == data)),
+            NAME,
+            "its data reads back as its own type",
+        );
+        check(
+            self.record(ExchangeKind::CODE, &digest, NAME)
+                .await
+                .is_none(),
+            NAME,
+            "a record is not found under another kind",
+        );
+    }
+
+    // The function sees the record as stored: live, expired or spent.
+    async fn exchange_sees_every_state(&self) {
+        const NAME: &str = "exchange sees every state";
+        let (digest, record) = self.saved_code(NAME).await;
+        let expired_at = record.expires_at;
+        let mut seen = None;
+        let outcome = self
+            .exchange(
+                ExchangeKind::CODE,
+                &digest,
+                expired_at,
+                |r| {
+                    seen = Some((r.spent, r.is_live(expired_at)));
+                    Decision::refuse(OAuthError::invalid_grant("expired"))
+                },
+                NAME,
+            )
+            .await;
+        check(
+            seen == Some((false, false)),
+            NAME,
+            "an expired record is handed to the function, dead at its expires_at",
+        );
+        check(
+            matches!(outcome, Exchange::Refused(_)),
+            NAME,
+            "a refusal is answered Refused",
+        );
+        let before = Timestamp::from_secs(expired_at.as_secs() - 1);
+        let tokens = self.tokens(record.grant, 0, false);
+        check(
+            self.redeem(&digest, before, &tokens).await == Exchange::Issued,
+            NAME,
+            "a refusal without a new state leaves the record live until its expires_at",
+        );
+        let mut spent_seen = false;
+        let outcome = self
+            .exchange(
+                ExchangeKind::CODE,
+                &digest,
+                self.now,
+                |r| {
+                    spent_seen = r.spent;
+                    Decision::replay()
+                },
+                NAME,
+            )
+            .await;
+        check(spent_seen, NAME, "a spent record is handed over as spent");
+        check(
+            outcome == Exchange::Replayed(record.grant),
+            NAME,
+            "a replay decision is answered Replayed with the record's grant",
+        );
+        let unknown = AuthorizationCode::generate().digest();
+        let outcome = self
+            .exchange(
+                ExchangeKind::CODE,
+                &unknown,
+                self.now,
+                |_| panic!("storage testkit, {NAME}: the function ran without a record"),
+                NAME,
+            )
+            .await;
+        check(
+            outcome == Exchange::Unknown,
+            NAME,
+            "a digest never stored is Unknown, without running the function",
+        );
+    }
+
+    // C-TK-5: a code is redeemed once; a second presentation is a replay naming its grant, for
+    // as long as its tokens live.
+    async fn code_is_redeemed_once(&self) {
+        const NAME: &str = "code redeemed once (C-TK-5)";
+        let (digest, record, tokens) = self.redeemed_code(NAME).await;
+        let again = self.tokens(record.grant, 1, true);
+        check(
+            self.redeem(&digest, self.at(1), &again).await == Exchange::Replayed(record.grant),
+            NAME,
+            "a redeemed code is Replayed with its grant",
+        );
+        self.assert_gone(&again, NAME, "a replay stores nothing")
+            .await;
+        self.assert_stored(&tokens, NAME).await;
+
+        // After the code's own expiry its tokens still live, so a replay must still be seen.
+        let late = self.at(CODE_LIFETIME + 1);
+        ok(self.storage.purge_expired(late).await, NAME);
+        check(
+            self.redeem(&digest, late, &again).await == Exchange::Replayed(record.grant),
+            NAME,
+            "a spent record is kept, and Replayed, until its retain_until (past its own expiry \
+             and purge_expired)",
+        );
+    }
+
+    // C-TK-5: a refused redemption spends the code all the same.
+    async fn refused_code_is_spent(&self) {
+        const NAME: &str = "refused code is spent (C-TK-5)";
+        let (digest, record) = self.saved_code(NAME).await;
+        let refusal = OAuthError::invalid_grant("code_verifier is invalid");
+        let expected = refusal.clone();
+        let outcome = self
+            .exchange(
+                ExchangeKind::CODE,
+                &digest,
+                self.now,
+                |r| Decision::refuse(refusal).with_record(r.spend(r.expires_at)),
+                NAME,
+            )
+            .await;
+        check(
+            outcome == Exchange::Refused(expected),
+            NAME,
+            "the decision's refusal is returned as Refused",
+        );
+        let tokens = self.tokens(record.grant, 0, false);
+        check(
+            self.redeem(&digest, self.now, &tokens).await == Exchange::Replayed(record.grant),
+            NAME,
+            "a record refused and spent cannot be redeemed again",
+        );
+        self.assert_gone(&tokens, NAME, "a replay stores nothing")
+            .await;
     }
 
     /// Asserts that `tokens` are live, as saved.
@@ -282,10 +616,26 @@ impl<S: Storage> Kit<S> {
             "the access token reads back as saved",
         );
         if let Some(refresh) = &tokens.refresh {
+            let stored = self
+                .record(ExchangeKind::REFRESH_TOKEN, &refresh.digest, name)
+                .await;
             check(
-                self.refresh(&refresh.digest, self.now, name).await == Some(refresh.record.clone()),
+                stored.as_ref() == Some(&refresh.record),
                 name,
                 "the refresh token reads back as saved",
+            );
+            check(
+                stored.is_some_and(|r| {
+                    r.data.get::<TokenRecord>().is_ok_and(|t| {
+                        refresh
+                            .record
+                            .data
+                            .get::<TokenRecord>()
+                            .is_ok_and(|saved| *t == *saved)
+                    })
+                }),
+                name,
+                "the refresh token's data reads back as the TokenRecord saved",
             );
         }
     }
@@ -301,113 +651,11 @@ impl<S: Storage> Kit<S> {
         );
         if let Some(refresh) = &tokens.refresh {
             check(
-                self.refresh(&refresh.digest, self.now, name)
-                    .await
-                    .is_none(),
+                !self.refresh_live(refresh, self.now, name).await,
                 name,
                 rule,
             );
         }
-    }
-
-    async fn code_expiry(&self) {
-        const NAME: &str = "code expiry";
-        let (digest, record) = self.saved_code(NAME).await;
-        let tokens = self.tokens(record.grant, 0, false);
-        let outcome = ok(
-            self.storage
-                .redeem_code(&digest, record.expires_at, |_| {
-                    panic!("storage testkit, {NAME}: exchange ran on an expired code")
-                })
-                .await,
-            NAME,
-        );
-        check(
-            outcome == Exchange::Unknown,
-            NAME,
-            "a code is dead at its expires_at",
-        );
-        let before = Timestamp::from_secs(record.expires_at.as_secs() - 1);
-        check(
-            matches!(
-                self.redeem(&digest, before, &tokens).await,
-                Exchange::Issued
-            ),
-            NAME,
-            "a code is live until its expires_at",
-        );
-        let unknown = AuthorizationCode::generate().digest();
-        check(
-            self.redeem(&unknown, self.now, &tokens).await == Exchange::Unknown,
-            NAME,
-            "a code never issued is Unknown",
-        );
-    }
-
-    // C-TK-5: a code is redeemed once; a second presentation is a replay naming its grant.
-    async fn code_is_redeemed_once(&self) {
-        const NAME: &str = "code redeemed once (C-TK-5)";
-        let (digest, record, tokens) = self.redeemed_code(NAME).await;
-        let again = self.tokens(record.grant, 1, true);
-        let outcome = ok(
-            self.storage
-                .redeem_code(&digest, self.at(1), |_| {
-                    panic!("storage testkit, {NAME}: exchange ran on a redeemed code")
-                })
-                .await,
-            NAME,
-        );
-        check(
-            outcome == Exchange::Replayed(record.grant),
-            NAME,
-            "a redeemed code is Replayed with its grant, without running exchange",
-        );
-        self.assert_gone(&again, NAME, "a replay stores nothing")
-            .await;
-        self.assert_stored(&tokens, NAME).await;
-
-        // After the code's own expiry its tokens still live, so a replay must still be seen.
-        let late = self.at(CODE_LIFETIME + 1);
-        ok(self.storage.purge_expired(late).await, NAME);
-        let outcome = ok(
-            self.storage
-                .redeem_code(&digest, late, |_| {
-                    panic!("storage testkit, {NAME}: exchange ran on a redeemed code")
-                })
-                .await,
-            NAME,
-        );
-        check(
-            outcome == Exchange::Replayed(record.grant),
-            NAME,
-            "a redeemed code is kept, and Replayed, as long as its tokens live (past its own expiry \
-             and purge_expired)",
-        );
-    }
-
-    // C-TK-5: a refused redemption spends the code all the same.
-    async fn refused_code_is_spent(&self) {
-        const NAME: &str = "refused code is spent (C-TK-5)";
-        let (digest, record) = self.saved_code(NAME).await;
-        let refusal = OAuthError::invalid_grant("code_verifier is invalid");
-        let expected = refusal.clone();
-        let outcome = ok(
-            self.storage
-                .redeem_code(&digest, self.now, |_| Err(refusal))
-                .await,
-            NAME,
-        );
-        check(
-            outcome == Exchange::Refused(expected),
-            NAME,
-            "exchange's refusal is returned as Refused",
-        );
-        let tokens = self.tokens(record.grant, 0, false);
-        check(
-            self.redeem(&digest, self.now, &tokens).await == Exchange::Replayed(record.grant),
-            NAME,
-            "a refused code cannot be redeemed again",
-        );
     }
 
     async fn tokens_round_trip(&self) {
@@ -420,6 +668,16 @@ impl<S: Storage> Kit<S> {
         app.access.record.scope = ScopeSet::new();
         ok(self.storage.save_tokens(app.clone()).await, NAME);
         self.assert_stored(&app, NAME).await;
+        // A token bound to a key keeps its binding (and so its type).
+        let mut bound = self.tokens(GrantId::generate(), 0, false);
+        bound.access.record = bound
+            .access
+            .record
+            .with_confirmation(Confirmation::jwk_thumbprint(
+                "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
+            ));
+        ok(self.storage.save_tokens(bound.clone()).await, NAME);
+        self.assert_stored(&bound, NAME).await;
     }
 
     async fn token_expiry(&self) {
@@ -443,24 +701,22 @@ impl<S: Storage> Kit<S> {
             return;
         };
         let expires_at = refresh.record.expires_at;
-        check(
-            self.refresh(&refresh.digest, expires_at, NAME)
-                .await
-                .is_none(),
-            NAME,
-            "a refresh token is dead at its expires_at",
-        );
         let next = self.tokens(refresh.record.grant, REFRESH_LIFETIME, true);
         check(
-            self.rotate(&refresh.digest, expires_at, &next).await == Exchange::Unknown,
+            matches!(
+                self.rotate(&refresh.digest, expires_at, &next).await,
+                Exchange::Refused(_)
+            ),
             NAME,
-            "an expired refresh token cannot be rotated",
+            "an expired refresh token is handed over as expired, and refused",
         );
+        self.assert_gone(&next, NAME, "a refusal stores nothing")
+            .await;
     }
 
     // Records are found by the digest of their secret, and only under their own kind.
-    async fn lookups_by_digest_only(&self) {
-        const NAME: &str = "lookups by digest only";
+    async fn lookups_by_kind_and_digest_only(&self) {
+        const NAME: &str = "lookups by kind and digest only";
         let access = AccessToken::generate();
         let refresh = RefreshToken::generate();
         let mut tokens = self.tokens(GrantId::generate(), 0, true);
@@ -474,10 +730,10 @@ impl<S: Storage> Kit<S> {
                 .await
                 .is_some(),
             NAME,
-            "an access token is found by the SHA-256 digest of its secret",
+            "an access token is found by the SHA-256 digest of its text",
         );
         check(
-            self.refresh(&access.digest(), self.now, NAME)
+            self.record(ExchangeKind::REFRESH_TOKEN, &access.digest(), NAME)
                 .await
                 .is_none(),
             NAME,
@@ -490,16 +746,23 @@ impl<S: Storage> Kit<S> {
             NAME,
             "a refresh token is not an access token",
         );
+        check(
+            self.record(ExchangeKind::CODE, &refresh.digest(), NAME)
+                .await
+                .is_none(),
+            NAME,
+            "a refresh token is not a code",
+        );
         let code = self.tokens(GrantId::generate(), 0, false);
         check(
-            self.redeem(&access.digest(), self.now, &code).await == Exchange::Unknown,
+            self.redeem(&refresh.digest(), self.now, &code).await == Exchange::Unknown,
             NAME,
-            "an access token is not a code",
+            "a refresh token cannot be redeemed as a code",
         );
         check(
             self.rotate(&access.digest(), self.now, &code).await == Exchange::Unknown,
             NAME,
-            "an access token cannot be rotated",
+            "an access token cannot be exchanged",
         );
         self.assert_stored(&tokens, NAME).await;
     }
@@ -511,29 +774,13 @@ impl<S: Storage> Kit<S> {
         let Some(old) = &first.refresh else { return };
         let grant = old.record.grant;
         let second = self.tokens(grant, 10, true);
-        let mut seen = None;
-        let issued = second.clone();
-        let outcome = ok(
-            self.storage
-                .rotate_refresh_token(&old.digest, self.at(10), |r| {
-                    seen = Some(r.clone());
-                    Ok(issued)
-                })
-                .await,
-            NAME,
-        );
         check(
-            seen.as_ref() == Some(&old.record),
-            NAME,
-            "rotate_refresh_token hands exchange the refresh-token record",
-        );
-        check(
-            outcome == Exchange::Issued,
+            self.rotate(&old.digest, self.at(10), &second).await == Exchange::Issued,
             NAME,
             "a live refresh token is exchanged",
         );
         check(
-            self.refresh(&old.digest, self.at(10), NAME).await.is_none(),
+            !self.refresh_live(old, self.at(10), NAME).await,
             NAME,
             "a rotated refresh token is no longer live",
         );
@@ -548,24 +795,25 @@ impl<S: Storage> Kit<S> {
             .await;
     }
 
-    async fn refresh_refusal_changes_nothing(&self) {
-        const NAME: &str = "refused refresh changes nothing";
+    async fn refusal_changes_nothing(&self) {
+        const NAME: &str = "refusal changes nothing";
         let tokens = self.saved_tokens(NAME).await;
         let Some(refresh) = &tokens.refresh else {
             return;
         };
-        let outcome = ok(
-            self.storage
-                .rotate_refresh_token(&refresh.digest, self.now, |_| {
-                    Err(OAuthError::new(ErrorCode::InvalidScope))
-                })
-                .await,
-            NAME,
-        );
+        let outcome = self
+            .exchange(
+                ExchangeKind::REFRESH_TOKEN,
+                &refresh.digest,
+                self.now,
+                |_| Decision::refuse(OAuthError::new(ErrorCode::InvalidScope)),
+                NAME,
+            )
+            .await;
         check(
             outcome == Exchange::Refused(OAuthError::new(ErrorCode::InvalidScope)),
             NAME,
-            "exchange's refusal is returned as Refused",
+            "the decision's refusal is returned as Refused",
         );
         self.assert_stored(&tokens, NAME).await;
     }
@@ -578,21 +826,85 @@ impl<S: Storage> Kit<S> {
         };
         let next = self.tokens(refresh.record.grant, 5, false);
         check(
-            matches!(
-                self.rotate(&refresh.digest, self.at(5), &next).await,
-                Exchange::Issued
-            ),
+            self.rotate(&refresh.digest, self.at(5), &next).await == Exchange::Issued,
             NAME,
-            "an exchange without a new refresh token succeeds",
+            "an exchange that leaves its record as it was succeeds",
         );
         check(
-            self.refresh(&refresh.digest, self.at(5), NAME)
-                .await
-                .is_some(),
+            self.refresh_live(refresh, self.at(5), NAME).await,
             NAME,
-            "a refresh token stays live when no new one replaces it",
+            "the record stays live when the decision does not change it",
         );
         self.assert_stored(&next, NAME).await;
+    }
+
+    // An extension's record changes state without being spent (device-code polling).
+    async fn updates_persist(&self) {
+        const NAME: &str = "updates persist";
+        let digest = Digest::of(&fresh_id("device-code"));
+        let data = Polled {
+            client_id: client_id(),
+            polls: 0,
+            approved_by: None,
+            note: String::new(),
+        };
+        let record = ExchangeRecord::new(
+            POLLED,
+            GrantId::generate(),
+            self.at(600),
+            RecordData::new(data),
+        );
+        ok(
+            self.storage
+                .save_record(digest, record.clone(), self.now)
+                .await,
+            NAME,
+        );
+        let poll = |r: &ExchangeRecord| {
+            let Ok(data) = r.data.get::<Polled>() else {
+                return Decision::refuse(OAuthError::server_error("unreadable data"));
+            };
+            let mut next = data.into_owned();
+            next.polls += 1;
+            next.approved_by = Some(OwnerId::new("alice"));
+            Decision::refuse(OAuthError::invalid_grant("authorization_pending"))
+                .with_record(r.with_data(RecordData::new(next)))
+        };
+        let outcome = self.exchange(POLLED, &digest, self.now, poll, NAME).await;
+        check(
+            matches!(outcome, Exchange::Refused(_)),
+            NAME,
+            "an update with a refusal is answered Refused",
+        );
+        let stored = self.record(POLLED, &digest, NAME).await;
+        check(
+            stored.as_ref().is_some_and(|r| {
+                r.is_live(self.now)
+                    && r.data
+                        .get::<Polled>()
+                        .is_ok_and(|d| d.polls == 1 && d.approved_by == Some(OwnerId::new("alice")))
+            }),
+            NAME,
+            "the record's new data is stored, and it stays live",
+        );
+        // Approved: issue once, spend.
+        let tokens = self.tokens(record.grant, 0, true);
+        let now = self.now;
+        let issued = self
+            .exchange(
+                POLLED,
+                &digest,
+                now,
+                |r| redeem_once(r, now, tokens.clone()),
+                NAME,
+            )
+            .await;
+        check(
+            issued == Exchange::Issued,
+            NAME,
+            "the updated record is then redeemed",
+        );
+        self.assert_stored(&tokens, NAME).await;
     }
 
     async fn revoke_access_token(&self) {
@@ -614,9 +926,7 @@ impl<S: Storage> Kit<S> {
         );
         if let Some(refresh) = &tokens.refresh {
             check(
-                self.refresh(&refresh.digest, self.now, NAME)
-                    .await
-                    .is_some(),
+                self.refresh_live(refresh, self.now, NAME).await,
                 NAME,
                 "revoking an access token leaves its refresh token",
             );
@@ -638,10 +948,7 @@ impl<S: Storage> Kit<S> {
         let Some(old) = &first.refresh else { return };
         let second = self.tokens(grant, 1, true);
         check(
-            matches!(
-                self.rotate(&old.digest, self.at(1), &second).await,
-                Exchange::Issued
-            ),
+            self.rotate(&old.digest, self.at(1), &second).await == Exchange::Issued,
             NAME,
             "the refresh token is rotated",
         );
@@ -653,7 +960,14 @@ impl<S: Storage> Kit<S> {
         check(
             self.redeem(&digest, self.now, &first).await == Exchange::Unknown,
             NAME,
-            "the code of a revoked grant is Unknown",
+            "the spent code of a revoked grant is Unknown",
+        );
+        check(
+            self.record(ExchangeKind::REFRESH_TOKEN, &old.digest, NAME)
+                .await
+                .is_none(),
+            NAME,
+            "the rotated refresh tokens of a revoked grant are gone",
         );
         if let Some(refresh) = &second.refresh {
             let third = self.tokens(grant, 2, true);
@@ -667,8 +981,8 @@ impl<S: Storage> Kit<S> {
         ok(self.storage.revoke_grant(&GrantId::generate()).await, NAME);
     }
 
-    async fn revoked_grant_takes_no_tokens(&self) {
-        const NAME: &str = "revoked grant takes no tokens";
+    async fn revoked_grant_takes_nothing(&self) {
+        const NAME: &str = "revoked grant takes nothing";
         let (_, record, _) = self.redeemed_code(NAME).await;
         let grant = record.grant;
         ok(self.storage.revoke_grant(&grant).await, NAME);
@@ -678,74 +992,152 @@ impl<S: Storage> Kit<S> {
             .await;
         let late_code = AuthorizationCode::generate().digest();
         ok(
-            self.storage.save_code(late_code, record.clone()).await,
+            self.storage
+                .save_record(late_code, record.clone(), self.now)
+                .await,
             NAME,
         );
         check(
             self.redeem(&late_code, self.now, &late).await == Exchange::Unknown,
             NAME,
-            "a code stored for a revoked grant is refused",
+            "a record stored for a revoked grant is refused",
         );
+        // An exchange of a live record that names tokens of another grant (here, a revoked
+        // one) stores nothing: tokens only ever join the record's own grant.
+        let (digest, _) = self.saved_code(NAME).await;
+        let foreign = self.tokens(grant, 1, false);
+        let now = self.now;
+        let outcome = self
+            .exchange(
+                ExchangeKind::CODE,
+                &digest,
+                now,
+                |r| redeem_once(r, now, foreign.clone()),
+                NAME,
+            )
+            .await;
+        check(
+            outcome == Exchange::Unknown,
+            NAME,
+            "tokens of another grant than the record's are refused, answered Unknown",
+        );
+        self.assert_gone(&foreign, NAME, "nothing is stored into another grant")
+            .await;
     }
 
     // C-SE-4, C-TK-5: of many concurrent redemptions of one code, exactly one succeeds.
-    async fn concurrent_code_redemption(&self) {
-        const NAME: &str = "concurrent code redemption (C-SE-4)";
-        let (digest, record) = self.saved_code(NAME).await;
-        let exchanges = Arc::new(AtomicUsize::new(0));
-        let outcomes = self
-            .race(|storage, i| {
-                let tokens = self.tokens(record.grant, 0, true);
-                let exchanges = exchanges.clone();
-                let now = self.now;
-                async move {
-                    let result = storage
-                        .redeem_code(&digest, now, move |_| {
-                            exchanges.fetch_add(1, Ordering::SeqCst);
-                            Ok(tokens)
-                        })
-                        .await;
-                    (i, result)
-                }
-            })
-            .await;
-        self.assert_one_winner(&outcomes, record.grant, &exchanges, NAME);
+    async fn concurrent_redemption(&self) {
+        const NAME: &str = "concurrent redemption (C-SE-4)";
+        for kind in [ExchangeKind::CODE, ExchangeKind::REFRESH_TOKEN] {
+            let (digest, grant) = if kind == ExchangeKind::CODE {
+                let (digest, record) = self.saved_code(NAME).await;
+                (digest, record.grant)
+            } else {
+                let tokens = self.saved_tokens(NAME).await;
+                let Some(refresh) = tokens.refresh else {
+                    return;
+                };
+                (refresh.digest, refresh.record.grant)
+            };
+            let live_seen = Arc::new(AtomicUsize::new(0));
+            let outcomes = self
+                .race(|storage, _| {
+                    let tokens = self.tokens(grant, 1, true);
+                    let live_seen = live_seen.clone();
+                    let at = self.at(1);
+                    async move {
+                        storage
+                            .exchange(kind, &digest, at, move |record: &ExchangeRecord| {
+                                if !record.spent {
+                                    live_seen.fetch_add(1, Ordering::SeqCst);
+                                }
+                                redeem_once(record, at, tokens)
+                            })
+                            .await
+                    }
+                })
+                .await;
+            let winners = outcomes.iter().filter(|o| **o == Exchange::Issued).count();
+            check(winners == 1, NAME, "exactly one racer succeeds");
+            check(
+                outcomes
+                    .iter()
+                    .all(|o| *o == Exchange::Issued || *o == Exchange::Replayed(grant)),
+                NAME,
+                "every other racer sees a replay of the grant",
+            );
+            check(
+                live_seen.load(Ordering::SeqCst) == 1,
+                NAME,
+                "exactly one racer sees the record unspent",
+            );
+        }
     }
 
-    // C-SE-4, C-TK-11: of many concurrent exchanges of one refresh token, exactly one succeeds.
-    async fn concurrent_refresh_rotation(&self) {
-        const NAME: &str = "concurrent refresh rotation (C-SE-4)";
-        let tokens = self.saved_tokens(NAME).await;
-        let Some(refresh) = tokens.refresh else {
-            return;
+    // Read-modify-write of a record is atomic: no racer's update is lost.
+    async fn concurrent_updates(&self) {
+        const NAME: &str = "concurrent updates (C-SE-4)";
+        let digest = Digest::of(&fresh_id("device-code"));
+        let data = Polled {
+            client_id: client_id(),
+            polls: 0,
+            approved_by: None,
+            note: String::new(),
         };
-        let grant = refresh.record.grant;
-        let exchanges = Arc::new(AtomicUsize::new(0));
+        let record = ExchangeRecord::new(
+            POLLED,
+            GrantId::generate(),
+            self.at(600),
+            RecordData::new(data),
+        );
+        ok(
+            self.storage.save_record(digest, record, self.now).await,
+            NAME,
+        );
         let outcomes = self
-            .race(|storage, i| {
-                let next = self.tokens(grant, 1, true);
-                let exchanges = exchanges.clone();
-                let at = self.at(1);
-                let digest = refresh.digest;
+            .race(|storage, _| {
+                let at = self.now;
                 async move {
-                    let result = storage
-                        .rotate_refresh_token(&digest, at, move |_| {
-                            exchanges.fetch_add(1, Ordering::SeqCst);
-                            Ok(next)
+                    storage
+                        .exchange(POLLED, &digest, at, |record: &ExchangeRecord| match record
+                            .data
+                            .get::<Polled>(
+                        ) {
+                            Ok(data) => {
+                                let mut next = data.into_owned();
+                                next.polls += 1;
+                                Decision::refuse(OAuthError::invalid_grant("pending"))
+                                    .with_record(record.with_data(RecordData::new(next)))
+                            }
+                            Err(_) => Decision::refuse(OAuthError::server_error("unreadable")),
                         })
-                        .await;
-                    (i, result)
+                        .await
                 }
             })
             .await;
-        self.assert_one_winner(&outcomes, grant, &exchanges, NAME);
+        check(
+            outcomes
+                .iter()
+                .all(|o| *o == Exchange::Refused(OAuthError::invalid_grant("pending"))),
+            NAME,
+            "every racer's decision is answered",
+        );
+        let polls = self
+            .record(POLLED, &digest, NAME)
+            .await
+            .and_then(|r| r.data.get::<Polled>().ok().map(|d| d.polls));
+        check(
+            polls == Some(RACERS as u32),
+            NAME,
+            "every racer's update is kept: none is lost to another",
+        );
     }
 
     /// Spawns [`RACERS`] tasks made by `task` at once and collects their outcomes.
     async fn race<F, Fut>(&self, task: F) -> Vec<Exchange>
     where
         F: Fn(Arc<S>, usize) -> Fut,
-        Fut: Future<Output = (usize, Result<Exchange, crate::Error>)> + Send + 'static,
+        Fut: Future<Output = Result<Exchange, crate::Error>> + Send + 'static,
     {
         let start = Arc::new(tokio::sync::Barrier::new(RACERS));
         let handles: Vec<_> = (0..RACERS)
@@ -760,7 +1152,7 @@ impl<S: Storage> Kit<S> {
             .collect();
         let mut outcomes = Vec::with_capacity(RACERS);
         for handle in handles {
-            let (_, result) = handle
+            let result = handle
                 .await
                 .unwrap_or_else(|e| panic!("storage testkit: a racing task panicked: {e}"));
             outcomes.push(ok(result, "race"));
@@ -768,46 +1160,14 @@ impl<S: Storage> Kit<S> {
         outcomes
     }
 
-    fn assert_one_winner(
-        &self,
-        outcomes: &[Exchange],
-        grant: GrantId,
-        exchanges: &AtomicUsize,
-        name: &str,
-    ) {
-        let winners = outcomes
-            .iter()
-            .filter(|o| matches!(o, Exchange::Issued))
-            .count();
-        check(winners == 1, name, "exactly one racer succeeds");
-        check(
-            outcomes
-                .iter()
-                .all(|o| matches!(o, Exchange::Issued) || *o == Exchange::Replayed(grant)),
-            name,
-            "every other racer sees a replay of the grant",
-        );
-        check(
-            exchanges.load(Ordering::SeqCst) == 1,
-            name,
-            "exchange runs exactly once",
-        );
-    }
-
     // C-TK-5: an exchange racing with the revocation of its grant never leaves live tokens.
     async fn revocation_racing_exchanges(&self) {
         const NAME: &str = "revocation racing exchanges";
         for round in 0..RACERS {
             // Even rounds race a code redemption, odd rounds a refresh rotation.
-            let (grant, tokens, exchange) = if round % 2 == 0 {
+            let (kind, digest, grant) = if round % 2 == 0 {
                 let (digest, record) = self.saved_code(NAME).await;
-                let tokens = self.tokens(record.grant, 0, true);
-                let (storage, issued, now) = (self.storage.clone(), tokens.clone(), self.now);
-                let task =
-                    tokio::spawn(
-                        async move { storage.redeem_code(&digest, now, |_| Ok(issued)).await },
-                    );
-                (record.grant, tokens, task)
+                (ExchangeKind::CODE, digest, record.grant)
             } else {
                 let first = self.saved_tokens(NAME).await;
                 let grant = first.grant();
@@ -815,14 +1175,18 @@ impl<S: Storage> Kit<S> {
                     .refresh
                     .as_ref()
                     .map_or(first.access.digest, |r| r.digest);
-                let tokens = self.tokens(grant, 1, true);
+                (ExchangeKind::REFRESH_TOKEN, digest, grant)
+            };
+            let tokens = self.tokens(grant, 1, true);
+            let exchange = {
                 let (storage, issued, at) = (self.storage.clone(), tokens.clone(), self.at(1));
-                let task = tokio::spawn(async move {
+                tokio::spawn(async move {
                     storage
-                        .rotate_refresh_token(&digest, at, |_| Ok(issued))
+                        .exchange(kind, &digest, at, move |r: &ExchangeRecord| {
+                            redeem_once(r, at, issued)
+                        })
                         .await
-                });
-                (grant, tokens, task)
+                })
             };
             let revoke = {
                 let storage = self.storage.clone();
@@ -856,27 +1220,34 @@ impl<S: Storage> Kit<S> {
         let purged = ok(self.storage.purge_expired(later).await, NAME);
         // At least the expired code, access token and refresh token.
         check(purged >= 3, NAME, "purge_expired counts what it deleted");
-        let check_live = |record: &TokenRecord| record.expires_at > later;
         check(
             self.access(&live.access.digest, later, NAME)
                 .await
-                .is_some_and(|r| check_live(&r)),
+                .is_some(),
             NAME,
             "purge_expired keeps live access tokens",
         );
         if let Some(refresh) = &live.refresh {
             check(
-                self.refresh(&refresh.digest, later, NAME).await.is_some(),
+                self.refresh_live(refresh, later, NAME).await,
                 NAME,
                 "purge_expired keeps live refresh tokens",
             );
         }
-        let tokens = self.tokens(GrantId::generate(), 0, false);
         check(
-            self.redeem(&code, self.now, &tokens).await == Exchange::Unknown,
+            self.record(ExchangeKind::CODE, &code, NAME).await.is_none(),
             NAME,
-            "purge_expired deletes expired codes",
+            "purge_expired deletes expired records",
         );
+        if let Some(refresh) = &expired.refresh {
+            check(
+                self.record(ExchangeKind::REFRESH_TOKEN, &refresh.digest, NAME)
+                    .await
+                    .is_none(),
+                NAME,
+                "purge_expired deletes expired refresh tokens",
+            );
+        }
         check(
             self.access(&expired.access.digest, self.now, NAME)
                 .await

@@ -415,7 +415,7 @@ async fn the_sample_config_loads() {
     assert!(!clients[0].is_confidential());
     assert!(clients[1].is_confidential());
     assert!(clients[1].verify_secret("change-me-to-a-long-random-secret"));
-    assert!(clients[2].allows_grant(grantor::GrantType::Password));
+    assert!(clients[2].allows_grant(&grantor::GrantType::Password));
     // C-SE-2: the configuration's Debug output holds no client secret.
     assert!(!format!("{setup:?}").contains("change-me-to-a-long-random-secret"));
     assert_eq!(setup.users.len(), 2);

@@ -60,7 +60,7 @@ pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub const START: u64 = 1_700_000_000;
 
 pub struct Fixture<S = MemoryStorage> {
-    pub server: Server<S, Users>,
+    pub server: Server<S>,
     pub clock: ManualClock,
 }
 
@@ -356,17 +356,20 @@ pub fn text<'a>(value: &'a serde_json::Value, field: &str) -> &'a str {
 }
 
 /// Whether storage holds a live access token with this secret.
-pub async fn access_is_live(fx: &Fixture, token: &str) -> bool {
-    use grantor::Storage;
-    let digest = grantor::Digest::of(token);
+pub async fn access_is_live<S: Storage>(fx: &Fixture<S>, token: &str) -> bool {
+    let digest = grantor::storage::Digest::of(token);
     let found = fx.storage().access_token(&digest, fx.server.now()).await;
     found.unwrap().is_some()
 }
 
 /// Whether storage holds a live (unrotated) refresh token with this secret.
-pub async fn refresh_is_live(fx: &Fixture, token: &str) -> bool {
-    use grantor::Storage;
-    let digest = grantor::Digest::of(token);
-    let found = fx.storage().refresh_token(&digest, fx.server.now()).await;
-    found.unwrap().is_some()
+pub async fn refresh_is_live<S: Storage>(fx: &Fixture<S>, token: &str) -> bool {
+    let digest = grantor::storage::Digest::of(token);
+    let found = fx
+        .storage()
+        .record(grantor::storage::ExchangeKind::REFRESH_TOKEN, &digest)
+        .await;
+    found
+        .unwrap()
+        .is_some_and(|record| record.is_live(fx.server.now()))
 }

@@ -6,8 +6,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use grantor::storage::Digest;
 use grantor::storage::sqlx::{self, AssertSqlSafe, ColumnIndex, Database, Decode, Pool, Row, Type};
-use grantor::{ConfigBuilder, Digest, Error, OwnerId, Requirement, Storage};
+use grantor::{ConfigBuilder, Error, OwnerId, Requirement, Storage};
 
 use crate::common::*;
 
@@ -139,7 +140,7 @@ where
 pub const TABLES: [&str; 4] = [
     "grantor_clients",
     "grantor_grants",
-    "grantor_codes",
+    "grantor_records",
     "grantor_tokens",
 ];
 
@@ -194,4 +195,159 @@ pub fn assert_no_clear_secret(dump: &[Cell], issued: &Issued) {
             "the digest of every secret is stored"
         );
     }
+}
+
+/// The version of grantor's first migration: its tables as they were before the open core
+/// (codes in `grantor_codes`, refresh tokens beside access tokens in `grantor_tokens`).
+pub const FIRST_MIGRATION: i64 = 20261123000000;
+
+/// grantor's migrations for a database, read from `dir` at run time, recorded in grantor's
+/// own table.
+pub async fn migrator(dir: &str) -> sqlx::migrate::Migrator {
+    let mut migrator = sqlx::migrate::Migrator::new(std::path::Path::new(dir))
+        .await
+        .unwrap();
+    migrator.dangerous_set_table_name("grantor_migrations");
+    migrator
+}
+
+/// The secrets of the rows [`insert_legacy_rows`] writes in the first migration's tables.
+pub mod legacy {
+    /// A code not yet redeemed, bound to the S256 challenge of `VERIFIER`.
+    pub const CODE: &str = "legacy-code-not-yet-redeemed-with-enough-entropy";
+    /// A code already redeemed, whose grant's access token is [`REDEEMED_ACCESS`].
+    pub const REDEEMED_CODE: &str = "legacy-code-already-redeemed-with-enough-entropy";
+    /// The access token the redeemed code issued.
+    pub const REDEEMED_ACCESS: &str = "legacy-access-token-of-the-redeemed-code-grant";
+    /// A live refresh token.
+    pub const REFRESH: &str = "legacy-live-refresh-token-with-enough-entropy";
+    /// A refresh token of the same grant, already rotated.
+    pub const ROTATED: &str = "legacy-rotated-refresh-token-with-enough-entropy";
+}
+
+/// Writes, in the tables of the first migration, the rows a server had before upgrading: a
+/// pending code, a redeemed code with its access token, a live refresh token and a rotated one.
+pub async fn insert_legacy_rows<DB>(pool: &Pool<DB>)
+where
+    DB: Database,
+    for<'c> &'c Pool<DB>: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'q> Vec<u8>: sqlx::Encode<'q, DB> + Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB> + Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + Type<DB>,
+    for<'q> bool: sqlx::Encode<'q, DB> + Type<DB>,
+{
+    let digest = |secret: &str| Digest::of(secret).as_bytes().to_vec();
+    let (code_grant, redeemed_grant, refresh_grant) = ([1u8; 16], [2u8; 16], [3u8; 16]);
+    let start = START as i64;
+    let challenge = grantor::CodeChallenge::s256(VERIFIER).value().to_owned();
+    for (secret, grant, challenge, redeemed, retain) in [
+        (legacy::CODE, code_grant, Some(challenge), false, start + 60),
+        (
+            legacy::REDEEMED_CODE,
+            redeemed_grant,
+            None,
+            true,
+            start + 3_600,
+        ),
+    ] {
+        sqlx::query(
+            "INSERT INTO grantor_codes (digest, grant_id, client_id, owner, redirect_uri, \
+             redirect_uri_sent, scope, challenge_method, challenge, issued_at, expires_at, \
+             redeemed, retain_until) \
+             VALUES ($1, $2, $3, 'alice', $4, FALSE, 'read write', $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(digest(secret))
+        .bind(grant.to_vec())
+        .bind(APP.to_owned())
+        .bind(APP_REDIRECT.to_owned())
+        .bind(challenge.as_ref().map(|_| "S256".to_owned()))
+        .bind(challenge)
+        .bind(start - 30)
+        .bind(start + 30)
+        .bind(redeemed)
+        .bind(retain)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    for (secret, kind, grant, rotated, expires) in [
+        (
+            legacy::REDEEMED_ACCESS,
+            "access",
+            redeemed_grant,
+            false,
+            start + 3_600,
+        ),
+        (
+            legacy::REFRESH,
+            "refresh",
+            refresh_grant,
+            false,
+            start + 86_400,
+        ),
+        (
+            legacy::ROTATED,
+            "refresh",
+            refresh_grant,
+            true,
+            start + 86_400,
+        ),
+    ] {
+        sqlx::query(
+            "INSERT INTO grantor_tokens (digest, kind, grant_id, client_id, owner, scope, \
+             issued_at, expires_at, rotated) \
+             VALUES ($1, $2, $3, $4, 'alice', 'read write', $5, $6, $7)",
+        )
+        .bind(digest(secret))
+        .bind(kind.to_owned())
+        .bind(grant.to_vec())
+        .bind(APP.to_owned())
+        .bind(start - 30)
+        .bind(expires)
+        .bind(rotated)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    for grant in [code_grant, redeemed_grant, refresh_grant] {
+        sqlx::query("INSERT INTO grantor_grants (id, revoked, expires_at) VALUES ($1, FALSE, $2)")
+            .bind(grant.to_vec())
+            .bind(start + 86_400)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+}
+
+/// After the upgrade, every legacy row means what it meant: the pending code is redeemed with
+/// its verifier, the redeemed code is a replay that revokes its grant's access token, the live
+/// refresh token refreshes, and the rotated one is a replay that revokes its grant.
+pub async fn assert_legacy_rows_upgraded<S: Storage>(fx: &Fixture<S>) {
+    let redeemed = fx.redeem_app_code(legacy::CODE).await;
+    assert_eq!(redeemed.status(), 200, "{}", body_text(&redeemed));
+    assert_eq!(json(&redeemed)["scope"], "read write");
+
+    assert_valid(fx, legacy::REDEEMED_ACCESS).await;
+    let replay = fx.redeem_app_code(legacy::REDEEMED_CODE).await;
+    assert_error(&replay, 400, "invalid_grant");
+    assert_invalid(fx, legacy::REDEEMED_ACCESS).await;
+
+    let refreshed = fx
+        .server
+        .token(&refresh_request((APP, None), legacy::REFRESH, &[]))
+        .await;
+    assert_eq!(refreshed.status(), 200, "{}", body_text(&refreshed));
+    let access = json(&refreshed)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_valid(fx, &access).await;
+    let replay = fx
+        .server
+        .token(&refresh_request((APP, None), legacy::ROTATED, &[]))
+        .await;
+    assert_error(&replay, 400, "invalid_grant");
+    assert_invalid(fx, &access).await;
 }

@@ -1,0 +1,166 @@
+//! Client authentication (RFC 6749 §2.3): how a request to the token, revocation or
+//! introspection endpoint proves which client sent it.
+//!
+//! Each method is read here from the request, and only one may be used per request (C-TK-2):
+//! HTTP Basic ([`basic`]), `client_id` and `client_secret` in the body, or a public client's
+//! `client_id` alone. Verification runs the same for every endpoint; it never tells which part
+//! of the credentials was wrong (C-TK-3), and it hashes a presented secret even for an unknown
+//! client, so that timing does not tell either.
+
+mod basic;
+
+use std::fmt;
+
+use http::HeaderMap;
+use http::header::AUTHORIZATION;
+
+use crate::client::Client;
+use crate::error::{Failure, OAuthError};
+use crate::form::Params;
+use crate::storage::ClientStore;
+use crate::token::Digest;
+
+/// The `token_endpoint_auth_methods_supported` of the metadata (RFC 8414 §2): the methods this
+/// module reads, by their registered names.
+pub(crate) const METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
+
+/// How a request identified its client. Borrows from the parsed body; its `Debug` never shows
+/// the secret.
+pub(crate) enum Credentials<'a> {
+    /// HTTP Basic (`client_secret_basic`).
+    Basic(basic::BasicCredentials),
+    /// `client_id` and `client_secret` in the body (`client_secret_post`).
+    Post { id: &'a str, secret: &'a str },
+    /// Only `client_id` in the body: a public client (`none`).
+    IdOnly { id: &'a str },
+    /// Nothing at all.
+    Absent,
+}
+
+impl fmt::Debug for Credentials<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Basic(basic) => basic.fmt(f),
+            Self::Post { id, .. } => write!(f, "Post({id:?}, <redacted>)"),
+            Self::IdOnly { id } => write!(f, "IdOnly({id:?})"),
+            Self::Absent => f.write_str("Absent"),
+        }
+    }
+}
+
+/// Authenticates the client of a token, revocation or introspection request (C-TK-2, C-TK-3).
+pub(crate) async fn authenticate<S: ClientStore>(
+    storage: &S,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<Client, Failure> {
+    let credentials = Credentials::from_request(headers, params)?;
+    let client = match credentials.client_id() {
+        Some(id) => storage.client(id).await?,
+        None => None,
+    };
+    Ok(credentials.verify(client)?)
+}
+
+impl<'a> Credentials<'a> {
+    /// Reads the client credentials from the `Authorization` header and the body (C-TK-2).
+    pub(crate) fn from_request(
+        headers: &HeaderMap,
+        params: &'a Params,
+    ) -> Result<Self, OAuthError> {
+        let body_id = params.get("client_id")?;
+        let body_secret = params.get("client_secret")?;
+        let mut all = headers.get_all(AUTHORIZATION).iter();
+        let header = all.next();
+        if all.next().is_some() {
+            return Err(OAuthError::invalid_request("repeated Authorization header"));
+        }
+        if let Some(header) = header {
+            let basic = basic::decode(header.as_bytes())?;
+            if body_secret.is_some() {
+                return Err(OAuthError::invalid_request(
+                    "use only one client authentication method",
+                ));
+            }
+            if body_id.is_some_and(|body_id| body_id != basic.id()) {
+                return Err(OAuthError::invalid_request(
+                    "client_id does not match the authenticated client",
+                ));
+            }
+            return Ok(Self::Basic(basic));
+        }
+        Ok(match (body_id, body_secret) {
+            (Some(id), Some(secret)) => Self::Post { id, secret },
+            (Some(id), None) => Self::IdOnly { id },
+            (None, Some(_)) => {
+                return Err(OAuthError::invalid_request(
+                    "client_secret was sent without client_id",
+                ));
+            }
+            (None, None) => Self::Absent,
+        })
+    }
+
+    /// Authenticates the client against its registration (C-TK-3). The error never says whether
+    /// the id or the secret was wrong.
+    pub(crate) fn verify(&self, client: Option<Client>) -> Result<Client, OAuthError> {
+        let failed = || match self {
+            Self::Basic(_) => basic::failed(),
+            _ => OAuthError::invalid_client("client authentication failed"),
+        };
+        if let Some(secret) = self.secret() {
+            // Hash even for an unknown client, so timing does not tell which part failed.
+            let presented = Digest::of(secret);
+            return match client {
+                Some(c) if c.secret_digest().is_some_and(|d| d.ct_eq(&presented)) => Ok(c),
+                _ => Err(failed()),
+            };
+        }
+        match (self, client) {
+            (Self::IdOnly { .. }, Some(c)) if !c.is_confidential() => Ok(c),
+            _ => Err(failed()),
+        }
+    }
+
+    /// The client secret presented, if any.
+    fn secret(&self) -> Option<&str> {
+        match self {
+            Self::Basic(basic) => Some(basic.secret()),
+            Self::Post { secret, .. } => Some(secret),
+            Self::IdOnly { .. } | Self::Absent => None,
+        }
+    }
+
+    /// The client id named by the request, if any.
+    pub(crate) fn client_id(&self) -> Option<&str> {
+        match self {
+            Self::Basic(basic) => Some(basic.id()),
+            Self::Post { id, .. } | Self::IdOnly { id } => Some(id),
+            Self::Absent => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
+    use super::*;
+
+    // C-SE-2: the credentials' Debug never shows the secret, however they were sent.
+    #[test]
+    fn credentials_debug_hides_the_secret() {
+        let mut headers = HeaderMap::new();
+        let header = format!("Basic {}", STANDARD.encode("svc:hunter2-basic"));
+        headers.insert(AUTHORIZATION, header.parse().unwrap());
+        let params = Params::parse(b"grant_type=client_credentials", 1024).unwrap();
+        let basic = Credentials::from_request(&headers, &params).unwrap();
+        let params = Params::parse(b"client_id=svc&client_secret=hunter2-post", 1024).unwrap();
+        let post = Credentials::from_request(&HeaderMap::new(), &params).unwrap();
+        for (credentials, secret) in [(basic, "hunter2-basic"), (post, "hunter2-post")] {
+            let shown = format!("{credentials:?}");
+            assert!(shown.contains("svc") && !shown.contains(secret), "{shown}");
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! The issuing step: one place that mints, stores and answers tokens, for every grant.
+//!
+//! A grant says *what* to issue with an [`Issue`]; the [`Issuer`] decides *how*, the same for
+//! every grant: the access token's text comes from the server's access-token format, its record
+//! carries the token type and binding, lifetimes come from the configuration, a refresh token
+//! is added only for a client allowed the refresh grant, and everything issued joins one grant
+//! family so that it is revoked together.
+
+use crate::authenticator::OwnerId;
+use crate::client::{Client, GrantType};
+use crate::config::Config;
+use crate::error::Error;
+use crate::scope::ScopeSet;
+use crate::storage::{
+    ExchangeKind, ExchangeRecord, NewTokens, RecordData, StoredRecord, StoredToken, TokenRecord,
+    TokenStore,
+};
+use crate::time::Timestamp;
+use crate::token::{AccessTokenFormat, Confirmation, GrantId, RefreshToken, TokenResponse};
+
+/// What a grant asks the issuing step for: whose tokens, with what scope, and whether with a
+/// refresh token.
+///
+/// ```
+/// use grantor::grant::Issue;
+/// use grantor::{OwnerId, ScopeSet};
+///
+/// let issue = Issue::user(OwnerId::new("alice"), ScopeSet::parse("read")?).with_refresh_token(true);
+/// # Ok::<(), grantor::ScopeError>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct Issue {
+    grant: Option<GrantId>,
+    owner: Option<OwnerId>,
+    scope: ScopeSet,
+    refresh_scope: Option<ScopeSet>,
+    refresh_token: bool,
+    confirmation: Option<Confirmation>,
+}
+
+impl Issue {
+    /// A user token for `owner` with `scope`, without a refresh token.
+    pub fn user(owner: OwnerId, scope: ScopeSet) -> Self {
+        Self::new(Some(owner), scope)
+    }
+
+    /// An app token (no owner, C-SC-4) with `scope`, without a refresh token.
+    pub fn app(scope: ScopeSet) -> Self {
+        Self::new(None, scope)
+    }
+
+    /// A token for `owner` (`None`: an app token) with `scope`, without a refresh token.
+    pub fn new(owner: Option<OwnerId>, scope: ScopeSet) -> Self {
+        Self {
+            grant: None,
+            owner,
+            scope,
+            refresh_scope: None,
+            refresh_token: false,
+            confirmation: None,
+        }
+    }
+
+    /// Whether to issue a refresh token too. It is issued only when the client may use the
+    /// refresh grant and the server has it.
+    pub fn with_refresh_token(mut self, refresh_token: bool) -> Self {
+        self.refresh_token = refresh_token;
+        self
+    }
+
+    /// The refresh token's scope, when it differs from the access token's: on a refresh that
+    /// narrows the scope, the new refresh token keeps the original (RFC 6749 §6).
+    pub fn refresh_scope(mut self, scope: ScopeSet) -> Self {
+        self.refresh_scope = Some(scope);
+        self
+    }
+
+    /// Binds the access token to a key: it is then presented with that key's proof, not as a
+    /// bearer token.
+    pub fn bound_to(mut self, confirmation: Confirmation) -> Self {
+        self.confirmation = Some(confirmation);
+        self
+    }
+
+    /// Issues into an existing grant family (a refresh), instead of starting a new one.
+    pub fn in_grant(mut self, grant: GrantId) -> Self {
+        self.grant = Some(grant);
+        self
+    }
+}
+
+/// The issuing step of one request: the client, the clock, the configuration and the
+/// server's access-token format.
+pub struct Issuer<'a> {
+    config: &'a Config,
+    format: &'a dyn AccessTokenFormat,
+    /// Whether the server answers the refresh grant (else refresh tokens would be useless).
+    refresh_grant: bool,
+    client: &'a Client,
+    now: Timestamp,
+}
+
+impl<'a> Issuer<'a> {
+    pub(crate) fn new(
+        config: &'a Config,
+        format: &'a dyn AccessTokenFormat,
+        refresh_grant: bool,
+        client: &'a Client,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            config,
+            format,
+            refresh_grant,
+            client,
+            now,
+        }
+    }
+
+    /// The client the tokens are for.
+    pub fn client(&self) -> &'a Client {
+        self.client
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &'a Config {
+        self.config
+    }
+
+    /// The time of the request.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// Mints the tokens of `issue`: the records storage keeps and the response that hands out
+    /// their secrets. Touches no storage, so it can run inside a storage step.
+    pub fn mint(&self, issue: Issue) -> Result<(NewTokens, TokenResponse), Error> {
+        let (config, client, now) = (self.config, self.client, self.now);
+        let grant = issue.grant.unwrap_or_else(GrantId::generate);
+        let mut access = TokenRecord::new(
+            grant,
+            client.id().clone(),
+            issue.owner,
+            issue.scope,
+            now,
+            now.after(config.access_token_lifetime),
+        );
+        access.confirmation = issue.confirmation;
+        let access_token = self.format.mint(&access)?;
+        let with_refresh = issue.refresh_token
+            && self.refresh_grant
+            && client.allows_grant(&GrantType::RefreshToken);
+        let refresh = with_refresh.then(|| {
+            let expires_at = now.after(config.refresh_token_lifetime);
+            let record = TokenRecord::new(
+                grant,
+                access.client_id.clone(),
+                access.owner.clone(),
+                issue.refresh_scope.unwrap_or_else(|| access.scope.clone()),
+                now,
+                expires_at,
+            );
+            let secret = RefreshToken::generate();
+            let record = ExchangeRecord::new(
+                ExchangeKind::REFRESH_TOKEN,
+                grant,
+                expires_at,
+                RecordData::new(record),
+            );
+            (StoredRecord::new(secret.digest(), record), secret)
+        });
+        let (refresh, refresh_secret) = refresh.unzip();
+        // The owner is only kept for the host's token-response hook.
+        let owner = access
+            .owner
+            .as_ref()
+            .filter(|_| config.token_response_fields.is_some())
+            .cloned();
+        let response = TokenResponse::new(
+            access_token,
+            access.token_type(),
+            now.seconds_until(access.expires_at),
+            refresh_secret,
+            access.scope.clone(),
+            owner,
+        );
+        let digest = response.access_token().digest();
+        Ok((
+            NewTokens::new(StoredToken::new(digest, access), refresh),
+            response,
+        ))
+    }
+
+    /// Mints the tokens of `issue` and stores them.
+    pub(crate) async fn issue_and_store<S: TokenStore>(
+        &self,
+        storage: &S,
+        issue: Issue,
+    ) -> Result<TokenResponse, Error> {
+        let (tokens, response) = self.mint(issue)?;
+        storage.save_tokens(tokens).await?;
+        Ok(response)
+    }
+}
+
+/// The issuing step inside a storage step ([`GrantContext::redeem`]): mints tokens and keeps
+/// their response until storage has committed them.
+///
+/// [`GrantContext::redeem`]: crate::grant::GrantContext::redeem
+pub struct Minter<'a> {
+    issuer: &'a Issuer<'a>,
+    response: Option<TokenResponse>,
+}
+
+impl<'a> Minter<'a> {
+    pub(crate) fn new(issuer: &'a Issuer<'a>) -> Self {
+        Self {
+            issuer,
+            response: None,
+        }
+    }
+
+    /// Mints the tokens of `issue`; return them in [`Decision::issue`](crate::storage::Decision::issue).
+    pub fn issue(&mut self, issue: Issue) -> Result<NewTokens, Error> {
+        let (tokens, response) = self.issuer.mint(issue)?;
+        self.response = Some(response);
+        Ok(tokens)
+    }
+
+    /// The time of the request.
+    pub fn now(&self) -> Timestamp {
+        self.issuer.now
+    }
+
+    /// The client the tokens are for.
+    pub fn client(&self) -> &'a Client {
+        self.issuer.client
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &'a Config {
+        self.issuer.config
+    }
+
+    pub(crate) fn into_response(self) -> Option<TokenResponse> {
+        self.response
+    }
+}

@@ -1,0 +1,209 @@
+//! The records grantor stores: authorization codes, access and refresh tokens, and the tokens
+//! one grant step issues together.
+//!
+//! Records are `#[non_exhaustive]`: build them with their constructors, read their fields. A
+//! field added later has a default, so a record serialized before it was added still reads
+//! back.
+
+use serde::{Deserialize, Serialize};
+
+use super::exchange::{ExchangeKind, ExchangeRecord, RecordData};
+use crate::authenticator::OwnerId;
+use crate::client::ClientId;
+use crate::pkce::CodeChallenge;
+use crate::scope::ScopeSet;
+use crate::time::Timestamp;
+use crate::token::{Confirmation, TokenType};
+use crate::token::{Digest, GrantId};
+
+/// An authorization code: what the owner approved, kept under the digest of the code as the
+/// data of an [`ExchangeRecord`] of kind [`ExchangeKind::CODE`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CodeRecord {
+    /// The grant the code starts; its tokens share it.
+    pub grant: GrantId,
+    /// The client the code was issued to.
+    pub client_id: ClientId,
+    /// The resource owner who approved it.
+    pub owner: OwnerId,
+    /// The redirect URI the code was delivered to.
+    pub redirect_uri: String,
+    /// Whether the authorization request named `redirect_uri` (then the token request must
+    /// repeat it, RFC 6749 §4.1.3).
+    pub redirect_uri_sent: bool,
+    /// The scope the owner granted.
+    pub scope: ScopeSet,
+    /// The PKCE challenge the code is bound to, if any.
+    pub challenge: Option<CodeChallenge>,
+    /// When the code was issued.
+    pub issued_at: Timestamp,
+    /// When the code stops being redeemable.
+    pub expires_at: Timestamp,
+}
+
+impl CodeRecord {
+    /// A code of `grant` for `client_id`, approved by `owner` with `scope`, delivered to
+    /// `redirect_uri` (which the authorization request named), without a PKCE challenge.
+    pub fn new(
+        grant: GrantId,
+        client_id: ClientId,
+        owner: OwnerId,
+        redirect_uri: impl Into<String>,
+        scope: ScopeSet,
+        issued_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> Self {
+        Self {
+            grant,
+            client_id,
+            owner,
+            redirect_uri: redirect_uri.into(),
+            redirect_uri_sent: true,
+            scope,
+            challenge: None,
+            issued_at,
+            expires_at,
+        }
+    }
+
+    /// This code as the record storage exchanges it for tokens.
+    pub fn into_exchange_record(self) -> ExchangeRecord {
+        ExchangeRecord::new(
+            ExchangeKind::CODE,
+            self.grant,
+            self.expires_at,
+            RecordData::new(self),
+        )
+    }
+}
+
+/// An access or refresh token: what it grants. Access tokens are stored under the digest of
+/// their text; a refresh token is the data of an [`ExchangeRecord`] of kind
+/// [`ExchangeKind::REFRESH_TOKEN`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TokenRecord {
+    /// The grant the token belongs to.
+    pub grant: GrantId,
+    /// The client the token was issued to.
+    pub client_id: ClientId,
+    /// The resource owner, or `None` for an app token (client credentials).
+    pub owner: Option<OwnerId>,
+    /// The granted scope.
+    pub scope: ScopeSet,
+    /// When the token was issued.
+    pub issued_at: Timestamp,
+    /// When the token expires.
+    pub expires_at: Timestamp,
+    /// The key the token is bound to (RFC 7800 `cnf`), if any: then it is not a bearer token.
+    #[serde(default, rename = "cnf", skip_serializing_if = "Option::is_none")]
+    pub confirmation: Option<Confirmation>,
+}
+
+impl TokenRecord {
+    /// An unbound token of `grant` for `client_id`, on behalf of `owner` (`None` for an app
+    /// token).
+    pub fn new(
+        grant: GrantId,
+        client_id: ClientId,
+        owner: Option<OwnerId>,
+        scope: ScopeSet,
+        issued_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> Self {
+        Self {
+            grant,
+            client_id,
+            owner,
+            scope,
+            issued_at,
+            expires_at,
+            confirmation: None,
+        }
+    }
+
+    /// The same record, bound to a key.
+    pub fn with_confirmation(mut self, confirmation: Confirmation) -> Self {
+        self.confirmation = Some(confirmation);
+        self
+    }
+
+    /// How the token must be presented: a bearer token unless it is bound to a key.
+    pub fn token_type(&self) -> TokenType {
+        self.confirmation
+            .as_ref()
+            .map_or(TokenType::Bearer, Confirmation::token_type)
+    }
+
+    /// Whether the token is unexpired at `now`.
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        now < self.expires_at
+    }
+}
+
+/// An access token's digest together with its record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredToken {
+    /// The SHA-256 digest of the token's text: the storage key.
+    pub digest: Digest,
+    /// What the token grants.
+    pub record: TokenRecord,
+}
+
+impl StoredToken {
+    /// An access token's record under its digest.
+    pub fn new(digest: Digest, record: TokenRecord) -> Self {
+        Self { digest, record }
+    }
+}
+
+/// An exchangeable record (a refresh token, a code…) under the digest of its secret.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct StoredRecord {
+    /// The SHA-256 digest of the secret: the storage key.
+    pub digest: Digest,
+    /// The record.
+    pub record: ExchangeRecord,
+}
+
+impl StoredRecord {
+    /// A record under its digest.
+    pub fn new(digest: Digest, record: ExchangeRecord) -> Self {
+        Self { digest, record }
+    }
+}
+
+/// The tokens issued by one grant step, to be stored together. Both belong to the same grant.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct NewTokens {
+    /// The new access token.
+    pub access: StoredToken,
+    /// The new refresh token, if one is issued: an exchange record of kind
+    /// [`ExchangeKind::REFRESH_TOKEN`].
+    pub refresh: Option<StoredRecord>,
+}
+
+impl NewTokens {
+    /// An access token and, optionally, a refresh token of the same grant.
+    pub fn new(access: StoredToken, refresh: Option<StoredRecord>) -> Self {
+        Self { access, refresh }
+    }
+
+    /// The grant the tokens belong to.
+    pub fn grant(&self) -> GrantId {
+        self.access.record.grant
+    }
+
+    /// When the last of these tokens stops mattering: the access token's expiry, or the
+    /// refresh token's if later.
+    pub fn expires_at(&self) -> Timestamp {
+        let access = self.access.record.expires_at;
+        self.refresh
+            .as_ref()
+            .map_or(access, |refresh| access.max(refresh.record.retain_until))
+    }
+}
