@@ -29,11 +29,6 @@ impl ByteSet {
         Self(table)
     }
 
-    /// Whether `b` is in the set.
-    pub(crate) fn contains(&self, b: u8) -> bool {
-        self.0[usize::from(b)]
-    }
-
     /// Whether every byte of `text` is in the set (true for an empty text). Eight bytes at a
     /// time without a branch between them: a rejected string is rare, so an early exit would
     /// buy nothing.
@@ -56,9 +51,6 @@ pub(crate) static B64TOKEN: ByteSet = ByteSet::alphanumeric_and(b"-._~+/");
 /// What `application/x-www-form-urlencoded` serialization leaves as it is.
 pub(crate) static FORM_PLAIN: ByteSet = ByteSet::alphanumeric_and(b"*-._");
 
-/// The bytes that mean something in an urlencoded string: the separators and the escapes.
-pub(crate) static FORM_SPECIAL: ByteSet = ByteSet::of(b"&=+%");
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,7 +62,6 @@ mod tests {
             assert_eq!(UNRESERVED.0[usize::from(b)], alnum || b"-._~".contains(&b));
             assert_eq!(B64TOKEN.0[usize::from(b)], alnum || b"-._~+/".contains(&b));
             assert_eq!(FORM_PLAIN.0[usize::from(b)], alnum || b"*-._".contains(&b));
-            assert_eq!(FORM_SPECIAL.contains(b), b"&=+%".contains(&b));
         }
         assert!(UNRESERVED.contains_all(b"aZ09-._~"));
         assert!(!UNRESERVED.contains_all(b"a+b"));

@@ -422,17 +422,18 @@ fn trusted_redirect_uri(client: &Client, sent: Option<&str>) -> Result<String, A
 /// `max_extra_parameters` of them in `max_extra_parameter_bytes`, or `invalid_request`, so that
 /// a pending request never costs more than the configuration allows.
 fn extras(params: &Params, config: &crate::Config) -> Result<Vec<(String, String)>, OAuthError> {
-    let (mut count, mut bytes) = (0, 0);
+    let mut extras = Vec::new();
+    let mut bytes = 0;
     for (name, value) in params.pairs().filter(|(name, _)| !is_known(name)) {
-        count += 1;
         bytes += name.len() + value.len();
-        if count > config.max_extra_parameters || bytes > config.max_extra_parameter_bytes {
+        if extras.len() == config.max_extra_parameters || bytes > config.max_extra_parameter_bytes {
             return Err(OAuthError::invalid_request(
                 "the request carries too many or too large unknown parameters",
             ));
         }
+        extras.push((name.to_owned(), value.to_owned()));
     }
-    Ok(params.extras(is_known))
+    Ok(extras)
 }
 
 /// Turns a saved request back into a pending one, checked against the client's current
