@@ -105,6 +105,17 @@ impl Config {
         self.refresh_token_lifetime
     }
 
+    /// Whether the code and password grants issue refresh tokens (a host's grant decides for
+    /// itself, and may follow this).
+    pub fn issues_refresh_tokens(&self) -> bool {
+        self.issue_refresh_tokens
+    }
+
+    /// Whether each refresh replaces the refresh token (public clients' always do).
+    pub fn rotates_refresh_tokens(&self) -> bool {
+        self.rotate_refresh_tokens
+    }
+
     /// The scopes added to every user token.
     pub fn always_granted_scopes(&self) -> &ScopeSet {
         &self.always_granted_scopes

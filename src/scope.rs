@@ -242,7 +242,11 @@ impl fmt::Display for ScopeSet {
 
 impl serde::Serialize for ScopeSet {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        match &*self.0 {
+            // The common case, a single scope, needs no joining.
+            [one] => serializer.serialize_str(one.as_str()),
+            _ => serializer.serialize_str(&self.join(" ")),
+        }
     }
 }
 

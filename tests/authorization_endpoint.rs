@@ -480,3 +480,123 @@ async fn granting_nothing_is_access_denied() {
     assert!(!params.contains_key("code"));
     assert_eq!(fx.storage().stats(), before);
 }
+
+// C-AZ-1, C-SE-3: the unknown parameters kept for the host are capped in count and bytes, so a
+// pending request never costs more than configured; beyond the cap the request is
+// invalid_request, redirected (the redirect URI is trusted by then).
+#[tokio::test]
+async fn unknown_parameters_are_capped() {
+    let fx = Fixture::with(|c| c.max_extra_parameters(4).max_extra_parameter_bytes(64)).await;
+    let four = format!("/authorize?{}&a=1&b=2&c=3&d=4", app_query());
+    let pending = fx.server.authorize(&get(&four)).await.unwrap();
+    assert_eq!(pending.extras().len(), 4);
+    let five = format!("/authorize?{}&a=1&b=2&c=3&d=4&e=5", app_query());
+    let params = assert_redirected(refuse(&fx, get(&five)).await, "invalid_request");
+    assert_eq!(params["state"], "st ate");
+    let at_cap = format!("/authorize?{}&note={}", app_query(), "x".repeat(60));
+    assert!(
+        fx.server.authorize(&get(&at_cap)).await.is_ok(),
+        "4 + 60 bytes: at the cap"
+    );
+    let long = format!("/authorize?{}&note={}", app_query(), "x".repeat(61));
+    assert_redirected(refuse(&fx, get(&long)).await, "invalid_request");
+    // Empty pieces are not parameters; empty names and values are, and count.
+    let empties = format!("/authorize?{}&&&&&&&&&&&", app_query());
+    assert!(fx.server.authorize(&get(&empties)).await.is_ok());
+    let named = format!("/authorize?{}&=&=&=&=&=", app_query());
+    assert_redirected(refuse(&fx, get(&named)).await, "invalid_request");
+
+    // The defaults: 32 parameters, 4 KiB. A 16 KiB query of thousands of empty parameters is
+    // refused instead of kept.
+    let fx = Fixture::new().await;
+    let flood = format!("/authorize?{}{}", app_query(), "&x=".repeat(5_000));
+    assert_redirected(refuse(&fx, get(&flood)).await, "invalid_request");
+    let many: String = (0..33).map(|i| format!("&p{i}=v")).collect();
+    let many = format!("/authorize?{}{many}", app_query());
+    assert_redirected(refuse(&fx, get(&many)).await, "invalid_request");
+}
+
+// A pending request saved in a session store a fleet shares is resumed on another instance,
+// approved there, and its code is redeemed like any other.
+#[tokio::test]
+async fn a_saved_request_is_resumed_on_another_instance() {
+    let storage = grantor::MemoryStorage::new();
+    let first = Fixture::with_storage(storage.clone(), |c| c).await;
+    let query = format!("{}&adnview=appstore", app_query());
+    let pending = first
+        .server
+        .authorize(&get(&format!("/authorize?{query}")))
+        .await
+        .unwrap();
+    let saved = serde_json::to_string(&pending.save()).unwrap();
+    assert!(
+        !saved.contains(VERIFIER),
+        "the verifier never reaches the client's request"
+    );
+
+    let second = Fixture::with_storage(storage, |c| c).await;
+    let resumed = second
+        .server
+        .resume(serde_json::from_str(&saved).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resumed.client().id().as_str(), APP);
+    assert_eq!(resumed.state(), Some("st ate"));
+    assert_eq!(resumed.scope(), pending.scope());
+    assert_eq!(resumed.extra("adnview").unwrap(), Some("appstore"));
+    let response = second
+        .server
+        .approve(resumed, &OwnerId::new("alice"), pending.scope())
+        .await
+        .unwrap();
+    let code = redirect_params(&response)["code"].clone();
+    let tokens = first.redeem_app_code(&code).await;
+    assert_eq!(tokens.status(), 200, "{}", body_text(&tokens));
+}
+
+// C-AZ-2: a saved request is checked against the client's registration when resumed: a
+// client whose redirect URI (or grant) changed meanwhile gets a direct error, never a redirect.
+#[tokio::test]
+async fn a_resumed_request_is_checked_against_the_current_registration() {
+    let fx = Fixture::new().await;
+    let pending = fx
+        .server
+        .authorize(&get(&format!("/authorize?{}", app_query())))
+        .await
+        .unwrap();
+    let saved = pending.save();
+    let moved = grantor::Client::public(APP)
+        .redirect_uri("https://app.example/new-callback")
+        .allowed_scopes("read write")
+        .build()
+        .unwrap();
+    fx.server.register_client(moved).await.unwrap();
+    assert_direct(
+        &fx.server.resume(saved.clone()).await.unwrap_err(),
+        ErrorCode::InvalidRequest,
+    );
+    let implicit_only = grantor::Client::public(APP)
+        .redirect_uri(APP_REDIRECT)
+        .grant_types([grantor::GrantType::Implicit])
+        .allowed_scopes("read write")
+        .build()
+        .unwrap();
+    fx.server.register_client(implicit_only).await.unwrap();
+    assert_direct(
+        &fx.server.resume(saved.clone()).await.unwrap_err(),
+        ErrorCode::InvalidRequest,
+    );
+    let storage = grantor::MemoryStorage::new();
+    let elsewhere = Fixture::with_storage(storage, |c| c).await;
+    let gone = serde_json::to_string(&saved)
+        .unwrap()
+        .replace("\"app\"", "\"deleted-app\"");
+    assert_direct(
+        &elsewhere
+            .server
+            .resume(serde_json::from_str(&gone).unwrap())
+            .await
+            .unwrap_err(),
+        ErrorCode::InvalidRequest,
+    );
+}

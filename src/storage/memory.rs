@@ -219,12 +219,20 @@ impl TokenStore for MemoryStorage {
             };
             let mut decision = exchange(record);
             if let Some(changed) = decision.take_record() {
+                let kept_until = record.expires_at();
                 record.spent = changed.spent;
                 record.expires_at = changed.expires_at;
                 record.retain_until = changed.retain_until;
                 record.data = changed.data;
-                if let Some(entry) = grants.map.get_mut(&grant) {
-                    entry.keep(Member::Record(*digest), record.retain_until);
+                // Kept longer than the grant's index knows (a spent code, kept as long as its
+                // tokens): list it again with its new time, so that pruning the index never
+                // drops it while it is kept. The stale listing is pruned in time; revoking
+                // twice is harmless.
+                let until = record.expires_at();
+                if until > kept_until {
+                    grants
+                        .entry(grant, now)
+                        .include(Member::Record(*digest), until, now);
                 }
             }
             decision
@@ -313,7 +321,7 @@ impl Expiring for Timestamp {
 }
 
 /// A record issued under a grant, by kind and digest.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 enum Member {
     Access(Digest),
     Record(Digest),
@@ -345,25 +353,7 @@ impl GrantEntry {
                 Members::Many(all)
             }
         };
-        self.extend(expires_at);
-    }
-
-    /// Keeps the entry at least until `until`.
-    fn extend(&mut self, until: Timestamp) {
-        self.expires_at = self.expires_at.max(until);
-    }
-
-    /// Keeps a member (and the entry) at least until `until`: a spent record may be kept
-    /// longer than it was going to live.
-    fn keep(&mut self, member: Member, until: Timestamp) {
-        if let Members::Many(all) = &mut self.members {
-            for (known, known_until) in all.iter_mut() {
-                if *known == member {
-                    *known_until = (*known_until).max(until);
-                }
-            }
-        }
-        self.extend(until);
+        self.expires_at = self.expires_at.max(expires_at);
     }
 }
 

@@ -27,7 +27,12 @@ fn random_secret() -> String {
     // `fill` draws the bytes in bulk; `random::<[u8; N]>()` would draw them one at a time.
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes[..]);
-    URL_SAFE_NO_PAD.encode(bytes)
+    // Encoded on the stack, then copied once: `encode` would zero a buffer of its own first.
+    let mut encoded = [0u8; 43];
+    let written = URL_SAFE_NO_PAD
+        .encode_slice(bytes, &mut encoded)
+        .unwrap_or_default();
+    String::from_utf8_lossy(&encoded[..written]).into_owned()
 }
 
 macro_rules! secret_type {

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use serde::{Serialize, Serializer};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::authenticator::OwnerId;
 use crate::client::{ClientId, GrantType};
@@ -16,23 +16,34 @@ use crate::token::{AccessToken, RefreshToken, TokenType};
 ///
 /// `scope` is always included: RFC 6749 makes it optional only when it equals the request's,
 /// and clients are better off not having to remember what they asked for.
-#[derive(Serialize)]
 pub struct TokenResponse {
-    #[serde(serialize_with = "secret")]
     access_token: AccessToken,
     expires_in: u64,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "optional_secret"
-    )]
     refresh_token: Option<RefreshToken>,
     scope: ScopeSet,
     token_type: TokenType,
-    #[serde(flatten)]
     extra: serde_json::Map<String, serde_json::Value>,
     /// The resource owner, for the host's hook; not part of the body.
-    #[serde(skip)]
     owner: Option<OwnerId>,
+}
+
+/// The body: the standard fields, then the added ones.
+impl Serialize for TokenResponse {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let fields = 4 + usize::from(self.refresh_token.is_some()) + self.extra.len();
+        let mut map = serializer.serialize_map(Some(fields))?;
+        map.serialize_entry("access_token", self.access_token.secret())?;
+        map.serialize_entry("expires_in", &self.expires_in)?;
+        if let Some(refresh_token) = &self.refresh_token {
+            map.serialize_entry("refresh_token", refresh_token.secret())?;
+        }
+        map.serialize_entry("scope", &self.scope)?;
+        map.serialize_entry("token_type", &self.token_type)?;
+        for (name, value) in &self.extra {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
 }
 
 /// The fields a [`TokenResponse`] always has, which nothing added may replace.
@@ -114,8 +125,14 @@ impl TokenResponse {
 
     /// The JSON body.
     pub(crate) fn to_json(&self) -> Vec<u8> {
+        // Room for two tokens and the other standard fields, so the common body is written
+        // without growing the buffer.
+        let mut body = Vec::with_capacity(256);
         // Serializing strings, numbers and a map of JSON values cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+        match serde_json::to_writer(&mut body, self) {
+            Ok(()) => body,
+            Err(_) => Vec::new(),
+        }
     }
 }
 
@@ -129,20 +146,6 @@ impl fmt::Debug for TokenResponse {
             .field("scope", &self.scope)
             .field("extra", &self.extra.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
-    }
-}
-
-fn secret<S: Serializer>(token: &AccessToken, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(token.secret())
-}
-
-fn optional_secret<S: Serializer>(
-    token: &Option<RefreshToken>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    match token {
-        Some(token) => serializer.serialize_str(token.secret()),
-        None => serializer.serialize_none(),
     }
 }
 

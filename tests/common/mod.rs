@@ -9,7 +9,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use grantor::{
     Authenticator, Client, ClientSecret, CodeChallenge, Config, ConfigBuilder, Error, GrantType,
-    ManualClock, MemoryStorage, OwnerId, Password, ScopeSet, Server, Storage, Timestamp,
+    ManualClock, MemoryStorage, OwnerId, Password, ScopeSet, Server, ServerBuilder, Storage,
+    Timestamp,
 };
 use http::header::{AUTHORIZATION, CONTENT_TYPE, LOCATION};
 use http::{Request, Response};
@@ -80,11 +81,21 @@ impl<S: Storage> Fixture<S> {
         storage: S,
         configure: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
     ) -> Self {
+        Self::with_server(storage, configure, |server| server).await
+    }
+
+    /// As [`with_storage`](Self::with_storage), with the server's builder configured too
+    /// (grants, access-token formats); the password grant checks [`Users`].
+    pub async fn with_server(
+        storage: S,
+        configure: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+        assemble: impl FnOnce(ServerBuilder<S>) -> ServerBuilder<S>,
+    ) -> Self {
         let clock = ManualClock::new(Timestamp::from_secs(START));
         let config = configure(Config::builder(ISSUER).clock(clock.clone()))
             .build()
             .unwrap();
-        let server = Server::new(config, storage).with_authenticator(Users);
+        let server = assemble(Server::builder(config, storage).authenticator(Users)).build();
         for client in clients() {
             server.register_client(client).await.unwrap();
         }
