@@ -41,7 +41,7 @@ impl Maps {
             return false;
         }
         let access = tokens.access;
-        self.access.insert(access.digest, Arc::new(access.record));
+        self.access.insert(access.digest, access.record);
         if let Some(refresh) = tokens.refresh {
             self.records.insert(refresh.digest, refresh.record);
         }

@@ -108,10 +108,7 @@ impl MemoryStorage {
         }
         let StoredToken { digest, record } = tokens.access;
         entry.include(Member::Access(digest), record.expires_at, now);
-        inner
-            .access
-            .write(&digest)
-            .insert(digest, Arc::new(record), now);
+        inner.access.write(&digest).insert(digest, record, now);
         if let Some(StoredRecord { digest, record }) = tokens.refresh {
             entry.include(Member::Record(digest), record.retain_until, now);
             inner.records.write(&digest).insert(digest, record, now);

@@ -5,6 +5,8 @@
 //! field added later has a default, so a record serialized before it was added still reads
 //! back.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::exchange::{ExchangeKind, ExchangeRecord, RecordData};
@@ -148,14 +150,18 @@ impl TokenRecord {
 pub struct StoredToken {
     /// The SHA-256 digest of the token's text: the storage key.
     pub digest: Digest,
-    /// What the token grants.
-    pub record: TokenRecord,
+    /// What the token grants, shared: a backend that keeps records in memory stores it as it
+    /// is, and [`TokenStore::access_token`](super::TokenStore::access_token) hands it out.
+    pub record: Arc<TokenRecord>,
 }
 
 impl StoredToken {
     /// An access token's record under its digest.
     pub fn new(digest: Digest, record: TokenRecord) -> Self {
-        Self { digest, record }
+        Self {
+            digest,
+            record: Arc::new(record),
+        }
     }
 }
 

@@ -611,7 +611,7 @@ impl<S: Storage> Kit<S> {
     async fn assert_stored(&self, tokens: &NewTokens, name: &str) {
         check(
             self.access(&tokens.access.digest, self.now, name).await
-                == Some(tokens.access.record.clone()),
+                == Some(TokenRecord::clone(&tokens.access.record)),
             name,
             "the access token reads back as saved",
         );
@@ -664,18 +664,16 @@ impl<S: Storage> Kit<S> {
         self.assert_stored(&tokens, NAME).await;
         // An app token (client credentials) has no owner and may have no scope.
         let mut app = self.tokens(GrantId::generate(), 0, false);
-        app.access.record.owner = None;
-        app.access.record.scope = ScopeSet::new();
+        let record = Arc::make_mut(&mut app.access.record);
+        record.owner = None;
+        record.scope = ScopeSet::new();
         ok(self.storage.save_tokens(app.clone()).await, NAME);
         self.assert_stored(&app, NAME).await;
         // A token bound to a key keeps its binding (and so its type).
         let mut bound = self.tokens(GrantId::generate(), 0, false);
-        bound.access.record = bound
-            .access
-            .record
-            .with_confirmation(Confirmation::jwk_thumbprint(
-                "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
-            ));
+        let thumbprint = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+        Arc::make_mut(&mut bound.access.record).confirmation =
+            Some(Confirmation::jwk_thumbprint(thumbprint));
         ok(self.storage.save_tokens(bound.clone()).await, NAME);
         self.assert_stored(&bound, NAME).await;
     }

@@ -20,7 +20,7 @@ mod token_type;
 pub use format::{AccessTokenFormat, Opaque, Reading};
 pub(crate) use keys::{Digest, GrantId};
 pub use response::{TokenContext, TokenResponse};
-pub use token_type::{Confirmation, TokenType};
+pub use token_type::{Confirmation, ConfirmationMethod, TokenType};
 
 /// 256 random bits, base64url without padding (43 characters).
 fn random_secret() -> String {
@@ -32,7 +32,10 @@ fn random_secret() -> String {
     let written = URL_SAFE_NO_PAD
         .encode_slice(bytes, &mut encoded)
         .unwrap_or_default();
-    String::from_utf8_lossy(&encoded[..written]).into_owned()
+    // base64 is ASCII, so this never falls back; `from_utf8` checks ASCII a word at a time.
+    std::str::from_utf8(&encoded[..written])
+        .unwrap_or_default()
+        .to_owned()
 }
 
 macro_rules! secret_type {

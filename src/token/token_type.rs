@@ -51,10 +51,16 @@ impl Serialize for TokenType {
 
 /// What a token is bound to (RFC 7800 `cnf`): the key whose holder alone may use it.
 ///
-/// Serialized as the `cnf` object of introspection and JWT claims, e.g. `{"jkt": "…"}`.
+/// Serialized as the `cnf` object of introspection and JWT claims, e.g. `{"jkt": "…"}`. One
+/// pointer wide, so that an unbound record pays 8 bytes for the possibility.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Confirmation(Box<ConfirmationMethod>);
+
+/// How a [`Confirmation`] names its key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
-pub enum Confirmation {
+pub enum ConfirmationMethod {
     /// The RFC 7638 thumbprint (base64url SHA-256) of a DPoP public key (RFC 9449 §6).
     #[serde(rename = "jkt")]
     JwkThumbprint(String),
@@ -63,13 +69,27 @@ pub enum Confirmation {
 impl Confirmation {
     /// A binding to the DPoP key with this RFC 7638 thumbprint.
     pub fn jwk_thumbprint(thumbprint: impl Into<String>) -> Self {
-        Self::JwkThumbprint(thumbprint.into())
+        Self(Box::new(ConfirmationMethod::JwkThumbprint(
+            thumbprint.into(),
+        )))
+    }
+
+    /// How the key is named.
+    pub fn method(&self) -> &ConfirmationMethod {
+        &self.0
+    }
+
+    /// The JWK thumbprint (`jkt`) the token is bound to, if it is bound that way.
+    pub fn jkt(&self) -> Option<&str> {
+        match &*self.0 {
+            ConfirmationMethod::JwkThumbprint(thumbprint) => Some(thumbprint),
+        }
     }
 
     /// The token type a token with this binding is presented as.
     pub fn token_type(&self) -> TokenType {
-        match self {
-            Self::JwkThumbprint(_) => TokenType::DPoP,
+        match &*self.0 {
+            ConfirmationMethod::JwkThumbprint(_) => TokenType::DPoP,
         }
     }
 }
@@ -86,6 +106,13 @@ mod tests {
             serde_json::json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"})
         );
         assert_eq!(cnf.token_type(), TokenType::DPoP);
+        assert_eq!(
+            cnf.jkt(),
+            Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")
+        );
+        let read: Confirmation = serde_json::from_str(r#"{"jkt":"abc"}"#).unwrap();
+        assert_eq!(read, Confirmation::jwk_thumbprint("abc"));
+        assert_eq!(std::mem::size_of::<Option<Confirmation>>(), 8);
         assert!(TokenType::Bearer.is_scheme(b"bEaReR"));
         assert!(!TokenType::Bearer.is_scheme(b"DPoP"));
     }
