@@ -681,6 +681,39 @@ mod tests {
     }
 
     #[test]
+    fn extension_grant_types_are_absolute_uris() {
+        for ok in [
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "urn:example:grant-type:api-key",
+            "https://grants.example/api-key",
+        ] {
+            let grant = GrantType::extension(ok).unwrap();
+            assert_eq!(grant.as_str(), ok);
+            assert_eq!(ok.parse::<GrantType>().unwrap(), grant);
+        }
+        for bad in [
+            "",
+            "api-key",
+            "/relative/path",
+            "urn:with space",
+            "urn:tab\there",
+            "urn:caf\u{e9}",
+        ] {
+            assert!(GrantType::extension(bad).is_err(), "{bad:?}");
+            assert!(bad.parse::<GrantType>().is_err(), "{bad:?}");
+        }
+        for name in [
+            "authorization_code",
+            "implicit",
+            "password",
+            "client_credentials",
+        ] {
+            let parsed: GrantType = name.parse().unwrap();
+            assert!(!matches!(parsed, GrantType::Extension(_)), "{name}");
+        }
+    }
+
+    #[test]
     fn builder_enforces_registration_rules() {
         let secret = ClientSecret::generate();
         assert!(

@@ -116,6 +116,27 @@ impl Config {
         self.rotate_refresh_tokens
     }
 
+    /// The authorization endpoint's URL, as the metadata advertises it.
+    pub fn authorization_endpoint(&self) -> &str {
+        self.endpoints.authorization.as_deref().unwrap_or_default()
+    }
+
+    /// The token endpoint's URL, as the metadata advertises it (what a proof of possession
+    /// names as its `htu`).
+    pub fn token_endpoint(&self) -> &str {
+        self.endpoints.token.as_deref().unwrap_or_default()
+    }
+
+    /// The revocation endpoint's URL, as the metadata advertises it.
+    pub fn revocation_endpoint(&self) -> &str {
+        self.endpoints.revocation.as_deref().unwrap_or_default()
+    }
+
+    /// The introspection endpoint's URL, as the metadata advertises it.
+    pub fn introspection_endpoint(&self) -> &str {
+        self.endpoints.introspection.as_deref().unwrap_or_default()
+    }
+
     /// The scopes added to every user token.
     pub fn always_granted_scopes(&self) -> &ScopeSet {
         &self.always_granted_scopes
@@ -458,6 +479,11 @@ mod tests {
         assert!(c.rotate_refresh_tokens && c.issuer_parameter && !c.allow_plain_pkce);
         assert!(!c.bearer_in_query);
         assert_eq!(c.realm(), "https://auth.example.com");
+        assert_eq!(c.token_endpoint(), "https://auth.example.com/token");
+        assert_eq!(
+            c.authorization_endpoint(),
+            "https://auth.example.com/authorize"
+        );
     }
 
     #[test]

@@ -223,6 +223,9 @@ pub enum Error {
     /// A configuration or registration value is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A host's extension failed: a grant, an access-token format, a claims source.
+    #[error("extension failure: {0}")]
+    Other(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl Error {
@@ -240,6 +243,11 @@ impl Error {
     pub fn config(message: impl Into<String>) -> Self {
         Self::Config(message.into())
     }
+
+    /// Wraps the error of a host's extension (a grant, an access-token format…).
+    pub fn other(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Other(error.into())
+    }
 }
 
 /// Why a request failed: an OAuth error for the client, or an internal error that the client
@@ -255,6 +263,24 @@ pub enum Failure {
     OAuth(OAuthError),
     /// An internal failure (storage, the authenticator).
     Internal(Error),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::OAuth(error) => error.fmt(f),
+            Self::Internal(error) => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Failure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::OAuth(error) => Some(error),
+            Self::Internal(error) => Some(error),
+        }
+    }
 }
 
 impl From<crate::scope::ScopeError> for Failure {
@@ -296,6 +322,20 @@ mod tests {
     fn descriptions_are_restricted_to_the_rfc_character_set() {
         let e = OAuthError::invalid_request("bad \"quote\" and \\ and é\n");
         assert_eq!(e.description(), Some("bad ?quote? and ? and ??"));
+    }
+
+    #[test]
+    fn failures_convert_and_display() {
+        let scope: Failure = crate::ScopeSet::parse("a  b").unwrap_err().into();
+        assert!(matches!(&scope, Failure::OAuth(e) if e.code() == ErrorCode::InvalidScope));
+        let internal: Failure = Error::other("claims source down").into();
+        assert_eq!(
+            internal.to_string(),
+            "extension failure: claims source down"
+        );
+        assert!(std::error::Error::source(&internal).is_some());
+        let oauth: Failure = OAuthError::invalid_grant("no").into();
+        assert_eq!(oauth.to_string(), "invalid_grant: no");
     }
 
     #[test]

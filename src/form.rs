@@ -481,9 +481,17 @@ mod tests {
     }
 
     /// Pieces that are valid on their own (joined, they may still repeat a name).
-    const VALID_PIECES: [&[u8]; 24] = [
+    const VALID_PIECES: [&[u8]; 32] = [
         b"a",
         b"A",
+        b"#",
+        b";",
+        b"\x00",
+        b"\t",
+        b"\x7f",
+        "\u{1f511}".as_bytes(),
+        b"%F0%9F%94%91",
+        b"%00",
         b"bcdefghij",
         b"xyz0123456789",
         b"-._~*",
@@ -533,6 +541,13 @@ mod tests {
         for n in 0..INPUTS {
             input.clear();
             for _ in 0..random(12) {
+                if random(16) == 0 {
+                    // Any bytes at all, one to three of them.
+                    for _ in 0..=random(3) {
+                        input.push(random(256) as u8);
+                    }
+                    continue;
+                }
                 let piece = if random(8) == 0 {
                     RISKY_PIECES[random(RISKY_PIECES.len())]
                 } else {

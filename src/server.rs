@@ -186,6 +186,17 @@ impl<S: Storage> Server<S> {
         authorize::deny(self, request)
     }
 
+    /// Refuses a request with `error`: the `303` redirect that tells the client why (for
+    /// example `invalid_request` for a repeated parameter
+    /// [`extra`](AuthorizationRequest::extra) refused).
+    pub fn reject(
+        &self,
+        request: AuthorizationRequest,
+        error: crate::OAuthError,
+    ) -> Response<Vec<u8>> {
+        authorize::reject(self, request, error)
+    }
+
     /// Answers a token-endpoint request (`POST`), whatever its grant type.
     pub async fn token<B: AsRef<[u8]>>(&self, request: &Request<B>) -> Response<Vec<u8>> {
         token::respond(self, request).await

@@ -282,9 +282,10 @@ async fn approval_redirect_is_303() {
     );
     let pending = fx.server.authorize(&consent).await.unwrap();
     assert_eq!(pending.extra("decision").unwrap(), Some("approve"));
+    let scope = pending.scope().clone();
     let response = fx
         .server
-        .approve(pending.clone(), &OwnerId::new("alice"), pending.scope())
+        .approve(pending, &OwnerId::new("alice"), &scope)
         .await
         .unwrap();
     assert_eq!(response.status(), 303);
@@ -293,6 +294,8 @@ async fn approval_redirect_is_303() {
     assert_eq!(params["iss"], ISSUER);
     assert!(params.contains_key("code"));
 
+    // Another request, denied this time (a request is answered once).
+    let pending = fx.server.authorize(&consent).await.unwrap();
     let denied = fx.server.deny(pending);
     assert_eq!(denied.status(), 303);
     let params = redirect_params(&denied);
@@ -586,6 +589,17 @@ async fn a_resumed_request_is_checked_against_the_current_registration() {
         &fx.server.resume(saved.clone()).await.unwrap_err(),
         ErrorCode::InvalidRequest,
     );
+    // Narrowed scopes: the saved request asks for more than the client may now have.
+    let narrowed = grantor::Client::public(APP)
+        .redirect_uri(APP_REDIRECT)
+        .allowed_scopes("read")
+        .build()
+        .unwrap();
+    fx.server.register_client(narrowed).await.unwrap();
+    assert_direct(
+        &fx.server.resume(saved.clone()).await.unwrap_err(),
+        ErrorCode::InvalidRequest,
+    );
     let storage = grantor::MemoryStorage::new();
     let elsewhere = Fixture::with_storage(storage, |c| c).await;
     let gone = serde_json::to_string(&saved)
@@ -598,5 +612,71 @@ async fn a_resumed_request_is_checked_against_the_current_registration() {
             .await
             .unwrap_err(),
         ErrorCode::InvalidRequest,
+    );
+}
+
+// C-PK-2: a saved request is checked against the PKCE rules when resumed: a confidential
+// client's request without a challenge is refused once every client must use PKCE.
+#[tokio::test]
+async fn a_resumed_request_is_checked_against_the_pkce_rules() {
+    let storage = grantor::MemoryStorage::new();
+    let lax = Fixture::with_storage(storage.clone(), |c| c).await;
+    let query = format!("response_type=code&client_id={SVC}&scope=read&state=s");
+    let pending = lax
+        .server
+        .authorize(&get(&format!("/authorize?{query}")))
+        .await
+        .unwrap();
+    let saved = pending.save();
+    assert!(lax.server.resume(saved.clone()).await.is_ok());
+    let strict = Fixture::with_storage(storage, |c| c.require_pkce_for_all(true)).await;
+    assert_direct(
+        &strict.server.resume(saved).await.unwrap_err(),
+        ErrorCode::InvalidRequest,
+    );
+}
+
+// C-AZ-5: the host can refuse a request with an error of its choosing, redirected with
+// `state` and `iss` like every other authorization error.
+#[tokio::test]
+async fn the_host_can_reject_a_request() {
+    let fx = Fixture::new().await;
+    let repeated = format!("/authorize?{}&decision=approve&decision=deny", app_query());
+    let pending = fx.server.authorize(&get(&repeated)).await.unwrap();
+    let error = pending.extra("decision").unwrap_err();
+    let response = fx.server.reject(pending, error);
+    assert_eq!(response.status(), 303);
+    let params = redirect_params(&response);
+    assert_eq!(params["error"], "invalid_request");
+    assert_eq!(params["state"], "st ate");
+    assert_eq!(params["iss"], ISSUER);
+    assert!(!params.contains_key("code"));
+}
+
+// C-AZ-4: a server without the code grant answers `response_type=code` with
+// unsupported_response_type, and its metadata does not offer `code`.
+#[tokio::test]
+async fn no_code_without_the_code_grant() {
+    let fx = Fixture::with_server(
+        grantor::MemoryStorage::new(),
+        |c| c,
+        |s| s.without_grant(&grantor::GrantType::AuthorizationCode),
+    )
+    .await;
+    let params = assert_redirected(
+        refuse(&fx, get(&format!("/authorize?{}", app_query()))).await,
+        "unsupported_response_type",
+    );
+    assert_eq!(params["state"], "st ate");
+    let metadata = fx.server.metadata();
+    assert_eq!(
+        metadata["response_types_supported"],
+        serde_json::json!(["token"])
+    );
+    assert!(
+        !metadata["grant_types_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&"authorization_code".into())
     );
 }

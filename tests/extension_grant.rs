@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use common::*;
 use grantor::grant::{Grant, GrantContext, Issue, unusable};
 use grantor::storage::{
-    Decision, Digest, ExchangeKind, ExchangeRecord, GrantId, RecordData, Storage,
+    Decision, Digest, ExchangeKind, ExchangeRecord, GrantId, RecordData, Storage, TokenStore,
 };
 use grantor::token::{Confirmation, TokenResponse};
 use grantor::{
@@ -152,7 +152,8 @@ impl<S: Storage> Grant<S> for BoundGrant {
             let thumbprint = ctx.require("jkt")?;
             let scope = ctx.user_scope()?;
             let issue = Issue::user(OwnerId::new("user-alice"), scope)
-                .bound_to(Confirmation::jwk_thumbprint(thumbprint));
+                .bound_to(Confirmation::jwk_thumbprint(thumbprint))
+                .with_refresh_token(true);
             ctx.issue(issue).await
         })
     }
@@ -535,4 +536,82 @@ async fn key_bound_tokens_are_not_bearer_tokens() {
     assert_eq!(info["active"], true);
     assert_eq!(info["token_type"], "DPoP");
     assert_eq!(info["cnf"], serde_json::json!({"jkt": thumbprint}));
+
+    // A refresh keeps the binding: the new access token is bound to the same key, never a
+    // bearer token.
+    let refresh = text(&body, "refresh_token");
+    let refreshed = fx
+        .server
+        .token(&refresh_request((KEYS, Some(KEYS_SECRET)), refresh, &[]))
+        .await;
+    assert_eq!(refreshed.status(), 200, "{}", body_text(&refreshed));
+    let refreshed = json(&refreshed);
+    assert_eq!(refreshed["token_type"], "DPoP");
+    let access = text(&refreshed, "access_token");
+    let refused = fx
+        .server
+        .validate_bearer(&bearer("/api", access), &Requirement::any())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.error_code().map(|c| c.as_str()),
+        Some("invalid_token")
+    );
+    let introspect = basic_post("/introspect", KEYS, KEYS_SECRET, &[("token", access)]);
+    let info = json(&fx.server.introspect(&introspect).await);
+    assert_eq!(info["cnf"], serde_json::json!({"jkt": thumbprint}));
+}
+
+/// Issues into the grant family the request names (`grant` = its id in hex): a stand-in for
+/// a grant that continues an existing authorization.
+struct ContinueGrant;
+
+const CONTINUE: &str = "urn:example:grant-type:continue";
+
+impl<S: Storage> Grant<S> for ContinueGrant {
+    fn grant_type(&self) -> GrantType {
+        grant_type(CONTINUE)
+    }
+
+    fn exchange<'a>(
+        &'a self,
+        ctx: GrantContext<'a, S>,
+    ) -> BoxFuture<'a, Result<TokenResponse, Failure>> {
+        Box::pin(async move {
+            let Some(grant) = GrantId::from_hex(ctx.require("grant")?) else {
+                return Err(OAuthError::invalid_request("malformed grant").into());
+            };
+            let scope = ctx.app_scope()?;
+            ctx.issue(Issue::app(scope).in_grant(grant)).await
+        })
+    }
+}
+
+// C-TK-5: the issuing step never answers with tokens storage refused: issuing into a revoked
+// grant family is invalid_grant, and nothing is stored.
+#[tokio::test]
+async fn issuing_into_a_revoked_grant_is_refused() {
+    let fx = Fixture::with_server(MemoryStorage::new(), |c| c, |s| s.grant(ContinueGrant)).await;
+    let client = Client::confidential(KEYS, &ClientSecret::new(KEYS_SECRET))
+        .grant_types([grant_type(CONTINUE)])
+        .allowed_scopes("read")
+        .default_scopes("read")
+        .build()
+        .unwrap();
+    fx.server.register_client(client).await.unwrap();
+    let grant = GrantId::generate();
+    let request = |grant: &GrantId| {
+        basic_token_request(
+            KEYS,
+            KEYS_SECRET,
+            &[("grant_type", CONTINUE), ("grant", &grant.to_hex())],
+        )
+    };
+    let first = fx.server.token(&request(&grant)).await;
+    assert_eq!(first.status(), 200, "{}", body_text(&first));
+    fx.storage().revoke_grant(&grant).await.unwrap();
+    let before = fx.storage().stats();
+    let refused = fx.server.token(&request(&grant)).await;
+    assert_error(&refused, 400, "invalid_grant");
+    assert_eq!(fx.storage().stats(), before);
 }

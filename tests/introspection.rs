@@ -151,7 +151,7 @@ async fn app_tokens_have_no_sub() {
         Timestamp::from_secs(START + 60),
     );
     let tokens = NewTokens::new(StoredToken::new(token.digest(), record), None);
-    fx.storage().save_tokens(tokens).await.unwrap();
+    assert!(fx.storage().save_tokens(tokens).await.unwrap());
     let body = json(&introspect_as(&fx, RS, RS_SECRET, token.secret()).await);
     assert_eq!(body["active"], true);
     assert_eq!(body["client_id"], SVC);

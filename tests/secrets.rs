@@ -58,7 +58,7 @@ impl ClientStore for Recording {
 }
 
 impl TokenStore for Recording {
-    async fn save_tokens(&self, tokens: NewTokens) -> Result<(), Error> {
+    async fn save_tokens(&self, tokens: NewTokens) -> Result<bool, Error> {
         self.note_tokens(&tokens);
         self.inner.save_tokens(tokens).await
     }

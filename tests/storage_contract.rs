@@ -62,9 +62,8 @@ impl ClientStore for Minimal {
 }
 
 impl TokenStore for Minimal {
-    async fn save_tokens(&self, tokens: NewTokens) -> Result<(), Error> {
-        self.maps().attach(tokens);
-        Ok(())
+    async fn save_tokens(&self, tokens: NewTokens) -> Result<bool, Error> {
+        Ok(self.maps().attach(tokens))
     }
 
     async fn access_token(
@@ -204,7 +203,7 @@ impl ClientStore for Careless {
 }
 
 impl TokenStore for Careless {
-    async fn save_tokens(&self, tokens: NewTokens) -> Result<(), Error> {
+    async fn save_tokens(&self, tokens: NewTokens) -> Result<bool, Error> {
         self.0.save_tokens(tokens).await
     }
 

@@ -58,7 +58,7 @@ impl Signed {
 
 impl AccessTokenFormat for Signed {
     fn mint(&self, record: &TokenRecord) -> Result<AccessToken, Error> {
-        let json = serde_json::to_vec(record).map_err(Error::storage)?;
+        let json = serde_json::to_vec(record).map_err(Error::other)?;
         let payload = URL_SAFE_NO_PAD.encode(json);
         let signature = URL_SAFE_NO_PAD.encode(self.mac(&payload).finalize().into_bytes());
         Ok(AccessToken::new(format!("st.{payload}.{signature}")))
@@ -270,4 +270,47 @@ async fn every_grant_mints_through_the_format() {
             .await
             .is_ok()
     );
+}
+
+// A format the server no longer mints in, but still accepts, is asked after the others: its
+// tokens stay valid, and its forgeries are refused.
+#[tokio::test]
+async fn an_accepted_format_is_read_after_the_minting_ones() {
+    let storage = MemoryStorage::new();
+    let signing = Fixture::with_server(
+        storage.clone(),
+        |c| c,
+        |s| {
+            s.access_token_format(Signed {
+                key: [7; 32],
+                revocable: true,
+            })
+        },
+    )
+    .await;
+    let signed = text(&signing.app_tokens().await, "access_token").to_owned();
+    assert!(signed.starts_with("st."));
+    let moved_on = Fixture::with_server(
+        storage,
+        |c| c,
+        |s| {
+            s.accept_access_token_format(Signed {
+                key: [7; 32],
+                revocable: true,
+            })
+        },
+    )
+    .await;
+    let opaque = text(&moved_on.app_tokens().await, "access_token").to_owned();
+    assert!(!opaque.starts_with("st."), "mints opaque tokens again");
+    assert!(validate(&moved_on, &opaque).await.is_ok());
+    assert!(validate(&moved_on, &signed).await.is_ok());
+    let mut forged = signed.clone().into_bytes();
+    let last = forged.len() - 1;
+    forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    assert_invalid_token(validate(&moved_on, &forged).await);
+    // Without the accepted format, a signed token is no token at all.
+    let plain = Fixture::new().await;
+    assert_invalid_token(validate(&plain, &signed).await);
 }

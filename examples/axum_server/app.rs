@@ -113,8 +113,9 @@ async fn authorize<S: Storage>(State(app): State<App<S>>, Buffered(request): Buf
         Some(session) => (session, false),
         None => (app.sessions.start(now), true),
     };
-    let request_id = app.sessions.hold(&session, pending.clone(), now);
+    let request_id = super::sessions::request_id();
     let page = ask(&session, &pending, &request_id);
+    app.sessions.hold(&session, request_id, pending, now);
     if new {
         app.with_cookie(page, &session)
     } else {
@@ -127,9 +128,10 @@ async fn login<S: Storage>(State(app): State<App<S>>, checked: CheckedForm) -> R
     let CheckedForm { session, form } = checked;
     let now = app.server.now();
     let request_id = form.one("request").unwrap_or_default();
-    let Some(pending) = app.sessions.pending(&session, request_id, now) else {
+    let held = app.sessions.with_pending(&session, request_id, now, |_| ());
+    if held.is_none() {
         return pages::unknown_request();
-    };
+    }
     let (username, password) = (form.one("username"), form.one("password"));
     // Host's choice: throttle failed logins (per account and per address) in a real deployment.
     let user = match (username, password) {
@@ -143,7 +145,12 @@ async fn login<S: Storage>(State(app): State<App<S>>, checked: CheckedForm) -> R
             // Post/Redirect/Get: `Redirect::to` answers 303 See Other.
             app.with_cookie(Redirect::to(&target).into_response(), &session)
         }
-        Ok(None) => pages::login(&pending, &session.csrf, request_id, true),
+        Ok(None) => app
+            .sessions
+            .with_pending(&session, request_id, now, |pending| {
+                pages::login(pending, &session.csrf, request_id, true)
+            })
+            .unwrap_or_else(pages::unknown_request),
         Err(_) => internal_error(),
     }
 }
@@ -160,10 +167,11 @@ async fn show_consent<S: Storage>(
     };
     let params = Fields(params.map(|Query(params)| params).unwrap_or_default());
     let request_id = params.one("request").unwrap_or_default();
-    match app.sessions.pending(&session, request_id, now) {
-        Some(pending) => ask(&session, &pending, request_id),
-        None => pages::unknown_request(),
-    }
+    app.sessions
+        .with_pending(&session, request_id, now, |pending| {
+            ask(&session, pending, request_id)
+        })
+        .unwrap_or_else(pages::unknown_request)
 }
 
 /// `POST /consent`: the user's answer. The request leaves the session here, so a second answer

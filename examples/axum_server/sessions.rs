@@ -118,9 +118,14 @@ impl Sessions {
         self.insert(Some(user), pending, now)
     }
 
-    /// Keeps a validated request until the user answers it; returns its id.
-    pub fn hold(&self, session: &Session, request: AuthorizationRequest, now: Timestamp) -> String {
-        let id = random_id();
+    /// Keeps a validated request until the user answers it, under `id` (from [`request_id`]).
+    pub fn hold(
+        &self,
+        session: &Session,
+        id: String,
+        request: AuthorizationRequest,
+        now: Timestamp,
+    ) {
         if let Some(entry) = self.lock().get_mut(&session.id) {
             entry
                 .pending
@@ -129,28 +134,29 @@ impl Sessions {
                 entry.pending.remove(0);
             }
             entry.pending.push(Pending {
-                id: id.clone(),
+                id,
                 request,
                 created: now,
             });
         }
-        id
     }
 
-    /// The waiting request with this id, left in place (to show the consent page).
-    pub fn pending(
+    /// Shows the waiting request with this id to `page`, leaving it in place (to render the
+    /// login or consent page): a request is never copied, only taken once to be answered.
+    pub fn with_pending<R>(
         &self,
         session: &Session,
         id: &str,
         now: Timestamp,
-    ) -> Option<AuthorizationRequest> {
+        page: impl FnOnce(&AuthorizationRequest) -> R,
+    ) -> Option<R> {
         let entries = self.lock();
         let pending = entries
             .get(&session.id)?
             .pending
             .iter()
             .find(|p| p.id == id)?;
-        (pending.created.after(REQUEST_LIFETIME) > now).then(|| pending.request.clone())
+        (pending.created.after(REQUEST_LIFETIME) > now).then(|| page(&pending.request))
     }
 
     /// Removes and returns the waiting request with this id (to answer it): only the first
@@ -243,6 +249,11 @@ fn cookie_value(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// 256 random bits, base64url: unguessable session, CSRF and request ids.
+/// A new id for a request to [`Sessions::hold`].
+pub fn request_id() -> String {
+    random_id()
+}
+
 fn random_id() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
 }

@@ -19,13 +19,13 @@ use serde::{Deserialize, Serialize};
 use crate::authenticator::OwnerId;
 use crate::client::{Client, GrantType};
 use crate::endpoint::{error_json, redirect};
-use crate::error::{Error, ErrorCode, OAuthError};
+use crate::error::{Error, ErrorCode, Failure, OAuthError};
 use crate::form::{FormWriter, Params};
 use crate::grant::{Issue, issue_code};
-use crate::pkce::CodeChallenge;
+use crate::pkce::{ChallengeMethod, CodeChallenge};
 use crate::scope::ScopeSet;
 use crate::server::Server;
-use crate::storage::Storage;
+use crate::storage::{CodeRecord, GrantId, Storage};
 
 /// Whether the authorization endpoint interprets a parameter; all others are passed to the host.
 fn is_known(name: &str) -> bool {
@@ -82,7 +82,7 @@ impl ResponseType {
 /// let again = server.deny(pending); // answered already: `pending` was moved
 /// # }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct AuthorizationRequest {
     client: Client,
     response_type: ResponseType,
@@ -109,11 +109,6 @@ impl AuthorizationRequest {
     /// The redirect URI the response will go to.
     pub fn redirect_uri(&self) -> &str {
         &self.redirect_uri
-    }
-
-    /// Whether the request named `redirect_uri` (then the token request must repeat it).
-    pub(crate) fn redirect_uri_sent(&self) -> bool {
-        self.redirect_uri_sent
     }
 
     /// The scope to ask the owner about: the requested scope, or the client's default scope
@@ -319,12 +314,15 @@ pub(crate) async fn validate<S: Storage, B: AsRef<[u8]>>(
                 "parameter 'response_type' is missing",
             )));
         }
-        Some("code") => ResponseType::Code,
+        // A code only when the server can redeem it.
+        Some("code") if server.grants().contains(&GrantType::AuthorizationCode) => {
+            ResponseType::Code
+        }
         Some("token") => ResponseType::Token,
         Some(_) => {
             return Err(back(
                 OAuthError::new(ErrorCode::UnsupportedResponseType)
-                    .with_description("response_type must be code or token"),
+                    .with_description("this response_type is not supported"),
             ));
         }
     };
@@ -358,12 +356,7 @@ pub(crate) async fn validate<S: Storage, B: AsRef<[u8]>>(
                 config.allow_plain_pkce,
             )
             .map_err(back)?;
-            let required = !client.is_confidential() || config.require_pkce_for_all;
-            if challenge.is_none() && required {
-                return Err(back(OAuthError::invalid_request(
-                    "code_challenge is required (PKCE, method S256)",
-                )));
-            }
+            check_pkce(&client, config, challenge.as_ref()).map_err(back)?;
             challenge
         }
         ResponseType::Token => None,
@@ -436,9 +429,29 @@ fn extras(params: &Params, config: &crate::Config) -> Result<Vec<(String, String
     Ok(extras)
 }
 
-/// Turns a saved request back into a pending one, checked against the client's current
-/// registration: the client must still exist, the redirect URI still be registered, and the
-/// response type still allowed. Any failure is a direct error.
+/// Whether a code's PKCE challenge (or its absence) is acceptable for this client (C-PK-1,
+/// C-PK-2): public clients (and every client, when configured) must send one; `plain` only
+/// when enabled.
+fn check_pkce(
+    client: &Client,
+    config: &crate::Config,
+    challenge: Option<&CodeChallenge>,
+) -> Result<(), OAuthError> {
+    match challenge {
+        None if !client.is_confidential() || config.require_pkce_for_all => Err(
+            OAuthError::invalid_request("code_challenge is required (PKCE, method S256)"),
+        ),
+        Some(c) if c.method() == ChallengeMethod::Plain && !config.allow_plain_pkce => Err(
+            OAuthError::invalid_request("transform algorithm not supported: use S256"),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Turns a saved request back into a pending one, checked again against the client's current
+/// registration and the configuration: the client must still exist, the redirect URI still be
+/// registered, the response type, the scope and the PKCE challenge still allowed. Any failure is
+/// a direct error: a saved request is the host's data, and what changed is for the host to show.
 pub(crate) async fn resume<S: Storage>(
     server: &Server<S>,
     saved: SavedAuthorization,
@@ -448,7 +461,23 @@ pub(crate) async fn resume<S: Storage>(
         .redirect_uri_sent
         .then_some(saved.redirect_uri.as_str());
     let redirect_uri = trusted_redirect_uri(&client, sent)?;
-    if redirect_uri != saved.redirect_uri || !client.allows_grant(&saved.response_type.grant()) {
+    let config = server.config();
+    let code_redeemable = saved.response_type != ResponseType::Code
+        || server.grants().contains(&GrantType::AuthorizationCode);
+    let scopes_allowed = [Some(&saved.scope), saved.requested_scope.as_ref()]
+        .into_iter()
+        .flatten()
+        .all(|scope| client.allowed_scopes().satisfies_all(scope));
+    let pkce_ok = match saved.response_type {
+        ResponseType::Code => check_pkce(&client, config, saved.challenge.as_ref()).is_ok(),
+        _ => saved.challenge.is_none(),
+    };
+    if redirect_uri != saved.redirect_uri
+        || !client.allows_grant(&saved.response_type.grant())
+        || !code_redeemable
+        || !scopes_allowed
+        || !pkce_ok
+    {
         return Err(AuthorizationError::Direct(OAuthError::invalid_request(
             "the client's registration changed since the request was made",
         )));
@@ -494,7 +523,18 @@ pub(crate) async fn approve<S: Storage>(
     let now = server.now();
     let location = match request.response_type {
         ResponseType::Code => {
-            let code = issue_code(server.storage(), config, &request, owner, scope, now).await?;
+            let mut record = CodeRecord::new(
+                GrantId::generate(),
+                client.id().clone(),
+                owner.clone(),
+                request.redirect_uri.as_str(),
+                scope,
+                now,
+                now.after(config.code_lifetime),
+            );
+            record.redirect_uri_sent = request.redirect_uri_sent;
+            record.challenge = request.challenge.clone();
+            let code = issue_code(server.storage(), record, now).await?;
             responder.location([("code", code.secret())])
         }
         ResponseType::Token => {
@@ -502,7 +542,12 @@ pub(crate) async fn approve<S: Storage>(
             let issued = server
                 .issuer(client, now)
                 .issue_and_store(server.storage(), Issue::user(owner.clone(), scope))
-                .await?;
+                .await
+                .map_err(|failure| match failure {
+                    Failure::Internal(error) => error,
+                    // A new grant cannot have been revoked: storage broke its contract.
+                    Failure::OAuth(error) => Error::storage(error),
+                })?;
             let expires_in = issued.expires_in().to_string();
             let mut params = vec![
                 ("access_token", issued.access_token().secret()),
@@ -517,6 +562,17 @@ pub(crate) async fn approve<S: Storage>(
         }
     };
     Ok(redirect(&location))
+}
+
+/// Redirects back to the client with `error` (for example `login_required` after
+/// `prompt=none`, or `invalid_request` for a parameter the host refused).
+pub(crate) fn reject<S: Storage>(
+    server: &Server<S>,
+    request: AuthorizationRequest,
+    error: OAuthError,
+) -> Response<Vec<u8>> {
+    let responder = request.responder(server.config().issuer_parameter_value());
+    responder.error(error).into_response()
 }
 
 /// Redirects back to the client with `access_denied`.

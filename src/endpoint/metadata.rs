@@ -49,7 +49,7 @@ pub(crate) fn document<S: Storage>(server: &Server<S>) -> serde_json::Value {
         revocation_endpoint: Option<&'a str>,
         introspection_endpoint: Option<&'a str>,
         scopes_supported: Vec<&'a str>,
-        response_types_supported: [&'static str; 2],
+        response_types_supported: Vec<&'static str>,
         grant_types_supported: Vec<&'a str>,
         code_challenge_methods_supported: Vec<&'static str>,
         token_endpoint_auth_methods_supported: [&'static str; 3],
@@ -71,6 +71,11 @@ pub(crate) fn document<S: Storage>(server: &Server<S>) -> serde_json::Value {
     if !grants.contains(&GrantType::Implicit.as_str()) {
         grants.insert(0, GrantType::Implicit.as_str());
     }
+    // `code` only when the code grant is there to redeem it.
+    let response_types = match server.grants().contains(&GrantType::AuthorizationCode) {
+        true => vec!["code", "token"],
+        false => vec!["token"],
+    };
     let mut challenge_methods = vec!["S256"];
     if config.allow_plain_pkce {
         challenge_methods.push("plain");
@@ -90,7 +95,7 @@ pub(crate) fn document<S: Storage>(server: &Server<S>) -> serde_json::Value {
             .iter()
             .map(|scope| scope.as_str())
             .collect(),
-        response_types_supported: ["code", "token"],
+        response_types_supported: response_types,
         grant_types_supported: grants,
         code_challenge_methods_supported: challenge_methods,
         token_endpoint_auth_methods_supported: client_auth::METHODS,

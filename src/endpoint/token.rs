@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::endpoint::{failure_json, json_bytes};
 use crate::error::{ErrorCode, Failure, OAuthError};
 use crate::form::Params;
-use crate::grant::GrantContext;
+use crate::grant::{GrantContext, RequestHead};
 use crate::server::Server;
 use crate::storage::Storage;
 use crate::token::TokenContext;
@@ -46,13 +46,12 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
         );
     }
     let issuer = server.issuer(&client, server.now());
-    let context = GrantContext::new(
-        grant_type,
-        &params,
-        request.headers(),
-        server.storage(),
-        issuer,
-    );
+    let head = RequestHead {
+        method: request.method(),
+        uri: request.uri(),
+        headers: request.headers(),
+    };
+    let context = GrantContext::new(grant_type, &params, head, server.storage(), issuer);
     let mut response = grant.exchange(context).await?;
     if let Some(hook) = &config.token_response_fields {
         for (name, value) in hook(&TokenContext::of(&response, grant_type, client.id())) {

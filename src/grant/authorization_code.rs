@@ -11,16 +11,12 @@
 use std::borrow::Cow;
 
 use crate::BoxFuture;
-use crate::authenticator::OwnerId;
 use crate::client::{Client, GrantType};
-use crate::config::Config;
-use crate::endpoint::authorize::AuthorizationRequest;
 use crate::error::{Error, Failure, OAuthError};
 use crate::grant::{Grant, GrantContext, Issue, unusable};
-use crate::scope::ScopeSet;
 use crate::storage::{CodeRecord, Decision, ExchangeKind, Storage, TokenStore};
 use crate::time::Timestamp;
-use crate::token::{AuthorizationCode, GrantId, TokenResponse};
+use crate::token::{AuthorizationCode, TokenResponse};
 
 /// The `authorization_code` grant: exchanges a code from the authorization endpoint for tokens
 /// (C-TK-4, C-TK-5, C-PK-3, C-PK-4), with a refresh token when the configuration issues them.
@@ -63,27 +59,13 @@ impl<S: Storage> Grant<S> for AuthorizationCodeGrant {
     }
 }
 
-/// Issues and stores a code for an approved request.
+/// Mints a code for an approved request and stores its record.
 pub(crate) async fn issue_code<S: TokenStore>(
     storage: &S,
-    config: &Config,
-    request: &AuthorizationRequest,
-    owner: &OwnerId,
-    scope: ScopeSet,
+    record: CodeRecord,
     now: Timestamp,
 ) -> Result<AuthorizationCode, Error> {
     let code = AuthorizationCode::generate();
-    let mut record = CodeRecord::new(
-        GrantId::generate(),
-        request.client().id().clone(),
-        owner.clone(),
-        request.redirect_uri(),
-        scope,
-        now,
-        now.after(config.code_lifetime),
-    );
-    record.redirect_uri_sent = request.redirect_uri_sent();
-    record.challenge = request.code_challenge().cloned();
     storage
         .save_record(code.digest(), record.into_exchange_record(), now)
         .await?;

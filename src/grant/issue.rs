@@ -6,10 +6,12 @@
 //! is added only for a client allowed the refresh grant, and everything issued joins one grant
 //! family so that it is revoked together.
 
+use std::fmt;
+
 use crate::authenticator::OwnerId;
 use crate::client::{Client, GrantType};
 use crate::config::Config;
-use crate::error::Error;
+use crate::error::{Error, Failure, OAuthError};
 use crate::scope::ScopeSet;
 use crate::storage::{
     ExchangeKind, ExchangeRecord, NewTokens, RecordData, StoredRecord, StoredToken, TokenRecord,
@@ -153,7 +155,7 @@ impl<'a> Issuer<'a> {
             && client.allows_grant(&GrantType::RefreshToken);
         let refresh = with_refresh.then(|| {
             let expires_at = now.after(config.refresh_token_lifetime);
-            let record = TokenRecord::new(
+            let mut record = TokenRecord::new(
                 grant,
                 access.client_id.clone(),
                 access.owner.clone(),
@@ -161,6 +163,8 @@ impl<'a> Issuer<'a> {
                 now,
                 expires_at,
             );
+            // The refresh token keeps the binding, so the tokens it yields are bound too.
+            record.confirmation = access.confirmation.clone();
             let secret = RefreshToken::generate();
             let record = ExchangeRecord::new(
                 ExchangeKind::REFRESH_TOKEN,
@@ -171,19 +175,13 @@ impl<'a> Issuer<'a> {
             (StoredRecord::new(secret.digest(), record), secret)
         });
         let (refresh, refresh_secret) = refresh.unzip();
-        // The owner is only kept for the host's token-response hook.
-        let owner = access
-            .owner
-            .as_ref()
-            .filter(|_| config.token_response_fields.is_some())
-            .cloned();
         let response = TokenResponse::new(
             access_token,
             access.token_type(),
             now.seconds_until(access.expires_at),
             refresh_secret,
             access.scope.clone(),
-            owner,
+            access.owner.clone(),
         );
         let digest = response.access_token().digest();
         Ok((
@@ -192,15 +190,29 @@ impl<'a> Issuer<'a> {
         ))
     }
 
-    /// Mints the tokens of `issue` and stores them.
+    /// Mints the tokens of `issue` and stores them: the response, or `invalid_grant` when
+    /// storage refused the tokens because their grant was revoked.
     pub(crate) async fn issue_and_store<S: TokenStore>(
         &self,
         storage: &S,
         issue: Issue,
-    ) -> Result<TokenResponse, Error> {
+    ) -> Result<TokenResponse, Failure> {
         let (tokens, response) = self.mint(issue)?;
-        storage.save_tokens(tokens).await?;
-        Ok(response)
+        if storage.save_tokens(tokens).await? {
+            Ok(response)
+        } else {
+            Err(OAuthError::invalid_grant("the grant was revoked").into())
+        }
+    }
+}
+
+impl fmt::Debug for Issuer<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Issuer")
+            .field("client", self.client.id())
+            .field("now", &self.now)
+            .field("refresh_grant", &self.refresh_grant)
+            .finish_non_exhaustive()
     }
 }
 
@@ -245,5 +257,14 @@ impl<'a> Minter<'a> {
 
     pub(crate) fn into_response(self) -> Option<TokenResponse> {
         self.response
+    }
+}
+
+impl fmt::Debug for Minter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Minter")
+            .field("issuer", self.issuer)
+            .field("issued", &self.response.is_some())
+            .finish()
     }
 }

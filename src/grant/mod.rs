@@ -21,9 +21,10 @@ mod issue;
 mod password;
 mod refresh_token;
 
+use std::fmt;
 use std::sync::Arc;
 
-use http::HeaderMap;
+use http::{HeaderMap, Method, Uri};
 
 pub use authorization_code::AuthorizationCodeGrant;
 pub(crate) use authorization_code::issue_code;
@@ -96,23 +97,40 @@ pub trait Grant<S>: Send + Sync + 'static {
 pub struct GrantContext<'a, S> {
     grant_type: &'a GrantType,
     params: &'a Params,
-    headers: &'a HeaderMap,
+    request: RequestHead<'a>,
     storage: &'a S,
     issuer: Issuer<'a>,
+}
+
+/// The parts of the HTTP request a grant may read besides its parameters.
+pub(crate) struct RequestHead<'a> {
+    pub(crate) method: &'a Method,
+    pub(crate) uri: &'a Uri,
+    pub(crate) headers: &'a HeaderMap,
+}
+
+impl<S> fmt::Debug for GrantContext<'_, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GrantContext")
+            .field("grant_type", self.grant_type)
+            .field("params", self.params)
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a, S: Storage> GrantContext<'a, S> {
     pub(crate) fn new(
         grant_type: &'a GrantType,
         params: &'a Params,
-        headers: &'a HeaderMap,
+        request: RequestHead<'a>,
         storage: &'a S,
         issuer: Issuer<'a>,
     ) -> Self {
         Self {
             grant_type,
             params,
-            headers,
+            request,
             storage,
             issuer,
         }
@@ -141,7 +159,17 @@ impl<'a, S: Storage> GrantContext<'a, S> {
 
     /// The request's headers (e.g. for a proof of possession).
     pub fn headers(&self) -> &'a HeaderMap {
-        self.headers
+        self.request.headers
+    }
+
+    /// The request's method (`POST`).
+    pub fn method(&self) -> &'a Method {
+        self.request.method
+    }
+
+    /// The request's URI, as the host's HTTP stack handed it over.
+    pub fn uri(&self) -> &'a Uri {
+        self.request.uri
     }
 
     /// The server's configuration.
@@ -193,8 +221,9 @@ impl<'a, S: Storage> GrantContext<'a, S> {
     /// Issues the tokens of `issue` to the client and stores them: the issuing step every grant
     /// shares. The tokens start a new grant family unless
     /// [`Issue::in_grant`] names an existing one.
+    /// `invalid_grant` when the tokens would join a grant that was revoked.
     pub async fn issue(&self, issue: Issue) -> Result<TokenResponse, Failure> {
-        Ok(self.issuer.issue_and_store(self.storage, issue).await?)
+        self.issuer.issue_and_store(self.storage, issue).await
     }
 
     /// Redeems the record of `kind` that `secret` names, exactly once: the issuing step for a

@@ -8,7 +8,8 @@
 //!
 //! The new access token may have a narrower scope than the original grant; the new refresh
 //! token keeps the original scope (§6), so the client can later ask for the rest again. Each
-//! rotation gives the new refresh token a full refresh-token lifetime.
+//! rotation gives the new refresh token a full refresh-token lifetime. Tokens bound to a key
+//! (`cnf`) stay bound to it through every refresh.
 
 use std::borrow::Cow;
 
@@ -63,10 +64,14 @@ impl<S: Storage> Grant<S> for RefreshTokenGrant {
                         )));
                     }
                 };
-                let issue = Issue::new(old.owner.clone(), scope)
+                let mut issue = Issue::new(old.owner.clone(), scope)
                     .refresh_scope(old.scope.clone())
                     .in_grant(record.grant)
                     .with_refresh_token(rotate);
+                // A bound grant stays bound: its new tokens are bound to the same key.
+                if let Some(confirmation) = &old.confirmation {
+                    issue = issue.bound_to(confirmation.clone());
+                }
                 let tokens = minter.issue(issue)?;
                 let rotated = tokens.refresh.is_some();
                 let decision = Decision::issue(tokens);

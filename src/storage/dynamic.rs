@@ -19,7 +19,9 @@ use crate::error::Error;
 use crate::time::Timestamp;
 
 /// Any storage, its type erased: a server over `DynStorage` works with whichever backend it
-/// was given at run time. Cheap to clone (clones share the backend).
+/// was given at run time. Cheap to clone (clones share the backend). It erases the required
+/// stores only; an optional store such as a [`ReplayCache`](super::ReplayCache) is object-safe
+/// already and is handed to the feature that needs it as an `Arc<dyn …>`.
 ///
 /// ```
 /// use grantor::storage::{DynStorage, MemoryStorage};
@@ -52,7 +54,7 @@ type BoxedExchangeFn<'a> = Box<dyn FnOnce(&ExchangeRecord) -> Decision + Send + 
 trait ErasedStorage: Send + Sync {
     fn client<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Client>, Error>>;
     fn save_client(&self, client: Client) -> BoxFuture<'_, Result<(), Error>>;
-    fn save_tokens(&self, tokens: NewTokens) -> BoxFuture<'_, Result<(), Error>>;
+    fn save_tokens(&self, tokens: NewTokens) -> BoxFuture<'_, Result<bool, Error>>;
     fn access_token<'a>(
         &'a self,
         digest: &'a Digest,
@@ -90,7 +92,7 @@ impl<S: Storage> ErasedStorage for S {
         Box::pin(ClientStore::save_client(self, client))
     }
 
-    fn save_tokens(&self, tokens: NewTokens) -> BoxFuture<'_, Result<(), Error>> {
+    fn save_tokens(&self, tokens: NewTokens) -> BoxFuture<'_, Result<bool, Error>> {
         Box::pin(TokenStore::save_tokens(self, tokens))
     }
 
@@ -153,7 +155,7 @@ impl ClientStore for DynStorage {
 }
 
 impl TokenStore for DynStorage {
-    async fn save_tokens(&self, tokens: NewTokens) -> Result<(), Error> {
+    async fn save_tokens(&self, tokens: NewTokens) -> Result<bool, Error> {
         self.0.save_tokens(tokens).await
     }
 

@@ -61,6 +61,7 @@ struct Inner {
 
 /// How many records a [`MemoryStorage`] holds, expired ones not yet swept included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct MemoryStats {
     /// Registered clients.
     pub clients: usize,
@@ -139,11 +140,10 @@ impl ClientStore for MemoryStorage {
 }
 
 impl TokenStore for MemoryStorage {
-    async fn save_tokens(&self, tokens: NewTokens) -> Result<(), Error> {
+    async fn save_tokens(&self, tokens: NewTokens) -> Result<bool, Error> {
         let now = tokens.access.record.issued_at;
         let mut grants = self.inner.grants.write(&tokens.grant());
-        self.attach(&mut grants, tokens, now);
-        Ok(())
+        Ok(self.attach(&mut grants, tokens, now))
     }
 
     async fn access_token(

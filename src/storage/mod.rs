@@ -93,8 +93,9 @@ pub trait ClientStore: Send + Sync + 'static {
 ///
 /// Implementations are shared by every request (`&self`), so they synchronize internally.
 pub trait TokenStore: Send + Sync + 'static {
-    /// Stores the freshly issued tokens of a new grant. Tokens of a revoked grant are dropped.
-    fn save_tokens(&self, tokens: NewTokens) -> impl Future<Output = Result<(), Error>> + Send;
+    /// Stores freshly issued tokens as part of their grant: `true` when stored, `false` when
+    /// the grant was revoked (then nothing is stored).
+    fn save_tokens(&self, tokens: NewTokens) -> impl Future<Output = Result<bool, Error>> + Send;
 
     /// The live access token with this digest. Bearer validation calls this on every protected
     /// request; the record is shared so that a backend holding it in memory hands it out

@@ -443,10 +443,11 @@ macro_rules! sql_storage {
             async fn save_tokens(
                 &self,
                 tokens: $crate::storage::NewTokens,
-            ) -> Result<(), $crate::Error> {
+            ) -> Result<bool, $crate::Error> {
                 let mut tx = self.begin_write().await?;
-                attach(&mut tx, &tokens).await?;
-                tx.commit().await.map_err($crate::storage::sql::db)
+                let stored = attach(&mut tx, &tokens).await?;
+                tx.commit().await.map_err($crate::storage::sql::db)?;
+                Ok(stored)
             }
 
             async fn access_token(

@@ -279,8 +279,17 @@ impl<S: Storage> Kit<S> {
     /// Saves tokens (with a refresh token) of a fresh grant.
     async fn saved_tokens(&self, name: &str) -> NewTokens {
         let tokens = self.tokens(GrantId::generate(), 0, true);
-        ok(self.storage.save_tokens(tokens.clone()).await, name);
+        self.save(&tokens, name).await;
         tokens
+    }
+
+    /// Saves tokens of a live grant, checking that storage says it kept them.
+    async fn save(&self, tokens: &NewTokens, name: &str) {
+        check(
+            ok(self.storage.save_tokens(tokens.clone()).await, name),
+            name,
+            "save_tokens says it stored the tokens of a live grant",
+        );
     }
 
     async fn access(&self, digest: &Digest, at: Timestamp, name: &str) -> Option<TokenRecord> {
@@ -667,14 +676,14 @@ impl<S: Storage> Kit<S> {
         let record = Arc::make_mut(&mut app.access.record);
         record.owner = None;
         record.scope = ScopeSet::new();
-        ok(self.storage.save_tokens(app.clone()).await, NAME);
+        self.save(&app, NAME).await;
         self.assert_stored(&app, NAME).await;
         // A token bound to a key keeps its binding (and so its type).
         let mut bound = self.tokens(GrantId::generate(), 0, false);
         let thumbprint = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
         Arc::make_mut(&mut bound.access.record).confirmation =
             Some(Confirmation::jwk_thumbprint(thumbprint));
-        ok(self.storage.save_tokens(bound.clone()).await, NAME);
+        self.save(&bound, NAME).await;
         self.assert_stored(&bound, NAME).await;
     }
 
@@ -722,7 +731,7 @@ impl<S: Storage> Kit<S> {
         if let Some(stored) = &mut tokens.refresh {
             stored.digest = refresh.digest();
         }
-        ok(self.storage.save_tokens(tokens.clone()).await, NAME);
+        self.save(&tokens, NAME).await;
         check(
             self.access(&Digest::of(access.secret()), self.now, NAME)
                 .await
@@ -985,7 +994,11 @@ impl<S: Storage> Kit<S> {
         let grant = record.grant;
         ok(self.storage.revoke_grant(&grant).await, NAME);
         let late = self.tokens(grant, 1, true);
-        ok(self.storage.save_tokens(late.clone()).await, NAME);
+        check(
+            !ok(self.storage.save_tokens(late.clone()).await, NAME),
+            NAME,
+            "save_tokens says it refused the tokens of a revoked grant",
+        );
         self.assert_gone(&late, NAME, "tokens stored for a revoked grant are refused")
             .await;
         let late_code = AuthorizationCode::generate().digest();
@@ -1210,9 +1223,9 @@ impl<S: Storage> Kit<S> {
     async fn purge_expired(&self) {
         const NAME: &str = "purge expired";
         let live = self.tokens(GrantId::generate(), 100_000, true);
-        ok(self.storage.save_tokens(live.clone()).await, NAME);
+        self.save(&live, NAME).await;
         let expired = self.tokens(GrantId::generate(), 0, true);
-        ok(self.storage.save_tokens(expired.clone()).await, NAME);
+        self.save(&expired, NAME).await;
         let (code, _) = self.saved_code(NAME).await;
         let later = self.at(REFRESH_LIFETIME);
         let purged = ok(self.storage.purge_expired(later).await, NAME);

@@ -9,7 +9,9 @@
 //!
 //! Whatever the format, storage keeps every access token's record under the SHA-256 digest of
 //! its text: revocation and introspection find any token that way, and grant revocation
-//! reaches every token of a grant.
+//! reaches every token of a grant. Revoking a self-contained token that its format reads as
+//! not [revocable](Reading::SelfContained) makes it inactive at introspection, but bearer
+//! validation accepts it until it expires: that is what "not revocable" means.
 
 use crate::error::Error;
 use crate::storage::TokenRecord;
@@ -71,7 +73,10 @@ pub enum Reading {
 }
 
 /// The default format: 256 random bits, base64url (43 characters), meaningful only to
-/// storage, which keeps the record under the token's digest.
+/// storage, which keeps the record under the token's digest. It recognises its own tokens by
+/// their shape, so the formats registered after it are asked about anything else (and a
+/// host that imported tokens of another shape into storage reads them with a format of its
+/// own that answers [`Reading::Stored`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Opaque;
 
@@ -80,7 +85,12 @@ impl AccessTokenFormat for Opaque {
         Ok(AccessToken::generate())
     }
 
-    fn read(&self, _token: &str, _now: Timestamp) -> Reading {
-        Reading::Stored
+    fn read(&self, token: &str, _now: Timestamp) -> Reading {
+        let base64url = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        if token.len() == 43 && token.bytes().all(base64url) {
+            Reading::Stored
+        } else {
+            Reading::NotMine
+        }
     }
 }

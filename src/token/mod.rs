@@ -28,14 +28,16 @@ fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes[..]);
     // Encoded on the stack, then copied once: `encode` would zero a buffer of its own first.
+    // (32 bytes always fit the 43 characters, and base64 is ASCII; were it otherwise, `encode`
+    // would still give the right text.)
     let mut encoded = [0u8; 43];
-    let written = URL_SAFE_NO_PAD
-        .encode_slice(bytes, &mut encoded)
-        .unwrap_or_default();
-    // base64 is ASCII, so this never falls back; `from_utf8` checks ASCII a word at a time.
-    std::str::from_utf8(&encoded[..written])
-        .unwrap_or_default()
-        .to_owned()
+    match URL_SAFE_NO_PAD.encode_slice(bytes, &mut encoded) {
+        Ok(43) => match std::str::from_utf8(&encoded) {
+            Ok(text) => text.to_owned(),
+            Err(_) => URL_SAFE_NO_PAD.encode(bytes),
+        },
+        _ => URL_SAFE_NO_PAD.encode(bytes),
+    }
 }
 
 macro_rules! secret_type {

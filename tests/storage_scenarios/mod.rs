@@ -217,8 +217,9 @@ pub mod legacy {
     pub const CODE: &str = "legacy-code-not-yet-redeemed-with-enough-entropy";
     /// A code already redeemed, whose grant's access token is [`REDEEMED_ACCESS`].
     pub const REDEEMED_CODE: &str = "legacy-code-already-redeemed-with-enough-entropy";
-    /// The access token the redeemed code issued.
-    pub const REDEEMED_ACCESS: &str = "legacy-access-token-of-the-redeemed-code-grant";
+    /// The access token the redeemed code issued (shaped as grantor mints them: 43
+    /// characters of base64url).
+    pub const REDEEMED_ACCESS: &str = "legacy-access-token-of-the-redeemed-code-gr";
     /// A live refresh token.
     pub const REFRESH: &str = "legacy-live-refresh-token-with-enough-entropy";
     /// A refresh token of the same grant, already rotated.
