@@ -4,6 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use url::{Host, Url};
 
@@ -264,6 +265,167 @@ impl fmt::Display for GrantType {
     }
 }
 
+/// What a client asks the authorization endpoint for (RFC 6749 §3.1.1): `code`, `token`, and
+/// with OpenID Connect `id_token`, alone or together (OAuth 2.0 Multiple Response Type
+/// Encoding Practices). Written as the space-delimited list, in any order.
+///
+/// ```
+/// use grantor::ResponseType;
+///
+/// let hybrid: ResponseType = "id_token code".parse()?;
+/// assert_eq!(hybrid, ResponseType::CODE_ID_TOKEN);
+/// assert_eq!(hybrid.as_str(), "code id_token");
+/// assert!(hybrid.includes_code() && hybrid.includes_id_token() && !hybrid.includes_token());
+/// assert!("code code".parse::<ResponseType>().is_err());
+/// # Ok::<(), grantor::Error>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResponseType(u8);
+
+impl ResponseType {
+    const CODE_BIT: u8 = 1;
+    const TOKEN_BIT: u8 = 2;
+    const ID_TOKEN_BIT: u8 = 4;
+
+    /// `code`: an authorization code, delivered in the query (§4.1).
+    pub const CODE: Self = Self(Self::CODE_BIT);
+    /// `token`: an access token, delivered in the fragment (implicit grant, §4.2).
+    pub const TOKEN: Self = Self(Self::TOKEN_BIT);
+    /// `id_token`: an ID token, delivered in the fragment (OpenID Connect implicit flow).
+    pub const ID_TOKEN: Self = Self(Self::ID_TOKEN_BIT);
+    /// `id_token token`.
+    pub const ID_TOKEN_TOKEN: Self = Self(Self::ID_TOKEN_BIT | Self::TOKEN_BIT);
+    /// `code id_token` (OpenID Connect hybrid flow).
+    pub const CODE_ID_TOKEN: Self = Self(Self::CODE_BIT | Self::ID_TOKEN_BIT);
+    /// `code token` (OpenID Connect hybrid flow).
+    pub const CODE_TOKEN: Self = Self(Self::CODE_BIT | Self::TOKEN_BIT);
+    /// `code id_token token` (OpenID Connect hybrid flow).
+    pub const CODE_ID_TOKEN_TOKEN: Self =
+        Self(Self::CODE_BIT | Self::ID_TOKEN_BIT | Self::TOKEN_BIT);
+
+    /// Every response type grantor answers.
+    pub const ALL: [Self; 7] = [
+        Self::CODE,
+        Self::TOKEN,
+        Self::ID_TOKEN,
+        Self::ID_TOKEN_TOKEN,
+        Self::CODE_ID_TOKEN,
+        Self::CODE_TOKEN,
+        Self::CODE_ID_TOKEN_TOKEN,
+    ];
+
+    /// Whether a code is returned.
+    pub fn includes_code(self) -> bool {
+        self.0 & Self::CODE_BIT != 0
+    }
+
+    /// Whether an access token is returned from the authorization endpoint.
+    pub fn includes_token(self) -> bool {
+        self.0 & Self::TOKEN_BIT != 0
+    }
+
+    /// Whether an ID token is returned from the authorization endpoint.
+    pub fn includes_id_token(self) -> bool {
+        self.0 & Self::ID_TOKEN_BIT != 0
+    }
+
+    /// Whether the response carries a token (access or ID token): then it must not go in the
+    /// query, where it would end up in logs and `Referer` headers.
+    pub fn returns_tokens(self) -> bool {
+        self.includes_token() || self.includes_id_token()
+    }
+
+    /// The value on the wire, its words in the registered order (`code id_token token`).
+    pub fn as_str(self) -> &'static str {
+        match self.0 {
+            1 => "code",
+            2 => "token",
+            4 => "id_token",
+            6 => "id_token token",
+            5 => "code id_token",
+            3 => "code token",
+            _ => "code id_token token",
+        }
+    }
+
+    /// The grant the response type belongs to, for the client's permission: the code grant
+    /// when it returns a code, the implicit grant otherwise.
+    pub(crate) fn grant(self) -> GrantType {
+        if self.includes_code() {
+            GrantType::AuthorizationCode
+        } else {
+            GrantType::Implicit
+        }
+    }
+}
+
+impl FromStr for ResponseType {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let unsupported = || Error::config(format!("unsupported response_type {s:?}"));
+        let mut bits = 0u8;
+        for word in s.split(' ') {
+            let bit = match word {
+                "code" => Self::CODE_BIT,
+                "token" => Self::TOKEN_BIT,
+                "id_token" => Self::ID_TOKEN_BIT,
+                _ => return Err(unsupported()),
+            };
+            if bits & bit != 0 {
+                return Err(unsupported());
+            }
+            bits |= bit;
+        }
+        Ok(Self(bits))
+    }
+}
+
+impl fmt::Display for ResponseType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for ResponseType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ResponseType({:?})", self.as_str())
+    }
+}
+
+impl serde::Serialize for ResponseType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ResponseType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The JWS algorithms an ID token may be signed with.
+pub(crate) const SIGNING_ALGORITHMS: [&str; 4] = ["RS256", "PS256", "ES256", "EdDSA"];
+
+/// The registration fields beyond RFC 6749's, kept together (SQL backends store them as one
+/// JSON column, so a field added later needs no migration).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct Profile {
+    /// The response types registered explicitly; empty: those the grant types imply.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) response_types: Vec<ResponseType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) id_token_signed_response_alg: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) require_auth_time: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) default_max_age: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) sector_identifier: Option<String>,
+}
+
 /// A registered client. Cheap to clone.
 ///
 /// Build one with [`Client::confidential`] or [`Client::public`]:
@@ -297,6 +459,7 @@ struct ClientData {
     owner_only: bool,
     native: bool,
     introspects_any_token: bool,
+    profile: Profile,
 }
 
 impl Client {
@@ -383,6 +546,62 @@ impl Client {
         self.0.introspects_any_token
     }
 
+    /// The response types the client may ask for: those it registered, or else `code` with
+    /// the code grant and `token` with the implicit grant.
+    pub fn response_types(&self) -> Vec<ResponseType> {
+        if !self.0.profile.response_types.is_empty() {
+            return self.0.profile.response_types.clone();
+        }
+        let mut types = Vec::new();
+        if self.allows_grant(&GrantType::AuthorizationCode) {
+            types.push(ResponseType::CODE);
+        }
+        if self.allows_grant(&GrantType::Implicit) {
+            types.push(ResponseType::TOKEN);
+        }
+        types
+    }
+
+    /// Whether the client may ask for a response type.
+    pub fn allows_response_type(&self, response_type: ResponseType) -> bool {
+        self.allows_grant(&response_type.grant())
+            && match &self.0.profile.response_types[..] {
+                [] => matches!(response_type, ResponseType::CODE | ResponseType::TOKEN),
+                registered => registered.contains(&response_type),
+            }
+    }
+
+    /// The algorithm the client's ID tokens are signed with (default `RS256`).
+    pub fn id_token_signed_response_alg(&self) -> &str {
+        self.0
+            .profile
+            .id_token_signed_response_alg
+            .as_deref()
+            .unwrap_or("RS256")
+    }
+
+    /// Whether the client's ID tokens always carry `auth_time`.
+    pub fn requires_auth_time(&self) -> bool {
+        self.0.profile.require_auth_time
+    }
+
+    /// The `max_age` applied when a request names none.
+    pub fn default_max_age(&self) -> Option<Duration> {
+        self.0.profile.default_max_age.map(Duration::from_secs)
+    }
+
+    /// The sector the client's subject identifiers are pairwise for, if it has one (OpenID
+    /// Connect Core §8.1); without one its subjects are public.
+    pub fn sector_identifier(&self) -> Option<&str> {
+        self.0.profile.sector_identifier.as_deref()
+    }
+
+    /// The registration fields beyond RFC 6749's.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+    pub(crate) fn profile(&self) -> &Profile {
+        &self.0.profile
+    }
+
     /// Checks a presented secret against the stored digest in constant time.
     pub fn verify_secret(&self, secret: &str) -> bool {
         self.0
@@ -453,6 +672,7 @@ impl fmt::Debug for Client {
             .field("owner_only", &self.0.owner_only)
             .field("native", &self.0.native)
             .field("introspects_any_token", &self.0.introspects_any_token)
+            .field("profile", &self.0.profile)
             .finish()
     }
 }
@@ -472,6 +692,7 @@ pub struct ClientBuilder {
     owner_only: bool,
     native: bool,
     introspects_any_token: bool,
+    profile: Profile,
 }
 
 impl ClientBuilder {
@@ -488,7 +709,52 @@ impl ClientBuilder {
             owner_only: false,
             native: false,
             introspects_any_token: false,
+            profile: Profile::default(),
         }
+    }
+
+    /// Registers the response types the client may ask for (default: `code` with the code
+    /// grant, `token` with the implicit grant). Those with `code` need the code grant; the
+    /// others, which return tokens from the authorization endpoint, the implicit grant.
+    pub fn response_types(mut self, types: impl IntoIterator<Item = ResponseType>) -> Self {
+        self.profile.response_types = types.into_iter().collect();
+        self.profile.response_types.sort_unstable();
+        self.profile.response_types.dedup();
+        self
+    }
+
+    /// The algorithm of the client's ID tokens: `RS256` (the default), `PS256`, `ES256` or
+    /// `EdDSA`.
+    pub fn id_token_signed_response_alg(mut self, alg: impl Into<String>) -> Self {
+        self.profile.id_token_signed_response_alg = Some(alg.into());
+        self
+    }
+
+    /// Whether the client's ID tokens always carry `auth_time` (default off: only when
+    /// `max_age` was asked).
+    pub fn require_auth_time(mut self, required: bool) -> Self {
+        self.profile.require_auth_time = required;
+        self
+    }
+
+    /// The `max_age` applied to the client's requests that name none.
+    pub fn default_max_age(mut self, max_age: Duration) -> Self {
+        self.profile.default_max_age = Some(max_age.as_secs());
+        self
+    }
+
+    /// Makes the client's subject identifiers pairwise for this sector (OpenID Connect Core
+    /// §8.1): clients of one sector see one `sub` per owner, other clients another.
+    pub fn sector_identifier(mut self, sector: impl Into<String>) -> Self {
+        self.profile.sector_identifier = Some(sector.into());
+        self
+    }
+
+    /// The registration fields beyond RFC 6749's, as a storage backend read them back.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+    pub(crate) fn profile(mut self, profile: Profile) -> Self {
+        self.profile = profile;
+        self
     }
 
     /// The name shown on consent pages (defaults to the client id).
@@ -568,6 +834,29 @@ impl ClientBuilder {
                 "a client's default scopes must be allowed scopes",
             ));
         }
+        for response_type in &self.profile.response_types {
+            if !self.grant_types.contains(&response_type.grant()) {
+                return Err(Error::config(format!(
+                    "response type {response_type} needs the {} grant",
+                    response_type.grant()
+                )));
+            }
+        }
+        if let Some(alg) = &self.profile.id_token_signed_response_alg
+            && !SIGNING_ALGORITHMS.contains(&alg.as_str())
+        {
+            return Err(Error::config(
+                "id_token_signed_response_alg is one of RS256, PS256, ES256 and EdDSA",
+            ));
+        }
+        if self
+            .profile
+            .sector_identifier
+            .as_ref()
+            .is_some_and(|sector| sector.is_empty())
+        {
+            return Err(Error::config("a sector identifier is not empty"));
+        }
         let redirecting = self
             .grant_types
             .iter()
@@ -602,6 +891,7 @@ impl ClientBuilder {
             owner_only: self.owner_only,
             native: self.native,
             introspects_any_token: self.introspects_any_token,
+            profile: self.profile,
         })))
     }
 }

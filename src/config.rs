@@ -36,6 +36,7 @@ pub struct Config {
     pub(crate) allow_plain_pkce: bool,
     pub(crate) require_state: bool,
     pub(crate) issuer_parameter: bool,
+    pub(crate) offline_access_required: bool,
     pub(crate) always_granted_scopes: ScopeSet,
     pub(crate) bearer_in_query: bool,
     pub(crate) bearer_in_body: bool,
@@ -70,6 +71,7 @@ impl Config {
                 allow_plain_pkce: false,
                 require_state: false,
                 issuer_parameter: true,
+                offline_access_required: false,
                 always_granted_scopes: ScopeSet::new(),
                 bearer_in_query: false,
                 bearer_in_body: true,
@@ -137,6 +139,21 @@ impl Config {
         self.endpoints.introspection.as_deref().unwrap_or_default()
     }
 
+    /// The UserInfo endpoint's URL, as OpenID Connect discovery advertises it.
+    pub fn userinfo_endpoint(&self) -> &str {
+        self.endpoints.userinfo.as_deref().unwrap_or_default()
+    }
+
+    /// The URL of the JSON Web Key Set the server's signatures are checked with (`jwks_uri`).
+    pub fn jwks_uri(&self) -> &str {
+        self.endpoints.jwks.as_deref().unwrap_or_default()
+    }
+
+    /// Whether OpenID grants get refresh tokens only with `offline_access`.
+    pub fn requires_offline_access(&self) -> bool {
+        self.offline_access_required
+    }
+
     /// The scopes added to every user token.
     pub fn always_granted_scopes(&self) -> &ScopeSet {
         &self.always_granted_scopes
@@ -189,6 +206,7 @@ impl fmt::Debug for Config {
             .field("allow_plain_pkce", &self.allow_plain_pkce)
             .field("require_state", &self.require_state)
             .field("issuer_parameter", &self.issuer_parameter)
+            .field("offline_access_required", &self.offline_access_required)
             .field("always_granted_scopes", &self.always_granted_scopes)
             .field("bearer_in_query", &self.bearer_in_query)
             .field("bearer_in_body", &self.bearer_in_body)
@@ -259,6 +277,10 @@ impl ConfigBuilder {
         require_state: bool;
         /// Whether authorization responses carry `iss` (default on, RFC 9207).
         issuer_parameter: bool;
+        /// Whether an OpenID Connect grant gets a refresh token only with the `offline_access`
+        /// scope, which is dropped unless the owner saw the consent page (default off: OpenID
+        /// grants get refresh tokens as OAuth grants do; OpenID Connect Core §11).
+        offline_access_required: bool;
         /// Whether the resource server accepts `access_token` in the query string (default off,
         /// RFC 6750 §2.3 discourages it).
         bearer_in_query: bool;
@@ -359,6 +381,20 @@ impl ConfigBuilder {
         self
     }
 
+    /// The UserInfo endpoint's URL, as OpenID Connect discovery advertises it (default: the
+    /// issuer followed by `/userinfo`).
+    pub fn userinfo_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.config.endpoints.userinfo = Some(url.into());
+        self
+    }
+
+    /// The URL of the JSON Web Key Set document, as the metadata advertises it (default: the
+    /// issuer followed by `/jwks`).
+    pub fn jwks_uri(mut self, url: impl Into<String>) -> Self {
+        self.config.endpoints.jwks = Some(url.into());
+        self
+    }
+
     /// The space-delimited scopes the metadata lists as `scopes_supported` (default: the
     /// always-granted scopes; RFC 8414 lets a server keep some of its scopes unlisted).
     pub fn scopes_supported(mut self, scopes: &str) -> Self {
@@ -404,6 +440,8 @@ pub(crate) struct Endpoints {
     pub(crate) token: Option<String>,
     pub(crate) revocation: Option<String>,
     pub(crate) introspection: Option<String>,
+    pub(crate) userinfo: Option<String>,
+    pub(crate) jwks: Option<String>,
     pub(crate) scopes_supported_text: Option<String>,
     pub(crate) scopes_supported: Option<ScopeSet>,
 }
@@ -418,6 +456,8 @@ impl Endpoints {
             (&mut self.token, "/token"),
             (&mut self.revocation, "/revoke"),
             (&mut self.introspection, "/introspect"),
+            (&mut self.userinfo, "/userinfo"),
+            (&mut self.jwks, "/jwks"),
         ] {
             match url {
                 Some(url) => check_endpoint(url)?,

@@ -5,7 +5,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-/// An error code defined by RFC 6749 (§4.1.2.1, §5.2), RFC 6750 (§3.1) or RFC 7009 (§2.2.1).
+/// An error code defined by RFC 6749 (§4.1.2.1, §5.2), RFC 6750 (§3.1), RFC 7009 (§2.2.1) or
+/// OpenID Connect Core (§3.1.2.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -36,6 +37,20 @@ pub enum ErrorCode {
     InsufficientScope,
     /// The server cannot revoke tokens of the given type (RFC 7009).
     UnsupportedTokenType,
+    /// `prompt=none`, and the owner must log in (OpenID Connect Core §3.1.2.6).
+    LoginRequired,
+    /// `prompt=none`, and the owner must consent.
+    ConsentRequired,
+    /// `prompt=none`, and the owner must interact with the server otherwise.
+    InteractionRequired,
+    /// `prompt=none`, and the owner must choose an account.
+    AccountSelectionRequired,
+    /// The request carried a request object (`request`), which the server does not take.
+    RequestNotSupported,
+    /// The request carried a `request_uri` the server does not take.
+    RequestUriNotSupported,
+    /// The request carried `registration`, which the server does not take.
+    RegistrationNotSupported,
 }
 
 impl ErrorCode {
@@ -55,6 +70,13 @@ impl ErrorCode {
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
             Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+            Self::InteractionRequired => "interaction_required",
+            Self::AccountSelectionRequired => "account_selection_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::RegistrationNotSupported => "registration_not_supported",
         }
     }
 }
@@ -223,6 +245,10 @@ pub enum Error {
     /// A configuration or registration value is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The host called grantor in a way it does not allow (for example, approved an OpenID
+    /// request with `max_age` without saying when the owner authenticated).
+    #[error("misuse: {0}")]
+    Usage(String),
     /// A host's extension failed: a grant, an access-token format, a claims source.
     #[error("extension failure: {0}")]
     Other(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -242,6 +268,11 @@ impl Error {
     /// A configuration error with this message.
     pub fn config(message: impl Into<String>) -> Self {
         Self::Config(message.into())
+    }
+
+    /// A misuse of grantor's API, with this message.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::Usage(message.into())
     }
 
     /// Wraps the error of a host's extension (a grant, an access-token format…).

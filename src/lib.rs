@@ -89,6 +89,8 @@ mod endpoint;
 mod error;
 mod form;
 pub mod grant;
+#[cfg(feature = "oidc")]
+pub mod oidc;
 mod pkce;
 mod scope;
 mod server;
@@ -97,10 +99,13 @@ mod time;
 pub mod token;
 
 pub use authenticator::{Authenticator, OwnerId, Password};
-pub use client::{Client, ClientBuilder, ClientId, ExtensionGrantType, GrantType, RedirectUri};
+pub use client::{
+    Client, ClientBuilder, ClientId, ExtensionGrantType, GrantType, RedirectUri, ResponseType,
+};
 pub use config::{Config, ConfigBuilder, MAX_CODE_LIFETIME};
 pub use endpoint::authorize::{
-    AuthorizationError, AuthorizationRequest, ResponseType, SavedAuthorization,
+    Approval, AuthorizationError, AuthorizationRequest, Interaction, OpenIdRequest, Prompt,
+    ResponseMode, SavedAuthorization,
 };
 pub use endpoint::bearer::{AccessGrant, Audience, BearerError, Requirement, X_OAUTH_SCOPES};
 pub use error::{Error, ErrorCode, Failure, OAuthError};

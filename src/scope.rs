@@ -106,6 +106,11 @@ impl FromStr for Scope {
     }
 }
 
+/// The scope that makes a request an OpenID Connect request.
+pub(crate) const OPENID: &str = "openid";
+/// The scope that asks for a refresh token in an OpenID Connect request.
+pub(crate) const OFFLINE_ACCESS: &str = "offline_access";
+
 /// A set of scopes, kept sorted and without duplicates; cheap to clone.
 ///
 /// Its text form (also when serialized) is the RFC's space-delimited list, e.g.
@@ -183,6 +188,17 @@ impl ScopeSet {
         }
         self.iter()
             .filter(|s| other.satisfies(s))
+            .cloned()
+            .collect()
+    }
+
+    /// The set without the scope token `scope` (the same set when it is not there).
+    pub fn without(&self, scope: &str) -> ScopeSet {
+        if !self.contains(scope) {
+            return self.clone();
+        }
+        self.iter()
+            .filter(|s| s.as_str() != scope)
             .cloned()
             .collect()
     }

@@ -12,20 +12,24 @@ use std::sync::Arc;
 use http::{Request, Response};
 
 use crate::authenticator::{Authenticator, OwnerId};
-use crate::client::{Client, GrantType};
+use crate::client::{Client, ClientId, GrantType};
 use crate::config::Config;
 use crate::endpoint::authorize::{
-    self, AuthorizationError, AuthorizationRequest, SavedAuthorization,
+    self, Approval, AuthorizationError, AuthorizationRequest, Interaction, SavedAuthorization,
 };
 use crate::endpoint::bearer::{self, AccessGrant, BearerError, Requirement};
+#[cfg(feature = "oidc")]
+use crate::endpoint::userinfo;
 use crate::endpoint::{introspect, metadata, revoke, token};
 use crate::error::Error;
 use crate::grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, Grant, Grants, Issuer, PasswordGrant,
     RefreshTokenGrant,
 };
+#[cfg(feature = "oidc")]
+use crate::oidc::OpenIdProvider;
 use crate::scope::ScopeSet;
-use crate::storage::Storage;
+use crate::storage::{Consent, ConsentStore, Storage};
 use crate::time::Timestamp;
 use crate::token::{AccessTokenFormat, Opaque};
 
@@ -38,6 +42,9 @@ pub struct Server<S> {
     grants: Grants<S>,
     /// The access-token formats: the first mints, all are tried in order to read.
     formats: Vec<Arc<dyn AccessTokenFormat>>,
+    /// What makes the server an OpenID Provider, if it is one.
+    #[cfg(feature = "oidc")]
+    openid: Option<Arc<OpenIdProvider>>,
 }
 
 impl<S: Storage> Server<S> {
@@ -73,6 +80,8 @@ impl<S: Storage> Server<S> {
                 storage,
                 grants,
                 formats: vec![Arc::new(Opaque)],
+                #[cfg(feature = "oidc")]
+                openid: None,
             },
         }
     }
@@ -133,6 +142,37 @@ impl<S: 'static> Server<S> {
         self.formats.iter().map(|format| &**format)
     }
 
+    /// Whether the server is an OpenID Provider (it was given an
+    /// [`OpenIdProvider`](crate::oidc::OpenIdProvider)).
+    pub fn is_openid_provider(&self) -> bool {
+        #[cfg(feature = "oidc")]
+        return self.openid.is_some();
+        #[cfg(not(feature = "oidc"))]
+        false
+    }
+
+    /// The OpenID Provider side of the server, if it has one.
+    #[cfg(feature = "oidc")]
+    pub(crate) fn openid(&self) -> Option<&OpenIdProvider> {
+        self.openid.as_deref()
+    }
+
+    /// The path at which to serve the metadata for OpenID Connect discovery:
+    /// `/.well-known/openid-configuration` after the issuer's path (OpenID Connect Discovery
+    /// §4; RFC 8414 §5). The document is [`metadata_response`](Self::metadata_response)'s.
+    ///
+    /// ```
+    /// use grantor::{Config, MemoryStorage, Server};
+    ///
+    /// let config = Config::builder("https://a.example/tenant1").build()?;
+    /// let server = Server::new(config, MemoryStorage::new());
+    /// assert_eq!(server.openid_configuration_path(), "/tenant1/.well-known/openid-configuration");
+    /// # Ok::<(), grantor::Error>(())
+    /// ```
+    pub fn openid_configuration_path(&self) -> String {
+        metadata::openid_path(self.config.issuer())
+    }
+
     /// The issuing step for tokens issued to `client` at `now`.
     pub(crate) fn issuer<'a>(&'a self, client: &'a Client, now: Timestamp) -> Issuer<'a> {
         let refresh_grant = self.grants.contains(&GrantType::RefreshToken);
@@ -169,16 +209,108 @@ impl<S: Storage> Server<S> {
         authorize::resume(self, saved).await
     }
 
+    /// What the host must show before `request` can be approved, given who is logged in and
+    /// since when (`None`: nobody): the login page, an account chooser, the consent page, or
+    /// nothing ([`Interaction::Ready`]); for `prompt=none`, the error to
+    /// [`reject`](Self::reject) the request with instead of showing anything (C-OI-3).
+    ///
+    /// A login is fresh enough unless `prompt=login` asks for one after the request arrived,
+    /// `max_age` has passed since it, or the `id_token_hint` names another owner. Consent is
+    /// needed unless a [remembered](Self::remember_consent) consent covers the request's scope
+    /// and `prompt=consent` was not asked.
+    pub async fn interaction(
+        &self,
+        request: &AuthorizationRequest,
+        login: Option<(&OwnerId, Timestamp)>,
+    ) -> Result<Interaction, Error> {
+        authorize::interaction(self, request, login).await
+    }
+
     /// Approves a request on behalf of `owner`, who granted `granted` (a subset of
     /// [`AuthorizationRequest::scope`]; anything else is dropped). Returns the `303` redirect
-    /// that delivers the code (or, for the implicit grant, the token) to the client.
+    /// (or `form_post` page) that delivers the code or tokens to the client. For OpenID
+    /// requests, say when the owner authenticated with [`approve_with`](Self::approve_with).
     pub async fn approve(
         &self,
         request: AuthorizationRequest,
         owner: &OwnerId,
         granted: &ScopeSet,
     ) -> Result<Response<Vec<u8>>, Error> {
-        authorize::approve(self, request, owner, granted).await
+        let approval = Approval::new(owner.clone(), granted.clone());
+        authorize::approve(self, request, approval).await
+    }
+
+    /// Approves a request as `approval` says: who granted what, and how they logged in (the
+    /// ID token's `auth_time`, `acr`, `amr`). An OpenID request whose login is not fresh
+    /// enough (`prompt=login`, `max_age`, `id_token_hint`) is answered `login_required`
+    /// instead; an `Err` is an internal failure, or an approval that lacks the
+    /// authentication time the request needs.
+    pub async fn approve_with(
+        &self,
+        request: AuthorizationRequest,
+        approval: Approval,
+    ) -> Result<Response<Vec<u8>>, Error> {
+        authorize::approve(self, request, approval).await
+    }
+
+    /// Remembers that `owner` consented to `scope` for the client, until `until` (`None`: until
+    /// revoked), added to what they consented to before: later requests within it get
+    /// [`Interaction::Ready`] and skip the consent page. Fails with a backend that keeps no
+    /// consent ([`TokenStore::consent_store`](crate::storage::TokenStore::consent_store)).
+    pub async fn remember_consent(
+        &self,
+        owner: &OwnerId,
+        client_id: &ClientId,
+        scope: &ScopeSet,
+        until: Option<Timestamp>,
+    ) -> Result<(), Error> {
+        let store = self.consent_store()?;
+        let now = self.now();
+        let earlier = store
+            .consent(owner, client_id)
+            .await?
+            .filter(|consent| consent.is_live(now))
+            .map(|consent| consent.scope)
+            .unwrap_or_default();
+        let consent = Consent::new(
+            owner.clone(),
+            client_id.clone(),
+            earlier.union(scope),
+            now,
+            until,
+        );
+        store.save_consent(consent).await
+    }
+
+    /// The consent `owner` gave the client, if one is remembered and live.
+    pub async fn consent(
+        &self,
+        owner: &OwnerId,
+        client_id: &ClientId,
+    ) -> Result<Option<Consent>, Error> {
+        let consent = self.consent_store()?.consent(owner, client_id).await?;
+        Ok(consent.filter(|consent| consent.is_live(self.now())))
+    }
+
+    /// Revokes everything `owner` granted the client: forgets the remembered consent and
+    /// revokes every grant their approvals started (codes, access and refresh tokens, and
+    /// ID-token refreshes with them). Returns how many grants were revoked.
+    pub async fn revoke_consent(
+        &self,
+        owner: &OwnerId,
+        client_id: &ClientId,
+    ) -> Result<usize, Error> {
+        let grants = self.consent_store()?.forget(owner, client_id).await?;
+        for grant in &grants {
+            self.storage.revoke_grant(grant).await?;
+        }
+        Ok(grants.len())
+    }
+
+    fn consent_store(&self) -> Result<&dyn ConsentStore, Error> {
+        self.storage
+            .consent_store()
+            .ok_or_else(|| Error::config("this storage backend keeps no consent"))
     }
 
     /// Denies a request: the `303` redirect that tells the client `access_denied`.
@@ -229,6 +361,23 @@ impl<S: Storage> Server<S> {
     /// [`metadata_path`](Self::metadata_path); other methods get `405`.
     pub fn metadata_response<B>(&self, request: &Request<B>) -> Response<Vec<u8>> {
         metadata::respond(self, request)
+    }
+
+    /// Answers a UserInfo request (`GET` or `POST`, OpenID Connect Core §5.3): the claims about
+    /// the owner of an access token holding `openid`, as JSON; RFC 6750 errors with their
+    /// `WWW-Authenticate` challenge otherwise (C-OI-4). `404` when the server is not an
+    /// OpenID Provider.
+    #[cfg(feature = "oidc")]
+    pub async fn userinfo<B: AsRef<[u8]>>(&self, request: &Request<B>) -> Response<Vec<u8>> {
+        userinfo::respond(self, request).await
+    }
+
+    /// Answers a `GET` of the JSON Web Key Set (served at
+    /// [`Config::jwks_uri`](crate::Config::jwks_uri)): the public signing keys (C-KY-1).
+    /// `404` when the server is not an OpenID Provider.
+    #[cfg(feature = "oidc")]
+    pub async fn jwks_response<B>(&self, request: &Request<B>) -> Response<Vec<u8>> {
+        userinfo::jwks(self, request).await
     }
 
     /// Validates the bearer token of a request to a protected route.
@@ -296,6 +445,14 @@ impl<S: Storage> ServerBuilder<S> {
     /// tokens minted by a format the server has moved away from, until they expire.
     pub fn accept_access_token_format(mut self, format: impl AccessTokenFormat) -> Self {
         self.server.formats.push(Arc::new(format));
+        self
+    }
+
+    /// Makes the server an OpenID Provider: requests with the `openid` scope get ID tokens,
+    /// and the UserInfo, JWKS and discovery endpoints answer.
+    #[cfg(feature = "oidc")]
+    pub fn openid(mut self, provider: OpenIdProvider) -> Self {
+        self.server.openid = Some(Arc::new(provider));
         self
     }
 

@@ -64,7 +64,7 @@ async fn get_and_post_are_accepted() {
         .await
         .unwrap();
     assert_eq!(pending.client().name(), "The App");
-    assert_eq!(pending.response_type(), ResponseType::Code);
+    assert_eq!(pending.response_type(), ResponseType::CODE);
     assert_eq!(pending.scope().to_string(), "read write");
     assert_eq!(pending.state(), Some("st ate"));
     assert_eq!(pending.redirect_uri(), APP_REDIRECT);

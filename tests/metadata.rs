@@ -32,6 +32,7 @@ async fn default_document_lists_only_what_is_on() {
         "introspection_endpoint": format!("{ISSUER}/introspect"),
         "scopes_supported": [],
         "response_types_supported": ["code", "token"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": ["authorization_code", "implicit", "refresh_token", "client_credentials"],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],

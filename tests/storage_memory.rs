@@ -11,10 +11,13 @@ async fn memory_storage_passes_the_testkit() {
     grantor::storage::testkit::run(MemoryStorage::new()).await;
 }
 
-// C-SE-4: its replay cache tells a first use from a replay, also under races.
+// C-SE-4, C-KY-3: its replay cache tells a first use from a replay, also under races, and its
+// key and consent stores keep their contracts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn memory_storage_passes_the_replay_cache_testkit() {
+async fn memory_storage_passes_the_optional_store_testkits() {
     grantor::storage::testkit::replay_cache(MemoryStorage::new()).await;
+    grantor::storage::testkit::key_store(MemoryStorage::new()).await;
+    grantor::storage::testkit::consent_store(MemoryStorage::new()).await;
 }
 
 // C-TK-5: a spent code is kept (and revoked with its grant) as long as its tokens, even when

@@ -93,8 +93,8 @@ impl ExecuteSql for PgPool {
     }
 }
 
-// C-SE-1, C-SE-4, C-TK-5, C-TK-11: the PostgreSQL store keeps the whole Storage contract,
-// and its replay cache the ReplayCache contract (shared by every instance of a fleet).
+// C-SE-1, C-SE-4, C-TK-5, C-TK-11, C-KY-3: the PostgreSQL store keeps the whole Storage
+// contract, and its optional stores theirs (shared by every instance of a fleet).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_storage_passes_the_testkit() {
     let Some(schema) = TestSchema::create("postgres_storage_passes_the_testkit").await else {
@@ -102,6 +102,8 @@ async fn postgres_storage_passes_the_testkit() {
     };
     grantor::storage::testkit::run(schema.storage().await).await;
     grantor::storage::testkit::replay_cache(schema.storage().await).await;
+    grantor::storage::testkit::key_store(schema.storage().await).await;
+    grantor::storage::testkit::consent_store(schema.storage().await).await;
     schema.drop().await;
 }
 

@@ -48,13 +48,15 @@ impl Drop for TempDb {
     }
 }
 
-// C-SE-1, C-SE-4, C-TK-5, C-TK-11: the SQLite store keeps the whole Storage contract, and
-// its replay cache the ReplayCache contract.
+// C-SE-1, C-SE-4, C-TK-5, C-TK-11, C-KY-3: the SQLite store keeps the whole Storage contract,
+// and its optional stores theirs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_storage_passes_the_testkit() {
     let db = TempDb::new();
     grantor::storage::testkit::run(db.open().await).await;
     grantor::storage::testkit::replay_cache(db.open().await).await;
+    grantor::storage::testkit::key_store(db.open().await).await;
+    grantor::storage::testkit::consent_store(db.open().await).await;
 }
 
 #[tokio::test]
@@ -87,7 +89,10 @@ async fn migrations_are_recorded_in_their_own_table() {
         tables,
         [
             "grantor_clients",
+            "grantor_consent_grants",
+            "grantor_consents",
             "grantor_grants",
+            "grantor_keys",
             "grantor_migrations",
             "grantor_records",
             "grantor_replays",

@@ -138,6 +138,12 @@ impl AccessGrant {
         self.record.expires_at
     }
 
+    /// The token's record.
+    #[cfg(feature = "oidc")]
+    pub(crate) fn record(&self) -> &TokenRecord {
+        &self.record
+    }
+
     /// Adds `X-OAuth-Scopes: a,b,c` with the granted scopes to a response's headers (C-BR-6).
     pub fn insert_scopes_header(&self, headers: &mut HeaderMap) {
         if let Ok(value) = HeaderValue::from_str(&self.record.scope.to_header_value()) {
@@ -167,6 +173,24 @@ enum BearerErrorKind {
 }
 
 impl BearerError {
+    /// A valid token that no longer stands for anyone (its owner or client is gone).
+    #[cfg(feature = "oidc")]
+    pub(crate) fn invalid_token(realm: &str) -> Self {
+        Self {
+            kind: BearerErrorKind::InvalidToken,
+            realm: realm.to_owned(),
+        }
+    }
+
+    /// A failure inside the server while answering a protected request.
+    #[cfg(feature = "oidc")]
+    pub(crate) fn internal(realm: &str) -> Self {
+        Self {
+            kind: BearerErrorKind::Internal,
+            realm: realm.to_owned(),
+        }
+    }
+
     /// The HTTP status: 400, 401, 403, or 500 when storage failed.
     pub fn status(&self) -> StatusCode {
         match self.kind {
@@ -211,10 +235,10 @@ impl BearerError {
                 challenge.push_str(&format!(", {name}=\"{value}\""));
             }
         }
-        if let BearerErrorKind::InsufficientScope { required, .. } = &self.kind {
-            if !required.is_empty() {
-                challenge.push_str(&format!(", scope=\"{required}\""));
-            }
+        if let BearerErrorKind::InsufficientScope { required, .. } = &self.kind
+            && !required.is_empty()
+        {
+            challenge.push_str(&format!(", scope=\"{required}\""));
         }
         challenge
     }
@@ -265,12 +289,25 @@ pub(crate) async fn validate<S: Storage, B: AsRef<[u8]>>(
     request: &Request<B>,
     requirement: &Requirement,
 ) -> Result<AccessGrant, BearerError> {
+    let in_body = server.config().bearer_in_body;
+    validate_with(server, request, requirement, in_body).await
+}
+
+/// As [`validate`], with the form body accepted as a way to send the token or not, whatever
+/// the configuration says (UserInfo takes it there, OpenID Connect Core §5.3.1).
+pub(crate) async fn validate_with<S: Storage, B: AsRef<[u8]>>(
+    server: &Server<S>,
+    request: &Request<B>,
+    requirement: &Requirement,
+    in_body: bool,
+) -> Result<AccessGrant, BearerError> {
     let config = server.config();
     let fail = |kind| BearerError {
         kind,
         realm: config.realm().to_owned(),
     };
-    let token = extract(config, request).map_err(|e| fail(BearerErrorKind::Malformed(e)))?;
+    let token =
+        extract(config, request, in_body).map_err(|e| fail(BearerErrorKind::Malformed(e)))?;
     let token = token.ok_or_else(|| fail(BearerErrorKind::Missing))?;
     let record = match read(server, &token).await {
         Ok(Some(record)) => record,
@@ -337,6 +374,7 @@ async fn read<S: Storage>(
 fn extract<'r, B: AsRef<[u8]>>(
     config: &Config,
     request: &'r Request<B>,
+    in_body: bool,
 ) -> Result<Option<Cow<'r, str>>, OAuthError> {
     // The token from the header is borrowed from the request; from a body or query, copied.
     let mut found: Option<Cow<'r, str>> = None;
@@ -352,12 +390,13 @@ fn extract<'r, B: AsRef<[u8]>>(
             methods += 1;
         }
     }
-    if config.bearer_in_body && request.method() != Method::GET && form::is_form(request.headers())
+    if in_body
+        && request.method() != Method::GET
+        && form::is_form(request.headers())
+        && let Some(token) = form::find_param(request.body().as_ref(), "access_token")?
     {
-        if let Some(token) = form::find_param(request.body().as_ref(), "access_token")? {
-            found = Some(Cow::Owned(token));
-            methods += 1;
-        }
+        found = Some(Cow::Owned(token));
+        methods += 1;
     }
     if config.bearer_in_query {
         let query = request.uri().query().unwrap_or("");

@@ -22,14 +22,18 @@ use http::{Method, Request, Response, StatusCode};
 use serde::Serialize;
 use url::Url;
 
-use crate::client::GrantType;
+use crate::client::{GrantType, ResponseType};
 use crate::client_auth;
+use crate::endpoint::authorize::{self, ResponseMode};
 use crate::endpoint::json;
+use crate::scope::OPENID;
 use crate::server::Server;
 use crate::storage::Storage;
 
 /// The well-known URI suffix of RFC 8414 §3.
 const WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
+/// The well-known URI suffix of OpenID Connect Discovery §4.
+const OPENID_WELL_KNOWN: &str = "/.well-known/openid-configuration";
 
 /// The path of the metadata document for `issuer` (RFC 8414 §3.1).
 pub(crate) fn path(issuer: &str) -> String {
@@ -39,7 +43,18 @@ pub(crate) fn path(issuer: &str) -> String {
     format!("{WELL_KNOWN}{issuer_path}")
 }
 
-/// The metadata document (RFC 8414 §2, RFC 9207 §3).
+/// The path of the OpenID Connect discovery document for `issuer`: the well-known suffix after
+/// the issuer's path (OpenID Connect Discovery §4.1).
+pub(crate) fn openid_path(issuer: &str) -> String {
+    let issuer_path = Url::parse(issuer)
+        .map(|url| url.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    format!("{issuer_path}{OPENID_WELL_KNOWN}")
+}
+
+/// The metadata document (RFC 8414 §2, RFC 9207 §3), with the OpenID Provider's fields when
+/// the server is one (OpenID Connect Discovery §3, C-OI-5): the same document is served at
+/// both well-known paths.
 pub(crate) fn document<S: Storage>(server: &Server<S>) -> serde_json::Value {
     #[derive(Serialize)]
     struct Document<'a> {
@@ -48,8 +63,13 @@ pub(crate) fn document<S: Storage>(server: &Server<S>) -> serde_json::Value {
         token_endpoint: Option<&'a str>,
         revocation_endpoint: Option<&'a str>,
         introspection_endpoint: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        jwks_uri: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        userinfo_endpoint: Option<&'a str>,
         scopes_supported: Vec<&'a str>,
         response_types_supported: Vec<&'static str>,
+        response_modes_supported: Vec<&'static str>,
         grant_types_supported: Vec<&'a str>,
         code_challenge_methods_supported: Vec<&'static str>,
         token_endpoint_auth_methods_supported: [&'static str; 3],
@@ -71,31 +91,43 @@ pub(crate) fn document<S: Storage>(server: &Server<S>) -> serde_json::Value {
     if !grants.contains(&GrantType::Implicit.as_str()) {
         grants.insert(0, GrantType::Implicit.as_str());
     }
-    // `code` only when the code grant is there to redeem it.
-    let response_types = match server.grants().contains(&GrantType::AuthorizationCode) {
-        true => vec!["code", "token"],
-        false => vec!["token"],
-    };
+    // `code` only when the code grant is there to redeem it, `id_token` only from an OpenID
+    // Provider.
+    let response_types: Vec<&str> = ResponseType::ALL
+        .into_iter()
+        .filter(|response_type| authorize::answers(server, *response_type))
+        .map(ResponseType::as_str)
+        .collect();
+    let openid = server.is_openid_provider();
+    let mut scopes: Vec<&str> = endpoints
+        .scopes_supported
+        .as_ref()
+        .unwrap_or(&config.always_granted_scopes)
+        .iter()
+        .map(|scope| scope.as_str())
+        .collect();
+    if openid && !scopes.contains(&OPENID) {
+        scopes.insert(0, OPENID);
+    }
     let mut challenge_methods = vec!["S256"];
     if config.allow_plain_pkce {
         challenge_methods.push("plain");
     }
-    serde_json::to_value(Document {
+    #[cfg_attr(not(feature = "oidc"), allow(unused_mut))]
+    let mut document = serde_json::to_value(Document {
         issuer: config.issuer(),
         authorization_endpoint: endpoints.authorization.as_deref(),
         token_endpoint: endpoints.token.as_deref(),
         revocation_endpoint: endpoints.revocation.as_deref(),
         introspection_endpoint: endpoints.introspection.as_deref(),
-        // Always present (C-MD-1): the configured list, else the scopes every user token gets.
-        // RFC 8414 §2 lets a server leave some of its scopes unlisted.
-        scopes_supported: endpoints
-            .scopes_supported
-            .as_ref()
-            .unwrap_or(&config.always_granted_scopes)
-            .iter()
-            .map(|scope| scope.as_str())
-            .collect(),
+        jwks_uri: openid.then_some(config.jwks_uri()),
+        userinfo_endpoint: openid.then_some(config.userinfo_endpoint()),
+        // Always present (C-MD-1): the configured list, else the scopes every user token gets,
+        // with `openid` on an OpenID Provider. RFC 8414 §2 lets a server leave some of its
+        // scopes unlisted.
+        scopes_supported: scopes,
         response_types_supported: response_types,
+        response_modes_supported: ResponseMode::ALL.map(ResponseMode::as_str).into(),
         grant_types_supported: grants,
         code_challenge_methods_supported: challenge_methods,
         token_endpoint_auth_methods_supported: client_auth::METHODS,
@@ -103,7 +135,14 @@ pub(crate) fn document<S: Storage>(server: &Server<S>) -> serde_json::Value {
         introspection_endpoint_auth_methods_supported: client_auth::METHODS,
         authorization_response_iss_parameter_supported: config.issuer_parameter,
     })
-    .unwrap_or_default()
+    .unwrap_or_default();
+    #[cfg(feature = "oidc")]
+    if let (Some(provider), Some(fields)) = (server.openid(), document.as_object_mut())
+        && let serde_json::Value::Object(openid) = provider.discovery()
+    {
+        fields.extend(openid);
+    }
+    document
 }
 
 /// Answers a request for the metadata document: `200` with the JSON for `GET` and `HEAD`, `405`
@@ -138,6 +177,11 @@ mod tests {
         assert_eq!(
             path("https://a.example/t/1/"),
             "/.well-known/oauth-authorization-server/t/1"
+        );
+        assert_eq!(openid_path("https://a.example"), OPENID_WELL_KNOWN);
+        assert_eq!(
+            openid_path("https://a.example/t/1/"),
+            "/t/1/.well-known/openid-configuration"
         );
     }
 }

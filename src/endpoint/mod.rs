@@ -9,6 +9,8 @@ pub(crate) mod metadata;
 mod presented;
 pub(crate) mod revoke;
 pub(crate) mod token;
+#[cfg(feature = "oidc")]
+pub(crate) mod userinfo;
 
 use http::header::{
     CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue, LOCATION, PRAGMA, WWW_AUTHENTICATE,

@@ -59,7 +59,40 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
             response.insert(name, value);
         }
     }
+    // After the hook, which cannot replace it: the ID token, signed once storage committed
+    // the tokens it describes (C-OI-1, C-OI-6).
+    #[cfg(feature = "oidc")]
+    add_id_token(server, &client, &mut response).await?;
     Ok(response.to_json())
+}
+
+/// Signs the ID token a response owes, if it owes one and the server is an OpenID Provider.
+#[cfg(feature = "oidc")]
+async fn add_id_token<S: Storage>(
+    server: &Server<S>,
+    client: &crate::Client,
+    response: &mut crate::token::TokenResponse,
+) -> Result<(), Failure> {
+    let Some(context) = response.take_openid() else {
+        return Ok(());
+    };
+    let (Some(provider), Some(owner)) = (server.openid(), response.owner()) else {
+        return Ok(());
+    };
+    let id_token = provider
+        .id_token(crate::oidc::IdTokenInput {
+            issuer: server.config().issuer(),
+            client,
+            owner,
+            context: &context,
+            access_token: Some(response.access_token().secret()),
+            code: None,
+            scope_claims: None,
+            now: server.now(),
+        })
+        .await?;
+    response.insert("id_token", id_token);
+    Ok(())
 }
 
 /// Checks method and content type and parses the form body (C-TK-1); shared by the endpoints

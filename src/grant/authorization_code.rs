@@ -46,9 +46,13 @@ impl<S: Storage> Grant<S> for AuthorizationCodeGrant {
                 if let Err(error) = check(&code, client, redirect_uri, verifier) {
                     return Ok(Decision::refuse(error).with_record(record.spend(record.expires_at)));
                 }
-                let issue = Issue::user(code.owner.clone(), code.scope.clone())
+                let mut issue = Issue::user(code.owner.clone(), code.scope.clone())
                     .in_grant(record.grant)
                     .with_refresh_token(with_refresh);
+                if let Some(context) = &code.openid {
+                    // C-OI-1: the code of an OpenID request is exchanged for an ID token too.
+                    issue = issue.with_openid(context.clone());
+                }
                 let tokens = minter.issue(issue)?;
                 // Kept as long as its tokens, so that a late replay still revokes them.
                 let kept = tokens.expires_at();

@@ -12,10 +12,10 @@ use crate::authenticator::OwnerId;
 use crate::client::{Client, GrantType};
 use crate::config::Config;
 use crate::error::{Error, Failure, OAuthError};
-use crate::scope::ScopeSet;
+use crate::scope::{OFFLINE_ACCESS, OPENID, ScopeSet};
 use crate::storage::{
-    ExchangeKind, ExchangeRecord, NewTokens, RecordData, StoredRecord, StoredToken, TokenRecord,
-    TokenStore,
+    ExchangeKind, ExchangeRecord, NewTokens, OpenIdContext, RecordData, StoredRecord, StoredToken,
+    TokenRecord, TokenStore,
 };
 use crate::time::Timestamp;
 use crate::token::{AccessTokenFormat, Confirmation, GrantId, RefreshToken, TokenResponse};
@@ -39,6 +39,7 @@ pub struct Issue {
     refresh_scope: Option<ScopeSet>,
     refresh_token: bool,
     confirmation: Option<Confirmation>,
+    openid: Option<OpenIdContext>,
 }
 
 impl Issue {
@@ -61,6 +62,7 @@ impl Issue {
             refresh_scope: None,
             refresh_token: false,
             confirmation: None,
+            openid: None,
         }
     }
 
@@ -82,6 +84,15 @@ impl Issue {
     /// bearer token.
     pub fn bound_to(mut self, confirmation: Confirmation) -> Self {
         self.confirmation = Some(confirmation);
+        self
+    }
+
+    /// Makes the tokens an OpenID Connect grant's: when the scope holds `openid` and the tokens
+    /// have an owner, the response gets an ID token built from `context` (its `nonce`, when and
+    /// how the owner authenticated), and the tokens keep the context, without the nonce, for
+    /// UserInfo and for the ID tokens of later refreshes.
+    pub fn with_openid(mut self, context: OpenIdContext) -> Self {
+        self.openid = Some(context);
         self
     }
 
@@ -149,8 +160,20 @@ impl<'a> Issuer<'a> {
             now.after(config.access_token_lifetime),
         );
         access.confirmation = issue.confirmation;
+        let openid = issue
+            .openid
+            .filter(|_| access.owner.is_some() && access.scope.contains(OPENID));
+        access.openid = openid
+            .as_ref()
+            .map(|context| Box::new(context.without_nonce()));
         let access_token = self.format.mint(&access)?;
+        let refresh_scope = issue.refresh_scope.unwrap_or_else(|| access.scope.clone());
+        // C-OI-6: when so configured, an OpenID grant is refreshed only with offline_access.
+        let offline_ok = openid.is_none()
+            || !config.offline_access_required
+            || refresh_scope.contains(OFFLINE_ACCESS);
         let with_refresh = issue.refresh_token
+            && offline_ok
             && self.refresh_grant
             && client.allows_grant(&GrantType::RefreshToken);
         let refresh = with_refresh.then(|| {
@@ -159,12 +182,14 @@ impl<'a> Issuer<'a> {
                 grant,
                 access.client_id.clone(),
                 access.owner.clone(),
-                issue.refresh_scope.unwrap_or_else(|| access.scope.clone()),
+                refresh_scope,
                 now,
                 expires_at,
             );
-            // The refresh token keeps the binding, so the tokens it yields are bound too.
+            // The refresh token keeps the binding and the OpenID context, so the tokens it
+            // yields are bound too, and their ID tokens tell the same authentication.
             record.confirmation = access.confirmation.clone();
+            record.openid = access.openid.clone();
             let secret = RefreshToken::generate();
             let record = ExchangeRecord::new(
                 ExchangeKind::REFRESH_TOKEN,
@@ -175,7 +200,7 @@ impl<'a> Issuer<'a> {
             (StoredRecord::new(secret.digest(), record), secret)
         });
         let (refresh, refresh_secret) = refresh.unzip();
-        let response = TokenResponse::new(
+        let mut response = TokenResponse::new(
             access_token,
             access.token_type(),
             now.seconds_until(access.expires_at),
@@ -183,6 +208,7 @@ impl<'a> Issuer<'a> {
             access.scope.clone(),
             access.owner.clone(),
         );
+        response.set_openid(openid);
         let digest = response.access_token().digest();
         Ok((
             NewTokens::new(StoredToken::new(digest, access), refresh),

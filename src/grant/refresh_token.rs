@@ -72,6 +72,11 @@ impl<S: Storage> Grant<S> for RefreshTokenGrant {
                 if let Some(confirmation) = &old.confirmation {
                     issue = issue.bound_to(confirmation.clone());
                 }
+                // C-OI-6: an OpenID grant's new ID token tells the original authentication,
+                // without the nonce, which belonged to the first one.
+                if let Some(context) = &old.openid {
+                    issue = issue.with_openid(context.without_nonce());
+                }
                 let tokens = minter.issue(issue)?;
                 let rotated = tokens.refresh.is_some();
                 let decision = Decision::issue(tokens);

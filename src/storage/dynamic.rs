@@ -10,8 +10,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::{
-    ClientStore, Decision, Digest, Exchange, ExchangeKind, ExchangeRecord, GrantId, NewTokens,
-    Storage, TokenRecord, TokenStore,
+    ClientStore, ConsentStore, Decision, Digest, Exchange, ExchangeKind, ExchangeRecord, GrantId,
+    NewTokens, Storage, TokenRecord, TokenStore,
 };
 use crate::BoxFuture;
 use crate::client::Client;
@@ -81,6 +81,7 @@ trait ErasedStorage: Send + Sync {
     ) -> BoxFuture<'a, Result<Exchange, Error>>;
     fn revoke_grant<'a>(&'a self, grant: &'a GrantId) -> BoxFuture<'a, Result<(), Error>>;
     fn purge_expired(&self, now: Timestamp) -> BoxFuture<'_, Result<u64, Error>>;
+    fn consent_store(&self) -> Option<&dyn ConsentStore>;
 }
 
 impl<S: Storage> ErasedStorage for S {
@@ -141,6 +142,10 @@ impl<S: Storage> ErasedStorage for S {
 
     fn purge_expired(&self, now: Timestamp) -> BoxFuture<'_, Result<u64, Error>> {
         Box::pin(TokenStore::purge_expired(self, now))
+    }
+
+    fn consent_store(&self) -> Option<&dyn ConsentStore> {
+        TokenStore::consent_store(self)
     }
 }
 
@@ -204,5 +209,9 @@ impl TokenStore for DynStorage {
 
     async fn purge_expired(&self, now: Timestamp) -> Result<u64, Error> {
         self.0.purge_expired(now).await
+    }
+
+    fn consent_store(&self) -> Option<&dyn ConsentStore> {
+        self.0.consent_store()
     }
 }

@@ -129,10 +129,10 @@ impl fmt::Debug for RecordData {
 /// from a database compare equal).
 impl PartialEq for RecordData {
     fn eq(&self, other: &Self) -> bool {
-        if let (Repr::Value(a), Repr::Value(b)) = (&self.0, &other.0) {
-            if Arc::ptr_eq(a, b) {
-                return true;
-            }
+        if let (Repr::Value(a), Repr::Value(b)) = (&self.0, &other.0)
+            && Arc::ptr_eq(a, b)
+        {
+            return true;
         }
         let value = |data: &RecordData| {
             data.to_json()

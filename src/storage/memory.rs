@@ -12,16 +12,18 @@
 //! sweep, the next insert sweeps it, so memory stays proportional to the live records at an
 //! amortised constant cost per insert. [`TokenStore::purge_expired`] sweeps everything at once.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::{
-    ClientStore, Exchange, ExchangeFn, ExchangeKind, ExchangeRecord, NewTokens, ReplayCache,
-    StoredRecord, StoredToken, TokenRecord, TokenStore,
+    ClientStore, Consent, ConsentStore, Exchange, ExchangeFn, ExchangeKind, ExchangeRecord,
+    KeyRecord, KeyStore, NewTokens, ReplayCache, StoredRecord, StoredToken, TokenRecord,
+    TokenStore,
 };
 use crate::BoxFuture;
-use crate::client::Client;
+use crate::authenticator::OwnerId;
+use crate::client::{Client, ClientId};
 use crate::error::Error;
 use crate::time::Timestamp;
 use crate::token::{Digest, GrantId};
@@ -57,6 +59,17 @@ struct Inner {
     records: Shards<Digest, ExchangeRecord>,
     /// Identifiers seen once, until they expire.
     replays: Shards<Digest, Timestamp>,
+    /// Signing keys by `kid`.
+    keys: RwLock<BTreeMap<String, KeyRecord>>,
+    /// Remembered consent and the grants it started, by owner and client.
+    consents: RwLock<HashMap<(OwnerId, ClientId), ConsentEntry>>,
+}
+
+/// A pair's remembered consent, and the grants it started.
+#[derive(Default)]
+struct ConsentEntry {
+    consent: Option<Consent>,
+    grants: Vec<GrantId>,
 }
 
 /// How many records a [`MemoryStorage`] holds, expired ones not yet swept included.
@@ -257,12 +270,27 @@ impl TokenStore for MemoryStorage {
         Ok(())
     }
 
+    fn consent_store(&self) -> Option<&dyn ConsentStore> {
+        Some(self)
+    }
+
     async fn purge_expired(&self, now: Timestamp) -> Result<u64, Error> {
         let inner = &self.inner;
-        let removed = inner.access.sweep(now)
+        let mut removed = inner.access.sweep(now)
             + inner.records.sweep(now)
             + inner.grants.sweep(now)
             + inner.replays.sweep(now);
+        let mut consents = write(&inner.consents);
+        consents.retain(|_, entry| {
+            let before = entry.grants.len() + usize::from(entry.consent.is_some());
+            // A pair's record of a grant goes with the grant.
+            entry
+                .grants
+                .retain(|grant| inner.grants.read(grant).map.contains_key(grant));
+            entry.consent = entry.consent.take().filter(|c| c.is_live(now));
+            removed += before - entry.grants.len() - usize::from(entry.consent.is_some());
+            entry.consent.is_some() || !entry.grants.is_empty()
+        });
         Ok(removed as u64)
     }
 }
@@ -283,6 +311,68 @@ impl ReplayCache for MemoryStorage {
             }
         };
         Box::pin(std::future::ready(Ok(first)))
+    }
+}
+
+impl KeyStore for MemoryStorage {
+    fn keys(&self) -> BoxFuture<'_, Result<Vec<KeyRecord>, Error>> {
+        let keys = read(&self.inner.keys).values().cloned().collect();
+        Box::pin(std::future::ready(Ok(keys)))
+    }
+
+    fn save_key(&self, key: KeyRecord) -> BoxFuture<'_, Result<(), Error>> {
+        write(&self.inner.keys).insert(key.kid.clone(), key);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn delete_key<'a>(&'a self, kid: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        write(&self.inner.keys).remove(kid);
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+impl ConsentStore for MemoryStorage {
+    fn consent<'a>(
+        &'a self,
+        owner: &'a OwnerId,
+        client_id: &'a ClientId,
+    ) -> BoxFuture<'a, Result<Option<Consent>, Error>> {
+        let consents = read(&self.inner.consents);
+        let key = (owner.clone(), client_id.clone());
+        let consent = consents.get(&key).and_then(|entry| entry.consent.clone());
+        Box::pin(std::future::ready(Ok(consent)))
+    }
+
+    fn save_consent(&self, consent: Consent) -> BoxFuture<'_, Result<(), Error>> {
+        let key = (consent.owner.clone(), consent.client_id.clone());
+        write(&self.inner.consents).entry(key).or_default().consent = Some(consent);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn record_grant<'a>(
+        &'a self,
+        owner: &'a OwnerId,
+        client_id: &'a ClientId,
+        grant: GrantId,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let mut consents = write(&self.inner.consents);
+        let entry = consents
+            .entry((owner.clone(), client_id.clone()))
+            .or_default();
+        if !entry.grants.contains(&grant) {
+            entry.grants.push(grant);
+        }
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn forget<'a>(
+        &'a self,
+        owner: &'a OwnerId,
+        client_id: &'a ClientId,
+    ) -> BoxFuture<'a, Result<Vec<GrantId>, Error>> {
+        let key = (owner.clone(), client_id.clone());
+        let entry = write(&self.inner.consents).remove(&key).unwrap_or_default();
+        Box::pin(std::future::ready(Ok(entry.grants)))
     }
 }
 

@@ -8,6 +8,8 @@
 //! | [`ClientStore`] | registered clients | always |
 //! | [`TokenStore`] | access tokens, [`ExchangeRecord`]s (codes, refresh tokens, extensions' records) and grants | always |
 //! | [`ReplayCache`] | identifiers seen once (a proof's or assertion's `jti`) | by the features that check them |
+//! | [`KeyStore`] | signing keys, shared by a fleet | by OpenID Connect (feature `oidc`) |
+//! | [`ConsentStore`] | what an owner granted a client, and the grants it started | by remembered consent |
 //!
 //! A backend implements [`ClientStore`] and [`TokenStore`]; [`Storage`] is implemented for
 //! every type that has both. The optional stores are plugged in where a feature needs them,
@@ -46,6 +48,7 @@
 mod dynamic;
 mod exchange;
 mod memory;
+mod optional;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod records;
@@ -59,9 +62,10 @@ pub mod testkit;
 pub use dynamic::DynStorage;
 pub use exchange::{Decision, Exchange, ExchangeFn, ExchangeKind, ExchangeRecord, RecordData};
 pub use memory::{MemoryStats, MemoryStorage};
+pub use optional::{Consent, ConsentStore, KeyRecord, KeyStore, ReplayCache};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStorage;
-pub use records::{CodeRecord, NewTokens, StoredRecord, StoredToken, TokenRecord};
+pub use records::{CodeRecord, NewTokens, OpenIdContext, StoredRecord, StoredToken, TokenRecord};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStorage;
 /// The sqlx crate the SQL backends are built on, for its connection and pool option types.
@@ -73,7 +77,6 @@ pub use crate::token::keys::{Digest, GrantId};
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::BoxFuture;
 use crate::client::Client;
 use crate::error::Error;
 use crate::time::Timestamp;
@@ -156,6 +159,14 @@ pub trait TokenStore: Send + Sync + 'static {
     /// `expires_at`); returns how many were deleted. Hosts of SQL backends schedule this;
     /// [`MemoryStorage`] also does it on its own.
     fn purge_expired(&self, now: Timestamp) -> impl Future<Output = Result<u64, Error>> + Send;
+
+    /// The backend's [`ConsentStore`], if it keeps remembered consent (every grantor backend
+    /// does; the default is `None`). With one, each approval records its grant for the owner
+    /// and client, and [`Server::revoke_consent`](crate::Server::revoke_consent) revokes
+    /// those grants.
+    fn consent_store(&self) -> Option<&dyn ConsentStore> {
+        None
+    }
 }
 
 /// Persistent state of an authorization server: a [`ClientStore`] and a [`TokenStore`].
@@ -163,32 +174,3 @@ pub trait TokenStore: Send + Sync + 'static {
 pub trait Storage: ClientStore + TokenStore {}
 
 impl<T: ClientStore + TokenStore> Storage for T {}
-
-/// Identifiers that may be used once within their lifetime: the `jti` of a DPoP proof or a
-/// client assertion, shared by every instance of a fleet so that a replay to another instance
-/// is refused too. Object-safe: a feature holds it as `Arc<dyn ReplayCache>`.
-///
-/// ```
-/// use grantor::storage::{Digest, MemoryStorage, ReplayCache};
-/// use grantor::Timestamp;
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), grantor::Error> {
-/// let cache = MemoryStorage::new();
-/// let key = Digest::of("dpop:client-1:e1j3V_bKic8-LAEB");
-/// let (now, until) = (Timestamp::from_secs(100), Timestamp::from_secs(400));
-/// assert!(cache.first_use(&key, until, now).await?);
-/// assert!(!cache.first_use(&key, until, now).await?, "a replay");
-/// # Ok(()) }
-/// ```
-pub trait ReplayCache: Send + Sync + 'static {
-    /// Records `key` as used until `expires_at`. `true` if this is its first use; `false` if it
-    /// was recorded before and has not expired at `now`. Atomic: of two racing calls with one
-    /// key, one gets `true`.
-    fn first_use<'a>(
-        &'a self,
-        key: &'a Digest,
-        expires_at: Timestamp,
-        now: Timestamp,
-    ) -> BoxFuture<'a, Result<bool, Error>>;
-}

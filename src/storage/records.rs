@@ -42,6 +42,9 @@ pub struct CodeRecord {
     pub issued_at: Timestamp,
     /// When the code stops being redeemable.
     pub expires_at: Timestamp,
+    /// The OpenID Connect request's context (nonce, authentication, claims), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openid: Option<OpenIdContext>,
 }
 
 impl CodeRecord {
@@ -66,6 +69,7 @@ impl CodeRecord {
             challenge: None,
             issued_at,
             expires_at,
+            openid: None,
         }
     }
 
@@ -101,6 +105,10 @@ pub struct TokenRecord {
     /// The key the token is bound to (RFC 7800 `cnf`), if any: then it is not a bearer token.
     #[serde(default, rename = "cnf", skip_serializing_if = "Option::is_none")]
     pub confirmation: Option<Confirmation>,
+    /// What the OpenID Connect authorization behind the token carries along (when and how
+    /// the owner authenticated, the claims requested), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openid: Option<Box<OpenIdContext>>,
 }
 
 impl TokenRecord {
@@ -122,6 +130,7 @@ impl TokenRecord {
             issued_at,
             expires_at,
             confirmation: None,
+            openid: None,
         }
     }
 
@@ -141,6 +150,49 @@ impl TokenRecord {
     /// Whether the token is unexpired at `now`.
     pub fn is_live(&self, now: Timestamp) -> bool {
         now < self.expires_at
+    }
+}
+
+/// What an OpenID Connect authorization carries from the authorization endpoint to its ID
+/// tokens and UserInfo: the request's `nonce` (codes only), when and how the owner
+/// authenticated, as the host said at approval, and the `claims` the request asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct OpenIdContext {
+    /// The request's `nonce`, echoed in the ID token (kept on codes only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// When the owner authenticated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<Timestamp>,
+    /// The authentication context class the host reported (`acr`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    /// The authentication methods the host reported (`amr`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// The request's `claims` parameter (OpenID Connect Core §5.5), as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<serde_json::Value>,
+    /// Whether `auth_time` must be in the ID token (`max_age` was asked, or the client
+    /// requires it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auth_time_required: bool,
+}
+
+impl OpenIdContext {
+    /// An empty context.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The context without its `nonce`: what tokens keep, since a nonce belongs to the one
+    /// ID token of the authorization response or code exchange (OpenID Connect Core §12.2).
+    pub fn without_nonce(&self) -> Self {
+        Self {
+            nonce: None,
+            ..self.clone()
+        }
     }
 }
 

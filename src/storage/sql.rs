@@ -25,23 +25,23 @@ use crate::authenticator::OwnerId;
 use crate::client::{Client, ClientId, GrantType};
 use crate::error::Error;
 use crate::scope::ScopeSet;
-use crate::storage::{ExchangeKind, ExchangeRecord, RecordData, TokenRecord};
+use crate::storage::{Consent, ExchangeKind, ExchangeRecord, KeyRecord, RecordData, TokenRecord};
 use crate::time::Timestamp;
 use crate::token::Confirmation;
 use crate::token::{Digest, GrantId};
 
 pub(crate) const SELECT_CLIENT: &str = "SELECT id, name, secret_digest, redirect_uris, \
     grant_types, allowed_scopes, default_scopes, owner, owner_only, native, \
-    introspects_any_token FROM grantor_clients WHERE id = $1";
+    introspects_any_token, metadata FROM grantor_clients WHERE id = $1";
 
 pub(crate) const UPSERT_CLIENT: &str = "INSERT INTO grantor_clients (id, name, secret_digest, \
     redirect_uris, grant_types, allowed_scopes, default_scopes, owner, owner_only, native, \
-    introspects_any_token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+    introspects_any_token, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
     ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_digest = excluded.secret_digest, \
     redirect_uris = excluded.redirect_uris, grant_types = excluded.grant_types, \
     allowed_scopes = excluded.allowed_scopes, default_scopes = excluded.default_scopes, \
     owner = excluded.owner, owner_only = excluded.owner_only, native = excluded.native, \
-    introspects_any_token = excluded.introspects_any_token";
+    introspects_any_token = excluded.introspects_any_token, metadata = excluded.metadata";
 
 /// Creates the grant's row or extends its lifetime, locking it; returns whether it is revoked.
 pub(crate) const UPSERT_GRANT: &str = "INSERT INTO grantor_grants (id, revoked, expires_at) \
@@ -73,12 +73,12 @@ pub(crate) const UPDATE_RECORD: &str = "UPDATE grantor_records SET data = $2, ex
     spent = $4, retain_until = $5 WHERE digest = $1";
 
 pub(crate) const INSERT_TOKEN: &str = "INSERT INTO grantor_tokens (digest, grant_id, \
-    client_id, owner, scope, issued_at, expires_at, confirmation) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    client_id, owner, scope, issued_at, expires_at, confirmation, openid) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 /// Reads an access token.
 pub(crate) const SELECT_TOKEN: &str = "SELECT grant_id, client_id, owner, scope, issued_at, \
-    expires_at, confirmation FROM grantor_tokens WHERE digest = $1";
+    expires_at, confirmation, openid FROM grantor_tokens WHERE digest = $1";
 
 pub(crate) const DELETE_ACCESS_TOKEN: &str = "DELETE FROM grantor_tokens WHERE digest = $1";
 
@@ -93,11 +93,49 @@ pub(crate) const REVOKE_GRANT: [&str; 5] = [
 ];
 
 /// The steps of [`TokenStore::purge_expired`](super::TokenStore::purge_expired).
-pub(crate) const PURGE_EXPIRED: [&str; 4] = [
+pub(crate) const PURGE_EXPIRED: [&str; 5] = [
     "DELETE FROM grantor_records WHERE retain_until <= $1 AND expires_at <= $1",
     "DELETE FROM grantor_tokens WHERE expires_at <= $1",
     "DELETE FROM grantor_grants WHERE expires_at <= $1",
     "DELETE FROM grantor_replays WHERE expires_at <= $1",
+    "DELETE FROM grantor_consents WHERE expires_at <= $1",
+];
+
+/// The last step of [`TokenStore::purge_expired`](super::TokenStore::purge_expired), after the
+/// grants': a pair's record of a grant goes with the grant.
+pub(crate) const PURGE_CONSENT_GRANTS: &str = "DELETE FROM grantor_consent_grants \
+    WHERE NOT EXISTS (SELECT 1 FROM grantor_grants \
+    WHERE grantor_grants.id = grantor_consent_grants.grant_id)";
+
+pub(crate) const SELECT_KEYS: &str = "SELECT kid, alg, private_jwk, published_at, signs_from, \
+    retires_at, removed_at FROM grantor_keys ORDER BY signs_from, kid";
+
+pub(crate) const UPSERT_KEY: &str = "INSERT INTO grantor_keys (kid, alg, private_jwk, \
+    published_at, signs_from, retires_at, removed_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+    ON CONFLICT (kid) DO UPDATE SET alg = excluded.alg, private_jwk = excluded.private_jwk, \
+    published_at = excluded.published_at, signs_from = excluded.signs_from, \
+    retires_at = excluded.retires_at, removed_at = excluded.removed_at";
+
+pub(crate) const DELETE_KEY: &str = "DELETE FROM grantor_keys WHERE kid = $1";
+
+pub(crate) const SELECT_CONSENT: &str = "SELECT scope, granted_at, expires_at \
+    FROM grantor_consents WHERE owner = $1 AND client_id = $2";
+
+pub(crate) const UPSERT_CONSENT: &str = "INSERT INTO grantor_consents (owner, client_id, \
+    scope, granted_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
+    ON CONFLICT (owner, client_id) DO UPDATE SET scope = excluded.scope, \
+    granted_at = excluded.granted_at, expires_at = excluded.expires_at";
+
+/// Records a grant of a pair.
+pub(crate) const RECORD_CONSENT_GRANT: &str = "INSERT INTO grantor_consent_grants (owner, \
+    client_id, grant_id) VALUES ($1, $2, $3) ON CONFLICT (owner, client_id, grant_id) DO NOTHING";
+
+pub(crate) const SELECT_CONSENT_GRANTS: &str = "SELECT grant_id FROM grantor_consent_grants \
+    WHERE owner = $1 AND client_id = $2";
+
+pub(crate) const FORGET_CONSENT: [&str; 2] = [
+    "DELETE FROM grantor_consents WHERE owner = $1 AND client_id = $2",
+    "DELETE FROM grantor_consent_grants WHERE owner = $1 AND client_id = $2",
 ];
 
 /// Records a one-time identifier, or renews one that has expired; affects no row when the
@@ -157,14 +195,74 @@ fn scope(text: &str) -> Result<ScopeSet, Error> {
     ScopeSet::parse(text).map_err(|_| corrupt("scope"))
 }
 
-/// A confirmation as its JSON column.
-pub(crate) fn confirmation_json(record: &TokenRecord) -> Result<Option<String>, Error> {
-    record
-        .confirmation
-        .as_ref()
+/// An optional value as a JSON column.
+pub(crate) fn json_column<T: serde::Serialize>(value: Option<&T>) -> Result<Option<String>, Error> {
+    value
         .map(serde_json::to_string)
         .transpose()
         .map_err(Error::storage)
+}
+
+/// An optional JSON column as a value.
+fn from_json_column<T: serde::de::DeserializeOwned>(
+    json: Option<&str>,
+    what: &str,
+) -> Result<Option<T>, Error> {
+    json.map(serde_json::from_str)
+        .transpose()
+        .map_err(|_| corrupt(what))
+}
+
+/// A grant id read from a column.
+pub(crate) fn grant_id_column(bytes: &[u8]) -> Result<GrantId, Error> {
+    grant_id(bytes)
+}
+
+/// A row of `grantor_keys`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct KeyRow {
+    kid: String,
+    alg: String,
+    private_jwk: String,
+    published_at: i64,
+    signs_from: i64,
+    retires_at: Option<i64>,
+    removed_at: Option<i64>,
+}
+
+impl KeyRow {
+    pub(crate) fn record(self) -> KeyRecord {
+        let mut key = KeyRecord::new(
+            self.kid,
+            self.alg,
+            self.private_jwk,
+            timestamp(self.published_at),
+            timestamp(self.signs_from),
+        );
+        key.retires_at = self.retires_at.map(timestamp);
+        key.removed_at = self.removed_at.map(timestamp);
+        key
+    }
+}
+
+/// A row of `grantor_consents`, read for the owner and client the query named.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ConsentRow {
+    scope: String,
+    granted_at: i64,
+    expires_at: Option<i64>,
+}
+
+impl ConsentRow {
+    pub(crate) fn consent(self, owner: &OwnerId, client_id: &ClientId) -> Result<Consent, Error> {
+        Ok(Consent::new(
+            owner.clone(),
+            client_id.clone(),
+            scope(&self.scope)?,
+            timestamp(self.granted_at),
+            self.expires_at.map(timestamp),
+        ))
+    }
 }
 
 /// A row of `grantor_clients`.
@@ -181,6 +279,7 @@ pub(crate) struct ClientRow {
     pub(crate) owner_only: bool,
     pub(crate) native: bool,
     pub(crate) introspects_any_token: bool,
+    pub(crate) metadata: String,
 }
 
 impl ClientRow {
@@ -199,6 +298,7 @@ impl ClientRow {
             owner_only: client.is_owner_only(),
             native: client.is_native(),
             introspects_any_token: client.introspects_any_token(),
+            metadata: serde_json::to_string(client.profile()).map_err(Error::storage)?,
         })
     }
 
@@ -229,7 +329,12 @@ impl ClientRow {
         if let Some(owner) = self.owner {
             builder = builder.owner(OwnerId::new(owner));
         }
-        builder.build().map_err(|_| corrupt("client"))
+        let profile =
+            serde_json::from_str(&self.metadata).map_err(|_| corrupt("client metadata"))?;
+        builder
+            .profile(profile)
+            .build()
+            .map_err(|_| corrupt("client"))
     }
 }
 
@@ -267,6 +372,7 @@ pub(crate) struct TokenRow {
     issued_at: i64,
     expires_at: i64,
     confirmation: Option<String>,
+    openid: Option<String>,
 }
 
 impl TokenRow {
@@ -284,11 +390,9 @@ impl TokenRow {
             timestamp(self.issued_at),
             timestamp(self.expires_at),
         );
-        if let Some(json) = &self.confirmation {
-            let confirmation: Confirmation =
-                serde_json::from_str(json).map_err(|_| corrupt("confirmation"))?;
-            record = record.with_confirmation(confirmation);
-        }
+        record.confirmation =
+            from_json_column::<Confirmation>(self.confirmation.as_deref(), "confirmation")?;
+        record.openid = from_json_column(self.openid.as_deref(), "OpenID context")?;
         Ok(record)
     }
 }
@@ -396,7 +500,8 @@ macro_rules! sql_storage {
                 .bind(record.scope.to_string())
                 .bind(secs(record.issued_at))
                 .bind(secs(record.expires_at))
-                .bind(sql::confirmation_json(record)?)
+                .bind(sql::json_column(record.confirmation.as_ref())?)
+                .bind(sql::json_column(record.openid.as_ref())?)
                 .execute(&mut *conn)
                 .await
                 .map_err(db)?;
@@ -432,6 +537,7 @@ macro_rules! sql_storage {
                     .bind(row.owner_only)
                     .bind(row.native)
                     .bind(row.introspects_any_token)
+                    .bind(row.metadata)
                     .execute(&self.pool)
                     .await
                     .map_err(db)?;
@@ -566,6 +672,10 @@ macro_rules! sql_storage {
                 tx.commit().await.map_err(db)
             }
 
+            fn consent_store(&self) -> Option<&dyn $crate::storage::ConsentStore> {
+                Some(self)
+            }
+
             async fn purge_expired(&self, now: $crate::Timestamp) -> Result<u64, $crate::Error> {
                 use $crate::storage::sql::{self, db, secs};
                 let mut tx = self.begin_write().await?;
@@ -578,8 +688,152 @@ macro_rules! sql_storage {
                         .map_err(db)?
                         .rows_affected();
                 }
+                deleted += sqlx::query(sql::PURGE_CONSENT_GRANTS)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?
+                    .rows_affected();
                 tx.commit().await.map_err(db)?;
                 Ok(deleted)
+            }
+        }
+
+        impl $crate::storage::KeyStore for $name {
+            fn keys(
+                &self,
+            ) -> $crate::BoxFuture<'_, Result<Vec<$crate::storage::KeyRecord>, $crate::Error>> {
+                use $crate::storage::sql::{self, db, KeyRow};
+                Box::pin(async move {
+                    let rows: Vec<KeyRow> = sqlx::query_as(sql::SELECT_KEYS)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db)?;
+                    Ok(rows.into_iter().map(KeyRow::record).collect())
+                })
+            }
+
+            fn save_key(
+                &self,
+                key: $crate::storage::KeyRecord,
+            ) -> $crate::BoxFuture<'_, Result<(), $crate::Error>> {
+                use $crate::storage::sql::{self, db, secs};
+                Box::pin(async move {
+                    sqlx::query(sql::UPSERT_KEY)
+                        .bind(key.kid)
+                        .bind(key.alg)
+                        .bind(key.private_jwk)
+                        .bind(secs(key.published_at))
+                        .bind(secs(key.signs_from))
+                        .bind(key.retires_at.map(secs))
+                        .bind(key.removed_at.map(secs))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db)?;
+                    Ok(())
+                })
+            }
+
+            fn delete_key<'a>(
+                &'a self,
+                kid: &'a str,
+            ) -> $crate::BoxFuture<'a, Result<(), $crate::Error>> {
+                use $crate::storage::sql::{self, db};
+                Box::pin(async move {
+                    sqlx::query(sql::DELETE_KEY)
+                        .bind(kid)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db)?;
+                    Ok(())
+                })
+            }
+        }
+
+        impl $crate::storage::ConsentStore for $name {
+            fn consent<'a>(
+                &'a self,
+                owner: &'a $crate::OwnerId,
+                client_id: &'a $crate::ClientId,
+            ) -> $crate::BoxFuture<'a, Result<Option<$crate::storage::Consent>, $crate::Error>>
+            {
+                use $crate::storage::sql::{self, db, ConsentRow};
+                Box::pin(async move {
+                    let row: Option<ConsentRow> = sqlx::query_as(sql::SELECT_CONSENT)
+                        .bind(owner.as_str())
+                        .bind(client_id.as_str())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db)?;
+                    row.map(|row| row.consent(owner, client_id)).transpose()
+                })
+            }
+
+            fn save_consent(
+                &self,
+                consent: $crate::storage::Consent,
+            ) -> $crate::BoxFuture<'_, Result<(), $crate::Error>> {
+                use $crate::storage::sql::{self, db, secs};
+                Box::pin(async move {
+                    sqlx::query(sql::UPSERT_CONSENT)
+                        .bind(consent.owner.as_str())
+                        .bind(consent.client_id.as_str())
+                        .bind(consent.scope.to_string())
+                        .bind(secs(consent.granted_at))
+                        .bind(consent.expires_at.map(secs))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db)?;
+                    Ok(())
+                })
+            }
+
+            fn record_grant<'a>(
+                &'a self,
+                owner: &'a $crate::OwnerId,
+                client_id: &'a $crate::ClientId,
+                grant: $crate::storage::GrantId,
+            ) -> $crate::BoxFuture<'a, Result<(), $crate::Error>> {
+                use $crate::storage::sql::{self, db};
+                Box::pin(async move {
+                    sqlx::query(sql::RECORD_CONSENT_GRANT)
+                        .bind(owner.as_str())
+                        .bind(client_id.as_str())
+                        .bind(&grant.as_bytes()[..])
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db)?;
+                    Ok(())
+                })
+            }
+
+            fn forget<'a>(
+                &'a self,
+                owner: &'a $crate::OwnerId,
+                client_id: &'a $crate::ClientId,
+            ) -> $crate::BoxFuture<'a, Result<Vec<$crate::storage::GrantId>, $crate::Error>> {
+                use $crate::storage::sql::{self, db};
+                Box::pin(async move {
+                    let mut tx = self.begin_write().await?;
+                    let grants: Vec<Vec<u8>> = sqlx::query_scalar(sql::SELECT_CONSENT_GRANTS)
+                        .bind(owner.as_str())
+                        .bind(client_id.as_str())
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    for statement in sql::FORGET_CONSENT {
+                        sqlx::query(statement)
+                            .bind(owner.as_str())
+                            .bind(client_id.as_str())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                    }
+                    tx.commit().await.map_err(db)?;
+                    grants
+                        .iter()
+                        .map(|bytes| sql::grant_id_column(bytes))
+                        .collect()
+                })
             }
         }
 

@@ -35,11 +35,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CodeRecord, Decision, Exchange, ExchangeKind, ExchangeRecord, NewTokens, RecordData,
-    ReplayCache, Storage, StoredRecord, StoredToken, TokenRecord,
+    CodeRecord, Consent, ConsentStore, Decision, Exchange, ExchangeKind, ExchangeRecord, KeyRecord,
+    KeyStore, NewTokens, OpenIdContext, RecordData, ReplayCache, Storage, StoredRecord,
+    StoredToken, TokenRecord,
 };
 use crate::authenticator::OwnerId;
-use crate::client::{Client, ClientId, GrantType};
+use crate::client::{Client, ClientId, GrantType, ResponseType};
 use crate::error::{ErrorCode, OAuthError};
 use crate::pkce::CodeChallenge;
 use crate::scope::ScopeSet;
@@ -152,6 +153,139 @@ pub async fn replay_cache<C: ReplayCache>(cache: C) {
         firsts == 1,
         NAME,
         "of racing first uses of one key, exactly one wins",
+    );
+}
+
+/// Checks a [`KeyStore`]: keys round-trip with every field, saving a `kid` again replaces
+/// the key, and deleting removes it, leaving the others. Panics on the first broken rule.
+pub async fn key_store<K: KeyStore>(store: K) {
+    const NAME: &str = "key store";
+    let now = SystemClock.now();
+    let kid = fresh_id("kid");
+    let mut key = KeyRecord::new(&kid, "ES256", r#"{"kty":"EC","d":"s3cr3t"}"#, now, now);
+    ok(store.save_key(key.clone()).await, NAME);
+    let other = KeyRecord::new(fresh_id("kid"), "RS256", "{}", now, now);
+    ok(store.save_key(other.clone()).await, NAME);
+    let find = |keys: Vec<KeyRecord>, kid: &str| keys.into_iter().find(|k| k.kid == kid);
+    check(
+        find(ok(store.keys().await, NAME), &kid).as_ref() == Some(&key),
+        NAME,
+        "a key reads back as saved",
+    );
+    key.retires_at = Some(Timestamp::from_secs(now.as_secs() + 60));
+    key.removed_at = Some(Timestamp::from_secs(now.as_secs() + 120));
+    ok(store.save_key(key.clone()).await, NAME);
+    let keys = ok(store.keys().await, NAME);
+    check(
+        keys.iter().filter(|k| k.kid == kid).count() == 1,
+        NAME,
+        "saving a kid again replaces its key",
+    );
+    check(
+        find(keys, &kid).as_ref() == Some(&key),
+        NAME,
+        "a key's new retirement reads back",
+    );
+    check(
+        !format!("{key:?}").contains("s3cr3t"),
+        NAME,
+        "a key's Debug hides its private key (C-KY-3)",
+    );
+    ok(store.delete_key(&kid).await, NAME);
+    let keys = ok(store.keys().await, NAME);
+    check(
+        find(keys.clone(), &kid).is_none(),
+        NAME,
+        "a deleted key is gone",
+    );
+    check(
+        find(keys, &other.kid).is_some(),
+        NAME,
+        "deleting a key leaves the others",
+    );
+    ok(store.delete_key(&other.kid).await, NAME);
+    ok(store.delete_key("never-saved").await, NAME);
+}
+
+/// Checks a [`ConsentStore`]: consent round-trips and is replaced per owner and client, grants
+/// are recorded and returned once when the pair is forgotten, and pairs do not affect each
+/// other. Panics on the first broken rule.
+pub async fn consent_store<C: ConsentStore>(store: C) {
+    const NAME: &str = "consent store";
+    let now = SystemClock.now();
+    let at = |secs: u64| Timestamp::from_secs(now.as_secs() + secs);
+    let (owner, other_owner) = (
+        OwnerId::new(fresh_id("owner")),
+        OwnerId::new(fresh_id("owner")),
+    );
+    let client = client_id();
+    check(
+        ok(store.consent(&owner, &client).await, NAME).is_none(),
+        NAME,
+        "no consent is remembered at first",
+    );
+    let first = Consent::new(
+        owner.clone(),
+        client.clone(),
+        scope("openid profile"),
+        now,
+        None,
+    );
+    ok(store.save_consent(first.clone()).await, NAME);
+    check(
+        ok(store.consent(&owner, &client).await, NAME).as_ref() == Some(&first),
+        NAME,
+        "a consent reads back as saved",
+    );
+    let wider = Consent::new(
+        owner.clone(),
+        client.clone(),
+        scope("email openid profile"),
+        at(5),
+        Some(at(3_600)),
+    );
+    ok(store.save_consent(wider.clone()).await, NAME);
+    check(
+        ok(store.consent(&owner, &client).await, NAME).as_ref() == Some(&wider),
+        NAME,
+        "saving a pair's consent again replaces it",
+    );
+    check(
+        ok(store.consent(&other_owner, &client).await, NAME).is_none(),
+        NAME,
+        "another owner's consent is another's",
+    );
+    let (g1, g2, g3) = (
+        GrantId::generate(),
+        GrantId::generate(),
+        GrantId::generate(),
+    );
+    for (who, grant) in [(&owner, g1), (&owner, g2), (&owner, g1), (&other_owner, g3)] {
+        ok(store.record_grant(who, &client, grant).await, NAME);
+    }
+    let mut grants = ok(store.forget(&owner, &client).await, NAME);
+    grants.sort();
+    let mut expected = vec![g1, g2];
+    expected.sort();
+    check(
+        grants == expected,
+        NAME,
+        "forgetting a pair returns its grants, each once",
+    );
+    check(
+        ok(store.consent(&owner, &client).await, NAME).is_none(),
+        NAME,
+        "a forgotten pair's consent is gone",
+    );
+    check(
+        ok(store.forget(&owner, &client).await, NAME).is_empty(),
+        NAME,
+        "a forgotten pair's grants are returned once",
+    );
+    check(
+        ok(store.forget(&other_owner, &client).await, NAME) == vec![g3],
+        NAME,
+        "pairs do not affect each other",
     );
 }
 
@@ -362,13 +496,28 @@ impl<S: Storage> Kit<S> {
             .name("Billing \"service\" é")
             .redirect_uri("https://billing.example/cb?tenant=7&x=a%20b")
             .redirect_uri("http://127.0.0.1/cb")
-            .grant_types([GrantType::ClientCredentials, GrantType::AuthorizationCode])
-            .allowed_scopes("invoices:read invoices:write")
+            .grant_types([
+                GrantType::ClientCredentials,
+                GrantType::AuthorizationCode,
+                GrantType::Implicit,
+                GrantType::extension("urn:example:grant-type:api-key")
+                    .unwrap_or_else(|e| panic!("{NAME}: {e}")),
+            ])
+            .allowed_scopes("invoices:read invoices:write openid")
             .default_scopes("invoices:read")
             .owner(OwnerId::new("dev-1"))
             .owner_only(true)
             .native(true)
             .introspects_any_token(true)
+            .response_types([
+                ResponseType::CODE,
+                ResponseType::CODE_ID_TOKEN,
+                ResponseType::ID_TOKEN,
+            ])
+            .id_token_signed_response_alg("ES256")
+            .require_auth_time(true)
+            .default_max_age(std::time::Duration::from_secs(600))
+            .sector_identifier("billing.example")
             .build()
             .unwrap_or_else(|e| panic!("{NAME}: {e}"));
         ok(self.storage.save_client(confidential.clone()).await, NAME);
@@ -685,6 +834,17 @@ impl<S: Storage> Kit<S> {
             Some(Confirmation::jwk_thumbprint(thumbprint));
         self.save(&bound, NAME).await;
         self.assert_stored(&bound, NAME).await;
+        // An OpenID Connect token keeps its context (authentication, claims requested).
+        let mut openid = self.tokens(GrantId::generate(), 0, true);
+        let mut context = OpenIdContext::new();
+        context.auth_time = Some(self.at(0));
+        context.acr = Some("urn:example:loa:2".to_owned());
+        context.amr = vec!["pwd".to_owned(), "otp".to_owned()];
+        context.claims = Some(serde_json::json!({"userinfo": {"email": {"essential": true}}}));
+        context.auth_time_required = true;
+        Arc::make_mut(&mut openid.access.record).openid = Some(Box::new(context));
+        self.save(&openid, NAME).await;
+        self.assert_stored(&openid, NAME).await;
     }
 
     async fn token_expiry(&self) {

@@ -8,6 +8,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use crate::authenticator::OwnerId;
 use crate::client::{ClientId, GrantType};
 use crate::scope::ScopeSet;
+use crate::storage::OpenIdContext;
 use crate::token::{AccessToken, RefreshToken, TokenType};
 
 /// A successful token response: `access_token`, `token_type`, `expires_in`, `refresh_token`
@@ -25,6 +26,9 @@ pub struct TokenResponse {
     extra: serde_json::Map<String, serde_json::Value>,
     /// The resource owner, for the host's hook; not part of the body.
     owner: Option<OwnerId>,
+    /// The OpenID Connect context of an ID token still to be signed and added, once storage
+    /// has committed the tokens; not part of the body.
+    openid: Option<Box<OpenIdContext>>,
 }
 
 /// The body: the standard fields, then the added ones.
@@ -73,7 +77,19 @@ impl TokenResponse {
             token_type,
             extra: serde_json::Map::new(),
             owner,
+            openid: None,
         }
+    }
+
+    /// Marks the response as owing an ID token built from `context`.
+    pub(crate) fn set_openid(&mut self, context: Option<OpenIdContext>) {
+        self.openid = context.map(Box::new);
+    }
+
+    /// The context of the ID token the response owes, if any, taken out of it.
+    #[cfg_attr(not(feature = "oidc"), allow(dead_code))]
+    pub(crate) fn take_openid(&mut self) -> Option<Box<OpenIdContext>> {
+        self.openid.take()
     }
 
     /// The access token.
