@@ -610,7 +610,10 @@ mod tests {
         ring.maintain(at(0)).await.unwrap();
         let first = ring.signer(SigningAlgorithm::Es256, at(0)).await.unwrap();
         let first_kid = first.key.record.kid.clone();
-        assert_eq!(kids(&ring.jwks(at(0)).await.unwrap()), vec![first_kid.clone()]);
+        assert_eq!(
+            kids(&ring.jwks(at(0)).await.unwrap()),
+            vec![first_kid.clone()]
+        );
 
         // Day 8: a successor is published, but the first key still signs.
         ring.maintain(at(8)).await.unwrap();
