@@ -151,9 +151,10 @@ impl<S: 'static> Server<S> {
         false
     }
 
-    /// The OpenID Provider side of the server, if it has one.
+    /// The OpenID Provider side of the server, if it is one: its keys, for a host's timer
+    /// that runs [`KeyRing::maintain`](crate::oidc::KeyRing::maintain), say.
     #[cfg(feature = "oidc")]
-    pub(crate) fn openid(&self) -> Option<&OpenIdProvider> {
+    pub fn openid(&self) -> Option<&OpenIdProvider> {
         self.openid.as_deref()
     }
 

@@ -1,6 +1,7 @@
 //! OpenID Connect, black-box: ID tokens (verified with `jsonwebtoken`, a JOSE implementation
 //! grantor does not use), the authorization request's OpenID parameters, response types and
 //! modes, UserInfo, discovery, remembered consent, and the signing keys' rotation.
+#![cfg(feature = "oidc")]
 
 mod common;
 

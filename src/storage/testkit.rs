@@ -1387,6 +1387,13 @@ impl<S: Storage> Kit<S> {
         let expired = self.tokens(GrantId::generate(), 0, true);
         self.save(&expired, NAME).await;
         let (code, _) = self.saved_code(NAME).await;
+        // A backend that keeps consent drops a pair's record of a grant with the grant.
+        let pair = (OwnerId::new(fresh_id("owner")), client_id());
+        if let Some(consents) = self.storage.consent_store() {
+            for grant in [live.grant(), expired.grant(), GrantId::generate()] {
+                ok(consents.record_grant(&pair.0, &pair.1, grant).await, NAME);
+            }
+        }
         let later = self.at(REFRESH_LIFETIME);
         let purged = ok(self.storage.purge_expired(later).await, NAME);
         // At least the expired code, access token and refresh token.
@@ -1431,5 +1438,12 @@ impl<S: Storage> Kit<S> {
             NAME,
             "a second purge at the same time finds nothing",
         );
+        if let Some(consents) = self.storage.consent_store() {
+            check(
+                ok(consents.forget(&pair.0, &pair.1).await, NAME) == vec![live.grant()],
+                NAME,
+                "purge_expired forgets a pair's grants once the grants are gone, not before",
+            );
+        }
     }
 }
