@@ -14,6 +14,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use grantor::oidc::SigningAlgorithm;
 use grantor::{MemoryStorage, Requirement, Server};
 use http::{Request, StatusCode};
 use support::oxide::{Oxide, Sha256Policy};
@@ -136,6 +137,34 @@ fn code_flow(c: &mut Criterion) {
             )
         })
     });
+    group.finish();
+}
+
+/// The code flow of an OpenID request: the same steps plus signing the ID token, per algorithm.
+fn openid_code_flow(c: &mut Criterion) {
+    let mut group = c.benchmark_group("code_flow_openid");
+    let authorize = openid_authorization_request();
+    for alg in [
+        SigningAlgorithm::Rs256,
+        SigningAlgorithm::Es256,
+        SigningAlgorithm::EdDsa,
+    ] {
+        let (server, clock) = grantor_openid_server(alg);
+        let first = grantor_code_flow(&server, &authorize);
+        ok(&first);
+        json_field(first.body(), "id_token");
+        group.bench_function(alg.as_str(), |b| {
+            b.iter_custom(|iters| {
+                chunked(
+                    iters,
+                    || expire(&clock),
+                    || {
+                        black_box(grantor_code_flow(&server, black_box(&authorize)));
+                    },
+                )
+            })
+        });
+    }
     group.finish();
 }
 
@@ -304,6 +333,7 @@ criterion_group!(
     benches,
     client_credentials,
     code_flow,
+    openid_code_flow,
     refresh,
     bearer,
     scaling,

@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use grantor::oidc::{KeyRing, NoClaims, OpenIdProvider, RotationPolicy, SigningAlgorithm};
 use grantor::{
-    Client, ClientSecret, CodeChallenge, Config, GrantType, ManualClock, MemoryStorage, OwnerId,
-    ScopeSet, Server, Timestamp,
+    Client, ClientSecret, Clock, CodeChallenge, Config, GrantType, ManualClock, MemoryStorage,
+    OwnerId, ScopeSet, Server, Timestamp,
 };
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION};
 use http::{Method, Request, Response, Uri};
@@ -72,6 +73,33 @@ pub fn grantor_server() -> (Server<MemoryStorage>, ManualClock) {
     (server, clock)
 }
 
+/// An OpenID Provider like [`grantor_server`]'s, whose public client signs its ID tokens with
+/// `alg` (its key generated before the bench starts).
+pub fn grantor_openid_server(alg: SigningAlgorithm) -> (Server<MemoryStorage>, ManualClock) {
+    let clock = ManualClock::new(Timestamp::from_secs(START));
+    let config = Config::builder("https://auth.example.com")
+        .clock(clock.clone())
+        .refresh_token_lifetime(Duration::from_secs(3 * 3600))
+        .build()
+        .expect("valid config");
+    let storage = MemoryStorage::new();
+    let keys = KeyRing::new(storage.clone(), RotationPolicy::new().algorithms([alg]))
+        .expect("valid policy");
+    run(keys.maintain(clock.now())).expect("keys generated");
+    let provider = OpenIdProvider::builder(keys, NoClaims)
+        .build()
+        .expect("valid provider");
+    let server = Server::builder(config, storage).openid(provider).build();
+    let app = Client::public(APP)
+        .redirect_uri(APP_REDIRECT)
+        .allowed_scopes("openid read")
+        .id_token_signed_response_alg(alg.as_str())
+        .build()
+        .expect("valid client");
+    run(server.register_client(app)).expect("registered");
+    (server, clock)
+}
+
 /// Moves the clock past every code's and access token's lifetime and past the refresh tokens
 /// issued before the previous move, so the automatic sweep reclaims what a bench issued. A
 /// refresh token issued since the previous move (3 h lifetime) stays live.
@@ -111,6 +139,16 @@ pub fn client_credentials_request() -> Request<Vec<u8>> {
 }
 
 /// The authorization request of the public client, with its PKCE challenge.
+/// The OpenID authorization request of the public client: scope `openid read`, a nonce.
+pub fn openid_authorization_request() -> Request<Vec<u8>> {
+    let uri = format!(
+        "/authorize?response_type=code&client_id={APP}&redirect_uri={}&scope=openid%20read&state=xyz&nonce=n-0S6_WzA2Mj&code_challenge={}&code_challenge_method=S256",
+        urlencode(APP_REDIRECT),
+        CodeChallenge::s256(VERIFIER).value()
+    );
+    Request::get(uri).body(Vec::new()).expect("valid request")
+}
+
 pub fn authorization_request() -> Request<Vec<u8>> {
     let uri = format!(
         "/authorize?response_type=code&client_id={APP}&redirect_uri={}&scope=read&state=xyz&code_challenge={}&code_challenge_method=S256",
