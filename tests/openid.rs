@@ -1231,3 +1231,26 @@ async fn saved_openid_requests_resume_with_their_parameters() {
         "OpenID parameters are not extras"
     );
 }
+
+// C-OI-1: a client whose registered algorithm the key ring does not sign with is refused at
+// the authorization endpoint, before anything is issued, rather than given an ID token signed
+// otherwise.
+#[tokio::test]
+async fn a_client_algorithm_the_provider_does_not_sign_with_is_refused() {
+    let fx = provider_over(
+        MemoryStorage::new(),
+        RotationPolicy::new().algorithms([SigningAlgorithm::Rs256]),
+        |c| c,
+    )
+    .await;
+    let error = refused(&fx, &code_query(ED, ED_REDIRECT, "openid", &[])).await;
+    assert_redirected_error(error, "unauthorized_client");
+    // The same client without openid is an OAuth client like any other.
+    let query = code_query(ED, ED_REDIRECT, "profile", &[]);
+    assert!(pending(&fx, &query).await.openid().is_none());
+    let discovery = fx.server.metadata();
+    assert_eq!(
+        discovery["id_token_signing_alg_values_supported"],
+        json!(["RS256"])
+    );
+}
