@@ -376,9 +376,16 @@ impl<S: Storage> Server<S> {
     /// Answers a `GET` of the JSON Web Key Set (served at
     /// [`Config::jwks_uri`](crate::Config::jwks_uri)): the public signing keys (C-KY-1).
     /// `404` when the server is not an OpenID Provider.
+    ///
+    /// Only the method is read, before the future starts: the future does not hold the request,
+    /// so any body type will do.
     #[cfg(feature = "oidc")]
-    pub async fn jwks_response<B>(&self, request: &Request<B>) -> Response<Vec<u8>> {
-        userinfo::jwks(self, request).await
+    pub fn jwks_response<B>(
+        &self,
+        request: &Request<B>,
+    ) -> impl Future<Output = Response<Vec<u8>>> + Send + '_ {
+        let method = request.method().clone();
+        async move { userinfo::jwks(self, &method).await }
     }
 
     /// Validates the bearer token of a request to a protected route.

@@ -1254,3 +1254,41 @@ async fn a_client_algorithm_the_provider_does_not_sign_with_is_refused() {
         json!(["RS256"])
     );
 }
+
+// C-OI-3: a login made for the request satisfies max_age, however small, even when the owner
+// takes a while on the login page.
+#[tokio::test]
+async fn a_login_made_for_the_request_satisfies_any_max_age() {
+    let fx = op().await;
+    let alice = OwnerId::new("alice");
+    let request = pending(
+        &fx,
+        &code_query(RP, RP_REDIRECT, "openid", &[("max_age", "0")]),
+    )
+    .await;
+    let before = login(&fx);
+    assert_eq!(
+        fx.server
+            .interaction(&request, Some((&alice, before)))
+            .await
+            .unwrap(),
+        Interaction::Login
+    );
+    fx.advance(40);
+    let logged_in = fx.server.now();
+    fx.advance(5);
+    let ready = fx
+        .server
+        .interaction(&request, Some((&alice, logged_in)))
+        .await
+        .unwrap();
+    assert_ne!(ready, Interaction::Login);
+    let approval =
+        Approval::new(alice, ScopeSet::parse("openid").unwrap()).authenticated_at(logged_in);
+    let response = fx.server.approve_with(request, approval).await.unwrap();
+    assert!(
+        redirect_params(&response).contains_key("code"),
+        "{}",
+        location(&response)
+    );
+}

@@ -3,12 +3,24 @@
 //!
 //! The flow a browser goes through:
 //!
-//! 1. `GET /authorize?…` — grantor validates the request. The host keeps the validated request
-//!    in the user's session and shows the login page (or, when logged in, the consent page).
-//! 2. `POST /login` — the host checks the password, then `303`s to `GET /consent?request=…`.
+//! 1. `GET /authorize?…` — grantor validates the request, then tells the host what the user must
+//!    see ([`Server::interaction`]): the login page (nobody is logged in, or OpenID Connect's
+//!    `prompt=login` or `max_age` asks for a fresh login), the consent page, or nothing — when
+//!    the user already consented to this client during the session, the request is approved
+//!    at once, and `prompt=none` requests that would need a page get an error instead
+//!    (`login_required`, `consent_required`). The host keeps a validated request in the user's
+//!    session while a page is shown.
+//! 2. `POST /login` — the host checks the password and records when the user logged in (the
+//!    ID token's `auth_time`), then `303`s to `GET /consent?request=…`, which asks grantor again
+//!    and shows the consent page (or approves at once, with remembered consent).
 //! 3. `POST /consent` — the host takes the request out of the session (once), and grantor
 //!    approves it with the scopes left checked, or denies it. grantor's answer is the `303`
-//!    back to the client, with a code or with `error=access_denied`.
+//!    back to the client, with a code or with `error=access_denied`. The consent is remembered
+//!    for the session's life.
+//!
+//! The OpenID Provider's endpoints are one line each: UserInfo (`GET`/`POST /userinfo`), the
+//! signing keys (`GET /jwks`), and discovery (`/.well-known/openid-configuration`, the same
+//! document as RFC 8414's metadata).
 
 use std::sync::Arc;
 
@@ -18,24 +30,27 @@ use axum::extract::{Form, FromRequest, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use grantor::oidc::{KeyRing, OpenIdProvider, RotationPolicy};
+use grantor::storage::KeyStore;
 use grantor::{
-    AuthorizationError, AuthorizationRequest, Config, ErrorCode, Requirement, ScopeSet, Server,
-    Storage,
+    Approval, AuthorizationError, Config, ErrorCode, Interaction, OwnerId, Requirement, ScopeSet,
+    Server, Storage, Timestamp,
 };
 
 use super::axum_glue::{Buffered, protected_json, reply};
 use super::demo_client;
-use super::pages;
-use super::sessions::{Session, Sessions};
+use super::pages::{self, LoginReason};
+use super::sessions::{Held, Login, Session, Sessions};
 use super::setup::{DEMO_CLIENT, DEMO_VERIFIER, Setup};
 use super::users::Users;
 
 /// The routes' shared state: the grantor server, the users and the browser sessions.
 pub struct App<S> {
-    /// The authorization server, checking passwords against [`Users`] for the password grant.
+    /// The authorization server and OpenID Provider, checking passwords against [`Users`] for
+    /// the password grant and reading their claims for UserInfo.
     pub server: Arc<Server<S>>,
     /// The users, for the login page.
-    pub users: Arc<Users>,
+    pub users: Users,
     sessions: Arc<Sessions>,
 }
 
@@ -43,23 +58,36 @@ impl<S> Clone for App<S> {
     fn clone(&self) -> Self {
         Self {
             server: Arc::clone(&self.server),
-            users: Arc::clone(&self.users),
+            users: self.users.clone(),
             sessions: Arc::clone(&self.sessions),
         }
     }
 }
 
 impl<S: Storage> App<S> {
-    /// A server with this configuration and storage, and the clients and users of `setup`.
+    /// A server with this configuration and storage, the clients and users of `setup`, and
+    /// its ID-token signing keys in `keys` (see [`keys`](super::keys)): loaded, or generated
+    /// before this returns, so that no request waits for a key.
     pub async fn new(
         config: Config,
         storage: S,
+        keys: Arc<dyn KeyStore>,
         setup: &Setup,
     ) -> Result<Self, Box<dyn std::error::Error>> {
         // Host's choice: cookies get `Secure` whenever the server is reached over TLS.
         let secure = config.issuer().starts_with("https://");
-        let users = Arc::new(Users::new(&setup.users)?);
-        let server = Server::new(config, storage).with_authenticator(Arc::clone(&users));
+        let users = Users::new(&setup.users)?;
+        // The OpenID Provider: keys for RS256 and every algorithm a client registered, rotated
+        // by grantor (a new key every 90 days, published a day before it signs); the users'
+        // claims from the user store.
+        let policy = RotationPolicy::new().algorithms(setup.signing_algorithms()?);
+        let ring = KeyRing::shared(keys, policy)?;
+        ring.maintain(config.clock().now()).await?;
+        let provider = OpenIdProvider::builder(ring, users.clone()).build()?;
+        let server = Server::builder(config, storage)
+            .authenticator(users.clone())
+            .openid(provider)
+            .build();
         for client in setup.clients()? {
             server.register_client(client).await?;
         }
@@ -74,6 +102,7 @@ impl<S: Storage> App<S> {
 /// The routes.
 pub fn router<S: Storage>(app: App<S>) -> Router {
     let metadata_path = app.server.metadata_path();
+    let discovery_path = app.server.openid_configuration_path();
     Router::new()
         // grantor's endpoints: each is one line around one `Server` method.
         .route("/authorize", get(authorize::<S>))
@@ -82,6 +111,10 @@ pub fn router<S: Storage>(app: App<S>) -> Router {
         .route("/introspect", post(introspect::<S>))
         // `/.well-known/oauth-authorization-server`, plus the issuer's path if it has one.
         .route(&metadata_path, get(metadata::<S>))
+        // OpenID Connect: discovery (the same document), UserInfo and the signing keys.
+        .route(&discovery_path, get(metadata::<S>))
+        .route("/userinfo", get(userinfo::<S>).post(userinfo::<S>))
+        .route("/jwks", get(jwks::<S>))
         // The host's pages around the authorization endpoint.
         .route("/login", post(login::<S>))
         .route("/consent", get(show_consent::<S>).post(answer_consent::<S>))
@@ -92,7 +125,8 @@ pub fn router<S: Storage>(app: App<S>) -> Router {
         .with_state(app)
 }
 
-/// `GET /authorize`: grantor validates; the host keeps the request and asks the user.
+/// `GET /authorize`: grantor validates, and says whether the user must see a page; the host
+/// keeps the request while they do.
 async fn authorize<S: Storage>(State(app): State<App<S>>, Buffered(request): Buffered) -> Response {
     let pending = match app.server.authorize(&request).await {
         Ok(pending) => pending,
@@ -109,29 +143,30 @@ async fn authorize<S: Storage>(State(app): State<App<S>>, Buffered(request): Buf
         Err(error) => return reply(error.into_response()),
     };
     let now = app.server.now();
-    let (session, new) = match app.sessions.resume(request.headers(), now) {
-        Some(session) => (session, false),
-        None => (app.sessions.start(now), true),
-    };
-    let request_id = super::sessions::request_id();
-    let page = ask(&session, &pending, &request_id);
-    app.sessions.hold(&session, request_id, pending, now);
-    if new {
-        app.with_cookie(page, &session)
-    } else {
-        page
+    let session = app.sessions.resume(request.headers(), now);
+    let login = session.as_ref().and_then(|session| session.login.as_ref());
+    match app.next_step(Held::new(pending, now), login).await {
+        Step::Done(response) => response,
+        Step::Show(ask, held) => match session {
+            Some(session) => app.show(ask, *held, &session, now),
+            // A session only when there is a page to show.
+            None => {
+                let session = app.sessions.start(now);
+                let page = app.show(ask, *held, &session, now);
+                app.with_cookie(page, &session)
+            }
+        },
     }
 }
 
-/// `POST /login`: check the password, then on to the consent page.
+/// `POST /login`: check the password, then on to whatever the request needs next.
 async fn login<S: Storage>(State(app): State<App<S>>, checked: CheckedForm) -> Response {
     let CheckedForm { session, form } = checked;
     let now = app.server.now();
     let request_id = form.one("request").unwrap_or_default();
-    let held = app.sessions.with_pending(&session, request_id, now, |_| ());
-    if held.is_none() {
+    let Some(held) = app.sessions.take(&session, request_id, now) else {
         return pages::unknown_request();
-    }
+    };
     let (username, password) = (form.one("username"), form.one("password"));
     // Host's choice: throttle failed logins (per account and per address) in a real deployment.
     let user = match (username, password) {
@@ -140,22 +175,22 @@ async fn login<S: Storage>(State(app): State<App<S>>, checked: CheckedForm) -> R
     };
     match user {
         Ok(Some(user)) => {
+            let target = format!("/consent?{}", query("request", &held.id));
             let session = app.sessions.log_in(&session, user, now);
-            let target = format!("/consent?{}", query("request", request_id));
+            app.sessions.put_back(&session, held, now);
             // Post/Redirect/Get: `Redirect::to` answers 303 See Other.
             app.with_cookie(Redirect::to(&target).into_response(), &session)
         }
-        Ok(None) => app
-            .sessions
-            .with_pending(&session, request_id, now, |pending| {
-                pages::login(pending, &session.csrf, request_id, true)
-            })
-            .unwrap_or_else(pages::unknown_request),
-        Err(_) => internal_error(),
+        Ok(None) => app.show(Ask::Login(LoginReason::Failed), held, &session, now),
+        Err(_) => {
+            app.sessions.put_back(&session, held, now);
+            internal_error()
+        }
     }
 }
 
-/// `GET /consent?request=…`: the consent page for a request this session holds.
+/// `GET /consent?request=…`: the page a request this session holds needs now (the consent
+/// page, or the login page again), or grantor's answer when it needs none.
 async fn show_consent<S: Storage>(
     State(app): State<App<S>>,
     headers: HeaderMap,
@@ -167,11 +202,13 @@ async fn show_consent<S: Storage>(
     };
     let params = Fields(params.map(|Query(params)| params).unwrap_or_default());
     let request_id = params.one("request").unwrap_or_default();
-    app.sessions
-        .with_pending(&session, request_id, now, |pending| {
-            ask(&session, pending, request_id)
-        })
-        .unwrap_or_else(pages::unknown_request)
+    let Some(held) = app.sessions.take(&session, request_id, now) else {
+        return pages::unknown_request();
+    };
+    match app.next_step(held, session.login.as_ref()).await {
+        Step::Done(response) => response,
+        Step::Show(ask, held) => app.show(ask, *held, &session, now),
+    }
 }
 
 /// `POST /consent`: the user's answer. The request leaves the session here, so a second answer
@@ -179,7 +216,7 @@ async fn show_consent<S: Storage>(
 async fn answer_consent<S: Storage>(State(app): State<App<S>>, checked: CheckedForm) -> Response {
     let CheckedForm { session, form } = checked;
     let now = app.server.now();
-    let Some(user) = session.user.clone() else {
+    let Some(login) = session.login.clone() else {
         // The consent page is only shown after login, so this form did not come from it.
         return pages::forged_form();
     };
@@ -195,20 +232,104 @@ async fn answer_consent<S: Storage>(State(app): State<App<S>>, checked: CheckedF
         }
     };
     let request_id = form.one("request").unwrap_or_default();
-    let Some(pending) = app.sessions.take(&session, request_id, now) else {
+    let Some(Held { request, .. }) = app.sessions.take(&session, request_id, now) else {
         return pages::unknown_request();
     };
     if !approve {
-        return reply(app.server.deny(pending));
+        return reply(app.server.deny(request));
     }
-    // Only the boxes left checked; grantor drops anything that was not requested.
-    let granted: ScopeSet = form
+    // Only the boxes left checked, and only what was requested.
+    let checked: ScopeSet = form
         .all("scope")
         .filter_map(|scope| scope.parse().ok())
         .collect();
-    match app.server.approve(pending, &user, &granted).await {
-        Ok(redirect) => reply(redirect),
-        Err(_) => internal_error(),
+    let granted = checked.restricted_to(request.scope());
+    // Remembered for the session's life: this client's next requests for no more than this
+    // skip the consent page. Without it, the consent page is simply shown again next time.
+    let until = Some(session.expires_at);
+    let client_id = request.client().id().clone();
+    let _ = app
+        .server
+        .remember_consent(&login.user, &client_id, &granted, until)
+        .await;
+    app.approve(request, &login, granted, true).await
+}
+
+/// What an authorization request needs next.
+enum Step {
+    /// Nothing more from the user: the request is answered (grantor's redirect to the client,
+    /// or an error page).
+    Done(Response),
+    /// The user must see a page first; the request waits in the session meanwhile (boxed:
+    /// a pending request is large).
+    Show(Ask, Box<Held>),
+}
+
+/// The page to show.
+enum Ask {
+    /// The login page.
+    Login(LoginReason),
+    /// The consent page, for this logged-in user.
+    Consent(OwnerId),
+}
+
+impl<S: Storage> App<S> {
+    /// Asks grantor what `held` needs given who is logged in (C-OI-3), and answers it when it
+    /// needs nothing: `prompt=none` requests that would need a page are refused, and requests
+    /// that remembered consent covers are approved.
+    async fn next_step(&self, held: Held, login: Option<&Login>) -> Step {
+        let who = login.map(|login| (&login.user, login.at));
+        let interaction = match self.server.interaction(&held.request, who).await {
+            Ok(interaction) => interaction,
+            Err(_) => return Step::Done(internal_error()),
+        };
+        match (interaction, login) {
+            // `prompt=none`: never a page, the error goes back to the client.
+            (Interaction::Refuse(error), _) => {
+                Step::Done(reply(self.server.reject(held.request, error)))
+            }
+            (Interaction::Ready, Some(login)) => self.approve_remembered(held, login).await,
+            (Interaction::Consent, Some(login)) => {
+                Step::Show(Ask::Consent(login.user.clone()), Box::new(held))
+            }
+            (_, None) => Step::Show(Ask::Login(LoginReason::NoLogin), Box::new(held)),
+            // A fresh login (`prompt=login`, `max_age`) or another account (`id_token_hint`,
+            // `prompt=select_account`): the login page lets the user log in as they choose.
+            (_, Some(_)) => Step::Show(Ask::Login(LoginReason::Again), Box::new(held)),
+        }
+    }
+
+    /// Approves a request that the user's remembered consent covers, with the requested
+    /// scopes that consent covers, without showing a page.
+    async fn approve_remembered(&self, held: Held, login: &Login) -> Step {
+        let client_id = held.request.client().id();
+        let remembered = match self.server.consent(&login.user, client_id).await {
+            Ok(Some(consent)) => consent.scope,
+            // Expired since grantor looked: ask again.
+            Ok(None) => return Step::Show(Ask::Consent(login.user.clone()), Box::new(held)),
+            Err(_) => return Step::Done(internal_error()),
+        };
+        let granted = held.request.scope().restricted_to(&remembered);
+        Step::Done(self.approve(held.request, login, granted, false).await)
+    }
+
+    /// Approves a request for the logged-in user: grantor's redirect with the code (or
+    /// `login_required`, when the login has grown too old for the request meanwhile).
+    async fn approve(
+        &self,
+        request: grantor::AuthorizationRequest,
+        login: &Login,
+        granted: ScopeSet,
+        consent_shown: bool,
+    ) -> Response {
+        let approval = Approval::new(login.user.clone(), granted)
+            .authenticated_at(login.at)
+            .amr(["pwd"])
+            .consent_shown(consent_shown);
+        match self.server.approve_with(request, approval).await {
+            Ok(redirect) => reply(redirect),
+            Err(_) => internal_error(),
+        }
     }
 }
 
@@ -230,9 +351,21 @@ async fn introspect<S: Storage>(
     reply(app.server.introspect(&request).await)
 }
 
-/// `GET /.well-known/oauth-authorization-server`: the server's metadata (RFC 8414).
+/// `GET /.well-known/oauth-authorization-server` and `/.well-known/openid-configuration`: the
+/// server's metadata (RFC 8414, OpenID Connect Discovery).
 async fn metadata<S: Storage>(State(app): State<App<S>>, request: Request) -> Response {
     reply(app.server.metadata_response(&request))
+}
+
+/// `GET` or `POST /userinfo`: the claims about the user of an access token holding `openid`,
+/// those its scopes allow (OpenID Connect Core §5.3).
+async fn userinfo<S: Storage>(State(app): State<App<S>>, Buffered(request): Buffered) -> Response {
+    reply(app.server.userinfo(&request).await)
+}
+
+/// `GET /jwks`: the public keys ID tokens are verified with.
+async fn jwks<S: Storage>(State(app): State<App<S>>, Buffered(request): Buffered) -> Response {
+    reply(app.server.jwks_response(&request).await)
 }
 
 /// `GET /api/me`: a protected resource. Any valid access token will do; it answers with the
@@ -262,18 +395,21 @@ async fn callback<S: Storage>(
 }
 
 impl<S> App<S> {
+    /// Renders the page `ask` names for `held`, and keeps the request in the session until
+    /// the page's form comes back.
+    fn show(&self, ask: Ask, held: Held, session: &Session, now: Timestamp) -> Response {
+        let page = match &ask {
+            Ask::Login(reason) => pages::login(&held.request, &session.csrf, &held.id, *reason),
+            Ask::Consent(user) => pages::consent(&held.request, user, &session.csrf, &held.id),
+        };
+        self.sessions.put_back(session, held, now);
+        page
+    }
+
     fn with_cookie(&self, mut response: Response, session: &Session) -> Response {
         let cookie = self.sessions.cookie(session);
         response.headers_mut().insert(header::SET_COOKIE, cookie);
         response
-    }
-}
-
-/// The login page, or the consent page once the user is logged in.
-fn ask(session: &Session, request: &AuthorizationRequest, request_id: &str) -> Response {
-    match &session.user {
-        Some(user) => pages::consent(request, user, &session.csrf, request_id),
-        None => pages::login(request, &session.csrf, request_id, false),
     }
 }
 

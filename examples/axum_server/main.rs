@@ -1,16 +1,38 @@
-//! A complete authorization server on axum, with the parts grantor leaves to its host: a user
-//! store with hashed passwords, login and consent pages, sessions and CSRF protection.
+//! A complete authorization server and OpenID Provider on axum, with the parts grantor leaves
+//! to its host: a user store with hashed passwords and OpenID Connect claims, login and consent
+//! pages (honouring `prompt`, `max_age` and `login_hint`, and remembering consent), sessions
+//! and CSRF protection, and where the ID-token signing keys are kept.
 //!
 //! ```sh
 //! cargo run --example axum_server                # listens on 127.0.0.1:8080
 //! cargo run --example axum_server -- --addr 127.0.0.1:9000 --issuer https://auth.example.com
 //! cargo run --example axum_server -- --config examples/axum_server/config.sample.json
+//! cargo run --example axum_server -- --keys signing-keys.jwks.json
 //! cargo run --example axum_server --features sqlite -- --storage sqlite:grantor.db
 //! cargo run --example axum_server --features postgres -- --storage postgres://localhost/grantor
 //! ```
 //!
+//! The options:
+//!
+//! | option | meaning |
+//! |---|---|
+//! | `--addr HOST:PORT` | where to listen (default `127.0.0.1:8080`; port 0 picks a free port) |
+//! | `--issuer URL` | the server's public URL, as clients reach it (default `http://` + the address; behind a TLS proxy, its `https://` URL) |
+//! | `--config FILE` | the clients and users (JSON; every field is described in [`setup`]); default: the built-in demo client and user |
+//! | `--storage …` | `memory` (default), `sqlite:PATH` (feature `sqlite`) or a `postgres://` URL (feature `postgres`) |
+//! | `--keys FILE` | keep the ID-token signing keys in this JWKS file (created if missing), so that tokens verify across restarts (see [`keys`]); default: in the storage backend |
+//!
+//! The configuration file (`--config`; `config.sample.json` beside this file is one) has
+//! `clients` — each with `client_id`, `client_secret` (confidential clients), `name`,
+//! `redirect_uris`, `grant_types`, `response_types`, `scopes` (`openid` for OpenID Connect) and
+//! `id_token_signed_response_alg` — and `users` — each with `username`, `password` and the
+//! OpenID Connect `claims` UserInfo serves. Fields that later issues use (`resources`,
+//! `registration`, `dpop_bound_access_tokens`, …) are accepted and ignored; [`setup`] describes
+//! every field.
+//!
 //! The modules, in the order a newcomer wants them: [`app`] (the routes), [`pages`] (login and
-//! consent), [`sessions`], [`users`] (where your user store goes), [`setup`] (the config file).
+//! consent), [`sessions`], [`users`] (where your user store and its claims go), [`setup`] (the
+//! config file), [`keys`] (the signing keys' file).
 
 pub mod app;
 #[path = "../support/axum_glue.rs"]
@@ -19,6 +41,7 @@ pub mod axum_glue;
 pub mod demo_client;
 #[path = "../support/html.rs"]
 pub mod html;
+pub mod keys;
 pub mod pages;
 pub mod sessions;
 pub mod setup;
@@ -28,13 +51,17 @@ use std::error::Error;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use grantor::storage::KeyStore;
 use grantor::{Config, MemoryStorage, Storage};
 
 use setup::{DEMO_CLIENT, DEMO_USER, DEMO_VERIFIER, Setup, UserEntry};
 
 const USAGE: &str = "usage: axum_server [--addr HOST:PORT] [--issuer URL] [--config FILE] \
-                     [--storage memory|sqlite:PATH|postgres://…]";
+                     [--storage memory|sqlite:PATH|postgres://…] [--keys FILE]\n\
+                     --keys FILE  keep the ID-token signing keys in this JWKS file (private \
+                     keys; created if missing) instead of the storage backend";
 
 /// The command line.
 struct Options {
@@ -44,6 +71,8 @@ struct Options {
     config: Option<PathBuf>,
     /// `memory` (the default), `sqlite:PATH` or a `postgres://` URL.
     storage: String,
+    /// The JWKS file of the signing keys; `None`: the storage backend keeps them.
+    keys: Option<PathBuf>,
 }
 
 impl Options {
@@ -53,6 +82,7 @@ impl Options {
             issuer: None,
             config: None,
             storage: "memory".to_owned(),
+            keys: None,
         };
         while let Some(flag) = args.next() {
             let mut value = || args.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
@@ -63,6 +93,7 @@ impl Options {
                 "--issuer" => options.issuer = Some(value()?),
                 "--config" => options.config = Some(value()?.into()),
                 "--storage" => options.storage = value()?,
+                "--keys" => options.keys = Some(value()?.into()),
                 "--help" | "-h" => return Err(USAGE.to_owned()),
                 _ => return Err(format!("unknown option {flag}\n{USAGE}")),
             }
@@ -97,6 +128,7 @@ async fn run(options: Options) -> Result<(), Box<dyn Error>> {
     // The issuer is the server's public URL: behind a TLS proxy, pass `--issuer https://…`.
     let issuer = options
         .issuer
+        .clone()
         .unwrap_or_else(|| match options.addr.strip_suffix(":0") {
             Some(_) => format!("http://{addr}"), // port 0: the port the system picked
             None => format!("http://{}", options.addr),
@@ -113,17 +145,17 @@ async fn run(options: Options) -> Result<(), Box<dyn Error>> {
     // instance of a fleet. Any `grantor::Storage` implementation fits.
     let storage = options.storage.as_str();
     if storage == "memory" {
-        return serve(listener, config, MemoryStorage::new(), &setup).await;
+        return serve(listener, config, MemoryStorage::new(), &options, &setup).await;
     }
     #[cfg(feature = "sqlite")]
     if storage.starts_with("sqlite:") {
         let storage = grantor::storage::SqliteStorage::open(storage).await?;
-        return serve(listener, config, storage, &setup).await;
+        return serve(listener, config, storage, &options, &setup).await;
     }
     #[cfg(feature = "postgres")]
     if storage.starts_with("postgres://") || storage.starts_with("postgresql://") {
         let storage = grantor::storage::PostgresStorage::connect(storage).await?;
-        return serve(listener, config, storage, &setup).await;
+        return serve(listener, config, storage, &options, &setup).await;
     }
     Err(format!(
         "--storage {storage}: use memory, sqlite:PATH (build with --features sqlite) or \
@@ -133,32 +165,49 @@ async fn run(options: Options) -> Result<(), Box<dyn Error>> {
 }
 
 /// Registers the setup's clients in `storage` and serves until the process is stopped.
-async fn serve<S: Storage>(
+async fn serve<S: Storage + KeyStore + Clone>(
     listener: tokio::net::TcpListener,
     config: Config,
     storage: S,
+    options: &Options,
     setup: &Setup,
 ) -> Result<(), Box<dyn Error>> {
     let addr = listener.local_addr()?;
     let issuer = config.issuer().to_owned();
-    let app = app::App::new(config, storage, setup).await?;
-    let metadata_path = app.server.metadata_path();
-    print_welcome(&addr, &issuer, &metadata_path, setup);
+    // The signing keys: in the JWKS file `--keys` names, or else beside everything else in
+    // the storage backend (a real deployment's choice: its database, shared by the fleet).
+    let keys: Arc<dyn KeyStore> = match &options.keys {
+        Some(path) => Arc::new(keys::JwksFile::open(path, config.clock().now())?),
+        None => Arc::new(storage.clone()),
+    };
+    let app = app::App::new(config, storage, keys, setup).await?;
+    print_welcome(&addr, &issuer, &app.server, setup);
     axum::serve(listener, app::router(app)).await?;
     Ok(())
 }
 
-fn print_welcome(addr: &SocketAddr, issuer: &str, metadata_path: &str, setup: &Setup) {
-    // The well-known path hangs off the issuer's origin, before any issuer path (RFC 8414 §3).
+fn print_welcome<S: Storage>(
+    addr: &SocketAddr,
+    issuer: &str,
+    server: &grantor::Server<S>,
+    setup: &Setup,
+) {
+    // The well-known paths hang off the issuer's origin: RFC 8414's before any issuer path,
+    // OpenID Connect Discovery's after it (the server's paths say which).
     let origin = url::Url::parse(issuer)
         .map_or_else(|_| issuer.to_owned(), |u| u.origin().ascii_serialization());
+    let metadata_path = server.metadata_path();
+    let discovery_path = server.openid_configuration_path();
     println!("grantor axum_server listening on {addr}, issuer {issuer}\n");
     println!("Endpoints:");
     println!("  GET  {issuer}/authorize   authorization (login and consent pages)");
     println!("  POST {issuer}/token       token, every grant type");
     println!("  POST {issuer}/revoke      revocation (RFC 7009)");
     println!("  POST {issuer}/introspect  introspection (RFC 7662)");
+    println!("  GET  {issuer}/userinfo    UserInfo, also POST (OpenID Connect)");
+    println!("  GET  {issuer}/jwks        ID-token signing keys (JWKS)");
     println!("  GET  {origin}{metadata_path}  metadata (RFC 8414)");
+    println!("  GET  {origin}{discovery_path}  discovery (OpenID Connect)");
     println!("  GET  {issuer}/api/me      protected resource (any valid access token)\n");
     println!("Clients:");
     for client in &setup.clients {

@@ -11,19 +11,36 @@ use grantor::{AuthorizationRequest, OwnerId};
 
 use super::html::escape;
 
+/// Why the login page is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginReason {
+    /// Nobody is logged in.
+    NoLogin,
+    /// The password was wrong (or the user unknown): try again.
+    Failed,
+    /// Someone is logged in, but the application asks for a fresh login (OpenID Connect's
+    /// `prompt=login` or `max_age`), or for another account.
+    Again,
+}
+
 /// The login form: fields `username` and `password`, posted to `/login` with the CSRF token and
-/// the id of the waiting authorization request.
+/// the id of the waiting authorization request. The username is pre-filled with the request's
+/// `login_hint`, if it has one.
 pub fn login(
     request: &AuthorizationRequest,
     csrf: &str,
     request_id: &str,
-    failed: bool,
+    reason: LoginReason,
 ) -> Response {
-    let notice = if failed {
-        r#"<p class="error" role="alert">Wrong username or password.</p>"#
-    } else {
-        ""
+    let notice = match reason {
+        LoginReason::NoLogin => "",
+        LoginReason::Failed => r#"<p class="error" role="alert">Wrong username or password.</p>"#,
+        LoginReason::Again => "<p>The application asks you to log in again.</p>",
     };
+    let hint = request
+        .openid()
+        .and_then(|openid| openid.login_hint())
+        .unwrap_or_default();
     let body = format!(
         r#"<h1>Log in</h1>
 <p>to continue to <b>{client}</b>.</p>
@@ -31,19 +48,21 @@ pub fn login(
 <form method="post" action="/login">
   <input type="hidden" name="csrf" value="{csrf}">
   <input type="hidden" name="request" value="{request_id}">
-  <label>Username <input name="username" autocomplete="username" required autofocus></label>
+  <label>Username <input name="username" value="{hint}" autocomplete="username" required autofocus></label>
   <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
   <button>Log in</button>
 </form>"#,
         client = escape(request.client().name()),
         csrf = escape(csrf),
         request_id = escape(request_id),
+        hint = escape(hint),
     );
     page(StatusCode::OK, "Log in", &body)
 }
 
 /// The consent page: the client's name, the requested scopes as pre-checked checkboxes named
-/// `scope`, and two buttons named `decision` (`approve`, `deny`).
+/// `scope`, and two buttons named `decision` (`approve`, `deny`). An approval is remembered
+/// for the session's life (see [`app`](super::app)).
 pub fn consent(
     request: &AuthorizationRequest,
     user: &OwnerId,
@@ -71,7 +90,8 @@ pub fn consent(
 <form method="post" action="/consent">
   <input type="hidden" name="csrf" value="{csrf}">
   <input type="hidden" name="request" value="{request_id}">
-{scopes}  <p>You will be sent back to <b>{destination}</b>.</p>
+{scopes}  <p>You will be sent back to <b>{destination}</b>. If you approve, {client} will not ask
+  again while you stay logged in.</p>
   <button name="decision" value="approve">Approve</button>
   <button name="decision" value="deny" class="secondary">Deny</button>
 </form>"#,

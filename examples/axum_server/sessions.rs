@@ -2,7 +2,8 @@
 //!
 //! An in-memory store keyed by a random id that the browser keeps in a cookie (`HttpOnly`, so
 //! scripts cannot read it; `SameSite=Lax`, so other sites cannot post forms with it). A session
-//! holds three things: who is logged in, the CSRF token its forms must carry, and the
+//! holds three things: who is logged in and since when (OpenID Connect's `prompt=login` and
+//! `max_age` ask for a login newer than some time), the CSRF token its forms must carry, and the
 //! authorization requests waiting for the user's decision, each under a random id that the
 //! consent form posts back. A request is removed when it is answered, so a replayed consent POST
 //! finds nothing.
@@ -42,8 +43,19 @@ pub struct Session {
     pub id: String,
     /// The token every form of this session carries.
     pub csrf: String,
-    /// The logged-in user, if any.
-    pub user: Option<OwnerId>,
+    /// Who is logged in, if anyone.
+    pub login: Option<Login>,
+    /// When the session ends if it is not used again.
+    pub expires_at: Timestamp,
+}
+
+/// A user's login: who, and when they entered their password (the ID token's `auth_time`).
+#[derive(Clone)]
+pub struct Login {
+    /// The logged-in user.
+    pub user: OwnerId,
+    /// When they logged in.
+    pub at: Timestamp,
 }
 
 impl Session {
@@ -55,15 +67,34 @@ impl Session {
 
 struct Entry {
     csrf: String,
-    user: Option<OwnerId>,
-    pending: Vec<Pending>,
+    login: Option<Login>,
+    pending: Vec<Held>,
     last_seen: Timestamp,
 }
 
-struct Pending {
-    id: String,
-    request: AuthorizationRequest,
+/// A waiting authorization request, taken out of its session by [`Sessions::take`]: answer it,
+/// or give it back with [`Sessions::put_back`].
+pub struct Held {
+    /// The validated request.
+    pub request: AuthorizationRequest,
+    /// Its id in the session, which the pages' forms post back.
+    pub id: String,
     created: Timestamp,
+}
+
+impl Held {
+    /// A request to keep under a new id, from `now`.
+    pub fn new(request: AuthorizationRequest, now: Timestamp) -> Self {
+        Self {
+            request,
+            id: random_id(),
+            created: now,
+        }
+    }
+
+    fn is_live(&self, now: Timestamp) -> bool {
+        self.created.after(REQUEST_LIFETIME) > now
+    }
 }
 
 /// The session store.
@@ -98,7 +129,8 @@ impl Sessions {
         Some(Session {
             id: id.to_owned(),
             csrf: entry.csrf.clone(),
-            user: entry.user.clone(),
+            login: entry.login.clone(),
+            expires_at: now.after(IDLE_TIMEOUT),
         })
     }
 
@@ -107,71 +139,38 @@ impl Sessions {
         self.insert(None, Vec::new(), now)
     }
 
-    /// Logs `user` in. The session gets a new id and CSRF token (so an id planted in the
-    /// browser before login is worthless afterwards) and keeps its waiting requests.
+    /// Logs `user` in at `now`. The session gets a new id and CSRF token (so an id planted in
+    /// the browser before login is worthless afterwards) and keeps its waiting requests.
     pub fn log_in(&self, session: &Session, user: OwnerId, now: Timestamp) -> Session {
         let pending = self
             .lock()
             .remove(&session.id)
             .map(|entry| entry.pending)
             .unwrap_or_default();
-        self.insert(Some(user), pending, now)
+        self.insert(Some(Login { user, at: now }), pending, now)
     }
 
-    /// Keeps a validated request until the user answers it, under `id` (from [`request_id`]).
-    pub fn hold(
-        &self,
-        session: &Session,
-        id: String,
-        request: AuthorizationRequest,
-        now: Timestamp,
-    ) {
+    /// Keeps a request in the session until the user answers it: a new one from
+    /// [`Held::new`], or one given back after [`take`](Self::take) (with its id and age).
+    /// The oldest waiting request is dropped when too many wait.
+    pub fn put_back(&self, session: &Session, held: Held, now: Timestamp) {
         if let Some(entry) = self.lock().get_mut(&session.id) {
-            entry
-                .pending
-                .retain(|p| p.created.after(REQUEST_LIFETIME) > now);
+            entry.pending.retain(|p| p.is_live(now));
             if entry.pending.len() >= MAX_PENDING {
                 entry.pending.remove(0);
             }
-            entry.pending.push(Pending {
-                id,
-                request,
-                created: now,
-            });
+            entry.pending.push(held);
         }
     }
 
-    /// Shows the waiting request with this id to `page`, leaving it in place (to render the
-    /// login or consent page): a request is never copied, only taken once to be answered.
-    pub fn with_pending<R>(
-        &self,
-        session: &Session,
-        id: &str,
-        now: Timestamp,
-        page: impl FnOnce(&AuthorizationRequest) -> R,
-    ) -> Option<R> {
-        let entries = self.lock();
-        let pending = entries
-            .get(&session.id)?
-            .pending
-            .iter()
-            .find(|p| p.id == id)?;
-        (pending.created.after(REQUEST_LIFETIME) > now).then(|| page(&pending.request))
-    }
-
-    /// Removes and returns the waiting request with this id (to answer it): only the first
-    /// caller gets it.
-    pub fn take(
-        &self,
-        session: &Session,
-        id: &str,
-        now: Timestamp,
-    ) -> Option<AuthorizationRequest> {
+    /// Removes and returns the waiting request with this id, to answer it or to work out what
+    /// to show next: only one caller at a time gets it, and a request is never copied.
+    pub fn take(&self, session: &Session, id: &str, now: Timestamp) -> Option<Held> {
         let mut entries = self.lock();
         let pending = &mut entries.get_mut(&session.id)?.pending;
         let index = pending.iter().position(|p| p.id == id)?;
-        let pending = pending.remove(index);
-        (pending.created.after(REQUEST_LIFETIME) > now).then_some(pending.request)
+        let held = pending.remove(index);
+        held.is_live(now).then_some(held)
     }
 
     /// The `Set-Cookie` value for a session.
@@ -185,11 +184,12 @@ impl Sessions {
         HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 
-    fn insert(&self, user: Option<OwnerId>, pending: Vec<Pending>, now: Timestamp) -> Session {
+    fn insert(&self, login: Option<Login>, pending: Vec<Held>, now: Timestamp) -> Session {
         let session = Session {
             id: random_id(),
             csrf: random_id(),
-            user,
+            login,
+            expires_at: now.after(IDLE_TIMEOUT),
         };
         let mut entries = self.lock();
         // Reclaim idle sessions as new ones arrive (a database-backed store would expire them):
@@ -212,7 +212,7 @@ impl Sessions {
             session.id.clone(),
             Entry {
                 csrf: session.csrf.clone(),
-                user: session.user.clone(),
+                login: session.login.clone(),
                 pending,
                 last_seen: now,
             },
@@ -249,11 +249,6 @@ fn cookie_value(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// 256 random bits, base64url: unguessable session, CSRF and request ids.
-/// A new id for a request to [`Sessions::hold`].
-pub fn request_id() -> String {
-    random_id()
-}
-
 fn random_id() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
 }

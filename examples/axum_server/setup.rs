@@ -4,21 +4,61 @@
 //!
 //! ```json
 //! {"clients": [{"client_id": "…", "client_secret": "…", "name": "…", "redirect_uris": ["…"],
-//!               "grant_types": ["authorization_code", "refresh_token"], "scopes": ["profile"]}],
-//!  "users": [{"username": "…", "password": "…"}]}
+//!               "grant_types": ["authorization_code", "refresh_token"],
+//!               "scopes": ["openid", "profile"],
+//!               "response_types": ["code", "code id_token"],
+//!               "id_token_signed_response_alg": "ES256"}],
+//!  "users": [{"username": "…", "password": "…",
+//!             "claims": {"name": "…", "email": "…", "email_verified": true}}]}
 //! ```
 //!
-//! A client without `client_secret` is public (it must use PKCE). A real host keeps clients in
-//! its database and registers them through grantor's `Storage`; this file is for trying things.
+//! Top level:
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `clients` | the clients to register (default none) |
+//! | `users` | the users who can log in (default none) |
+//!
+//! Each client:
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `client_id` | the client identifier (required) |
+//! | `client_secret` | the secret of a confidential client; absent: a public client, which must use PKCE |
+//! | `name` | the name shown on the login and consent pages (default: the id) |
+//! | `redirect_uris` | the registered redirect URIs (needed by the code and implicit grants) |
+//! | `grant_types` | grant type names (default `authorization_code` and `refresh_token`) |
+//! | `scopes` | the scopes the client may request; a request that names none gets all of them. Add `openid` for OpenID Connect |
+//! | `response_types` | the response types the client may ask for, e.g. `"code"`, `"code id_token"` (default: those its grant types imply) |
+//! | `id_token_signed_response_alg` | how its ID tokens are signed: `RS256` (default), `PS256`, `ES256` or `EdDSA` |
+//!
+//! Each user:
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `username` | the login name, also the user's id (`sub`) in tokens (required) |
+//! | `password` | the password, in clear (hashed at startup; required) |
+//! | `claims` | standard OpenID Connect claims (`name`, `email`, `email_verified`, …), served by UserInfo to clients granted the matching scope (`profile`, `email`, `address`, `phone`) |
+//!
+//! Fields that later issues give a meaning are accepted now and ignored (each field's doc names
+//! its issue), so that one file works across versions: top-level `resources`,
+//! `default_resource`, `registration`, `profile`, `exchange`, `refresh_grace_seconds`; per
+//! client `resources`, `token_endpoint_auth_method`, `jwks`, `dpop_bound_access_tokens`,
+//! `require_pushed_authorization_requests` (see [`Reserved`]).
+//! Any other field is an error, so that a typo does not go unnoticed.
+//!
+//! A real host keeps clients in its database and registers them through grantor's `Storage`;
+//! this file is for trying things.
 
 use std::error::Error;
 use std::path::Path;
 
-use grantor::{Client, ClientSecret, GrantType};
+use grantor::oidc::{ClaimSet, SigningAlgorithm};
+use grantor::{Client, ClientSecret, GrantType, ResponseType};
 use serde::Deserialize;
 
-/// The contents of a configuration file.
-#[derive(Debug, Deserialize)]
+/// The contents of a configuration file (`Default`: no clients, no users).
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Setup {
     /// The clients to register.
@@ -27,10 +67,27 @@ pub struct Setup {
     /// The users who can log in.
     #[serde(default)]
     pub users: Vec<UserEntry>,
+    /// The protected resources and their identifiers: used by the resource-indicators issue
+    /// (RFC 8707, RFC 9728: C-RI-1, C-PR-1).
+    pub resources: Option<Reserved>,
+    /// The resource a request naming none is for: used by the resource-indicators issue
+    /// (C-RI-1).
+    pub default_resource: Option<Reserved>,
+    /// Whether and how clients may register themselves: used by the dynamic-registration
+    /// issue (RFC 7591, RFC 7592: C-DR-1, C-DR-2).
+    pub registration: Option<Reserved>,
+    /// A security profile to switch on: used by the high-security issue (FAPI 2.0, C-FA-1).
+    pub profile: Option<Reserved>,
+    /// The token-exchange policy: used by the token-exchange issue (RFC 8693: C-TX-1,
+    /// C-TX-2).
+    pub exchange: Option<Reserved>,
+    /// The refresh-token grace window: used by the refresh-grace issue (C-RG-1).
+    pub refresh_grace_seconds: Option<Reserved>,
 }
 
-/// One client. Its `Debug` leaves the secret out.
-#[derive(Deserialize)]
+/// One client. Its `Debug` leaves the secret out. `Default` is an entry with every optional
+/// field absent, for struct-update syntax (its `client_id` is empty: set it).
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientEntry {
     /// The client identifier.
@@ -47,6 +104,26 @@ pub struct ClientEntry {
     /// The scopes the client may request; a request that names none gets all of them.
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// Response types (`"code"`, `"code id_token"`, …); absent means those the grant types
+    /// imply.
+    pub response_types: Option<Vec<String>>,
+    /// The JWS algorithm of the client's ID tokens; absent means `RS256`.
+    pub id_token_signed_response_alg: Option<String>,
+    /// The resources the client may ask tokens for: used by the resource-indicators issue
+    /// (C-RI-1).
+    pub resources: Option<Reserved>,
+    /// How the client authenticates at the token endpoint, e.g. `private_key_jwt`: used by
+    /// the client-assertions issue (RFC 7523: C-CA-1).
+    pub token_endpoint_auth_method: Option<Reserved>,
+    /// The client's public keys, for `private_key_jwt`: used by the client-assertions issue
+    /// (C-CA-1).
+    pub jwks: Option<Reserved>,
+    /// Whether the client's access tokens must be DPoP-bound: used by the DPoP issue
+    /// (RFC 9449: C-DP-1).
+    pub dpop_bound_access_tokens: Option<Reserved>,
+    /// Whether the client must push its authorization requests: used by the PAR issue
+    /// (RFC 9126: C-PA-1).
+    pub require_pushed_authorization_requests: Option<Reserved>,
 }
 
 impl std::fmt::Debug for ClientEntry {
@@ -61,12 +138,17 @@ impl std::fmt::Debug for ClientEntry {
             .field("redirect_uris", &self.redirect_uris)
             .field("grant_types", &self.grant_types)
             .field("scopes", &self.scopes)
-            .finish()
+            .field("response_types", &self.response_types)
+            .field(
+                "id_token_signed_response_alg",
+                &self.id_token_signed_response_alg,
+            )
+            .finish_non_exhaustive()
     }
 }
 
 /// One user. The password is in clear only because this is a demo file: it is hashed with
-/// argon2 at startup, and only the hash is kept.
+/// argon2 at startup, and only the hash is kept. Its `Debug` shows the username only.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserEntry {
@@ -74,6 +156,9 @@ pub struct UserEntry {
     pub username: String,
     /// The password, in clear.
     pub password: String,
+    /// The user's OpenID Connect claims (`name`, `email`, …), for UserInfo.
+    #[serde(default)]
+    pub claims: ClaimSet,
 }
 
 impl std::fmt::Debug for UserEntry {
@@ -83,6 +168,10 @@ impl std::fmt::Debug for UserEntry {
             .finish_non_exhaustive()
     }
 }
+
+/// A field that a later issue gives a meaning: accepted with any JSON value, and ignored (not
+/// even kept) until then.
+pub type Reserved = serde::de::IgnoredAny;
 
 /// The demo client's id.
 pub const DEMO_CLIENT: &str = "demo-app";
@@ -101,28 +190,48 @@ impl Setup {
             .map_err(|e| format!("{} is not a valid configuration: {e}", path.display()).into())
     }
 
-    /// The built-in demo: one public client whose redirect URI is this server's `/callback`
-    /// page, and one user.
+    /// The built-in demo: one public OpenID Connect client whose redirect URI is this
+    /// server's `/callback` page, and one user with a name and an email address.
     pub fn demo(issuer: &str) -> Self {
         Self {
             clients: vec![ClientEntry {
                 client_id: DEMO_CLIENT.to_owned(),
-                client_secret: None,
                 name: Some("Demo App".to_owned()),
                 redirect_uris: vec![format!("{issuer}/callback")],
-                grant_types: None,
-                scopes: ["profile", "email", "messages"].map(String::from).to_vec(),
+                scopes: ["openid", "profile", "email", "messages"]
+                    .map(String::from)
+                    .to_vec(),
+                ..ClientEntry::default()
             }],
             users: vec![UserEntry {
                 username: DEMO_USER.0.to_owned(),
                 password: DEMO_USER.1.to_owned(),
+                claims: ClaimSet::from_iter([
+                    ("name".to_owned(), "Alice Liddell".into()),
+                    ("email".to_owned(), "alice@example.com".into()),
+                    ("email_verified".to_owned(), true.into()),
+                ]),
             }],
+            ..Setup::default()
         }
     }
 
     /// Builds the clients, checking every entry (unknown grant types, bad redirect URIs, …).
     pub fn clients(&self) -> Result<Vec<Client>, grantor::Error> {
         self.clients.iter().map(ClientEntry::build).collect()
+    }
+
+    /// The algorithms the server signs ID tokens with: RS256, which every OpenID Provider
+    /// offers, and those the clients registered.
+    pub fn signing_algorithms(&self) -> Result<Vec<SigningAlgorithm>, grantor::Error> {
+        let registered = self
+            .clients
+            .iter()
+            .filter_map(|client| client.id_token_signed_response_alg.as_deref())
+            .map(str::parse::<SigningAlgorithm>);
+        std::iter::once(Ok(SigningAlgorithm::Rs256))
+            .chain(registered)
+            .collect()
     }
 }
 
@@ -133,11 +242,15 @@ impl ClientEntry {
             None => Client::public(&self.client_id),
         };
         if let Some(names) = &self.grant_types {
-            let grants = names
-                .iter()
-                .map(|name| name.parse::<GrantType>())
-                .collect::<Result<Vec<_>, _>>()?;
+            let grants = parse_all::<GrantType>(names)?;
             builder = builder.grant_types(grants);
+        }
+        if let Some(names) = &self.response_types {
+            let types = parse_all::<ResponseType>(names)?;
+            builder = builder.response_types(types);
+        }
+        if let Some(alg) = &self.id_token_signed_response_alg {
+            builder = builder.id_token_signed_response_alg(alg);
         }
         if let Some(name) = &self.name {
             builder = builder.name(name);
@@ -151,4 +264,11 @@ impl ClientEntry {
             .default_scopes(scopes)
             .build()
     }
+}
+
+/// Parses every name of a list (grant types, response types), or fails on the first bad one.
+fn parse_all<T: std::str::FromStr<Err = grantor::Error>>(
+    names: &[String],
+) -> Result<Vec<T>, grantor::Error> {
+    names.iter().map(|name| name.parse()).collect()
 }

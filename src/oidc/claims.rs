@@ -44,6 +44,17 @@ pub trait ClaimsSource: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Option<ClaimSet>, Error>>;
 }
 
+/// A shared claims source: the host's user store, used by its own pages too.
+impl<C: ClaimsSource> ClaimsSource for std::sync::Arc<C> {
+    fn claims<'a>(
+        &'a self,
+        owner: &'a OwnerId,
+        wanted: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<Option<ClaimSet>, Error>> {
+        (**self).claims(owner, wanted)
+    }
+}
+
 /// A source with no claims: ID tokens and UserInfo tell only the subject.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoClaims;

@@ -315,9 +315,12 @@ struct KeySet {
 impl KeySet {
     /// The key that signs `alg` tokens at `now`: the latest that has started signing.
     fn signer(&self, alg: SigningAlgorithm, now: Timestamp) -> Option<&Arc<LoadedKey>> {
-        self.keys
-            .iter()
-            .rfind(|key| key.alg == alg && key.record.signs_from <= now && key.is_published(now))
+        self.keys.iter().rfind(|key| {
+            key.alg == alg
+                && key.record.signs_from <= now
+                && key.record.retires_at.is_none_or(|at| now < at)
+                && key.is_published(now)
+        })
     }
 
     /// A published key by `kid`.
@@ -453,15 +456,19 @@ impl KeyRing {
             }
         }
         sort(&mut keys);
-        // Each key retires when its successor starts signing, and leaves the JWKS once every
-        // token it could have signed has expired.
+        // Each key retires when its successor starts signing (a key of an algorithm the policy
+        // dropped, now), and leaves the JWKS once every token it could have signed has expired.
         for i in 0..keys.len() {
             let successor = keys[i + 1..]
                 .iter()
                 .find(|next| next.alg == keys[i].alg)
                 .map(|next| next.record.signs_from);
-            let Some(retires_at) = successor else {
-                continue;
+            let dropped = !self.policy.algorithms.contains(&keys[i].alg);
+            let retires_at = match (successor, keys[i].record.retires_at) {
+                (Some(at), _) => at,
+                (None, Some(at)) if dropped => at,
+                (None, _) if dropped => now,
+                (None, _) => continue,
             };
             let removed_at = retires_at.after(self.policy.keep_retired);
             let record = &mut keys[i].record;
@@ -679,6 +686,33 @@ mod tests {
             1,
             "exactly one key is current; the others are scheduled for removal"
         );
+    }
+
+    #[tokio::test]
+    async fn keys_of_an_algorithm_the_policy_dropped_retire_and_leave() {
+        let store = MemoryStorage::new();
+        let both = RotationPolicy::new()
+            .algorithms([SigningAlgorithm::Es256, SigningAlgorithm::EdDsa])
+            .keep_retired(Duration::from_secs(DAY));
+        KeyRing::new(store.clone(), both)
+            .unwrap()
+            .maintain(at(0))
+            .await
+            .unwrap();
+        let es_only = RotationPolicy::new()
+            .algorithms([SigningAlgorithm::Es256])
+            .keep_retired(Duration::from_secs(DAY));
+        let ring = KeyRing::new(store.clone(), es_only).unwrap();
+        ring.maintain(at(1)).await.unwrap();
+        assert!(ring.signer(SigningAlgorithm::EdDsa, at(1)).await.is_err());
+        assert_eq!(
+            kids(&ring.jwks(at(1)).await.unwrap()).len(),
+            2,
+            "still published"
+        );
+        ring.maintain(at(2)).await.unwrap();
+        assert_eq!(kids(&ring.jwks(at(2)).await.unwrap()).len(), 1);
+        assert_eq!(store.keys().await.unwrap().len(), 1);
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The code flow in a real browser: headless Chromium driven through chromedriver (WebDriver)
-//! with fantoccini, against the example's router listening on a free localhost port.
+//! The OpenID Connect code flow in a real browser: headless Chromium driven through chromedriver
+//! (WebDriver) with fantoccini, against the example's router listening on a free localhost port.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). Without them the
 //! test says it was skipped and passes.
@@ -12,11 +12,12 @@ use std::time::Duration;
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
+use grantor::Clock;
 use hyper_util::client::legacy::connect::HttpConnector;
 
 use super::axum_server::demo_client::authorization_url;
 use super::axum_server::setup::{DEMO_CLIENT, DEMO_USER, DEMO_VERIFIER};
-use super::{api_me, exchange, query_param, start};
+use super::{api_me, exchange, get_json, query_param, start, verify_id_token};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -26,7 +27,18 @@ fn screenshot_path() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-consent-page.png")
 }
 
-// C-AZ-9, C-SC-1: log in, uncheck a scope, approve, exchange, call the API; then deny.
+/// The nonce the browser's requests carry.
+const NONCE: &str = "browser-nonce-4f1c";
+
+/// The demo client's OpenID Connect authorization URL for `scope`, with the nonce.
+fn openid_url(base: &str, scope: &str) -> String {
+    let url = authorization_url(base, DEMO_CLIENT, scope, DEMO_VERIFIER);
+    format!("{url}&nonce={NONCE}")
+}
+
+// C-AZ-9, C-SC-1, C-OI-1, C-OI-2: log in, uncheck a scope, approve, exchange (an ID token with
+// the nonce), call the API; then deny a request for more; then a request for no more than
+// was approved skips the consent page.
 #[tokio::test]
 async fn code_flow_in_headless_chromium() {
     if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
@@ -40,7 +52,7 @@ async fn code_flow_in_headless_chromium() {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let (router, _clock) = start(&base).await;
+    let (router, clock) = start(&base).await;
     let server = router.clone();
     tokio::spawn(async move { axum::serve(listener, server).await });
 
@@ -48,8 +60,7 @@ async fn code_flow_in_headless_chromium() {
     let browser = driver.session().await;
 
     // 1. The client sends the browser to the authorization endpoint: the login page.
-    let scope = "profile email messages";
-    let url = authorization_url(&base, DEMO_CLIENT, scope, DEMO_VERIFIER);
+    let url = openid_url(&base, "openid profile email messages");
     browser.goto(&url).await.unwrap();
     find(&browser, "input[name=username]")
         .await
@@ -94,8 +105,15 @@ async fn code_flow_in_headless_chromium() {
     assert_eq!(query_param(&landed, "state").as_deref(), Some("demo-state"));
     let code = query_param(&landed, "code").expect("a code in the redirect");
 
-    // 5. The client exchanges it and calls the API: only the scopes left checked.
+    // 5. The client exchanges it: an ID token for the user, with the nonce; then it calls the
+    //    API: only the scopes left checked.
     let tokens = exchange(&router, &code, DEMO_VERIFIER).await;
+    let id_token = tokens["id_token"].as_str().expect("an ID token");
+    let jwks = get_json(&router, "/jwks").await;
+    let alg = jsonwebtoken::Algorithm::RS256;
+    let claims = verify_id_token(&jwks, id_token, alg, &base, clock.now()).expect("verifies");
+    assert_eq!(claims["sub"], DEMO_USER.0);
+    assert_eq!(claims["nonce"], NONCE);
     let me = api_me(&router, tokens["access_token"].as_str().unwrap()).await;
     assert_eq!(me.status, 200, "{}", me.body);
     let mut granted: Vec<&str> = me.headers["x-oauth-scopes"]
@@ -104,11 +122,12 @@ async fn code_flow_in_headless_chromium() {
         .split(',')
         .collect();
     granted.sort_unstable();
-    assert_eq!(granted, ["messages", "profile"]);
+    assert_eq!(granted, ["messages", "openid", "profile"]);
     let me: serde_json::Value = serde_json::from_str(&me.body).unwrap();
     assert_eq!(me["owner"], DEMO_USER.0);
 
-    // 6. A second request in the same session goes straight to consent; deny it.
+    // 6. The same request again, in the same session: straight to consent (for `email`, which
+    //    was not approved); deny it.
     browser.goto(&url).await.unwrap();
     let deny = "button[name=decision][value=deny]";
     find(&browser, deny).await.click().await.unwrap();
@@ -118,6 +137,14 @@ async fn code_flow_in_headless_chromium() {
         Some("access_denied")
     );
     assert_eq!(query_param(&landed, "code"), None);
+
+    // 7. A request for no more than was approved: the consent is remembered, no page at all.
+    let remembered = openid_url(&base, "openid profile");
+    browser.goto(&remembered).await.unwrap();
+    let landed = landing(&browser, &base).await;
+    let code = query_param(&landed, "code").expect("a code without a consent page");
+    let tokens = exchange(&router, &code, DEMO_VERIFIER).await;
+    assert!(tokens["id_token"].is_string());
 
     browser.close().await.unwrap();
 }

@@ -411,14 +411,26 @@ async fn the_sample_config_loads() {
     let setup = Setup::load(path.as_ref()).unwrap();
     let clients = setup.clients().unwrap();
     let ids: Vec<&str> = clients.iter().map(|c| c.id().as_str()).collect();
-    assert_eq!(ids, ["demo-app", "billing-service", "legacy-cli"]);
+    assert_eq!(
+        ids,
+        ["demo-app", "billing-service", "legacy-cli", "team-wiki"]
+    );
     assert!(!clients[0].is_confidential());
+    assert!(clients[0].allowed_scopes().contains("openid"));
     assert!(clients[1].is_confidential());
     assert!(clients[1].verify_secret("change-me-to-a-long-random-secret"));
     assert!(clients[2].allows_grant(&grantor::GrantType::Password));
+    assert!(clients[3].allows_response_type(grantor::ResponseType::CODE_ID_TOKEN));
+    assert_eq!(clients[3].id_token_signed_response_alg(), "ES256");
+    let algorithms = setup.signing_algorithms().unwrap();
+    assert_eq!(
+        algorithms.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+        ["RS256", "ES256"]
+    );
     // C-SE-2: the configuration's Debug output holds no client secret.
     assert!(!format!("{setup:?}").contains("change-me-to-a-long-random-secret"));
     assert_eq!(setup.users.len(), 2);
+    assert_eq!(setup.users[0].claims["email"], "alice@example.com");
 }
 
 #[tokio::test]
@@ -608,4 +620,561 @@ fn a_flood_of_sessions_stays_bounded() {
     headers.insert(header::COOKIE, sessions.cookie(&last));
     let now = grantor::Timestamp::from_secs(1_700_000_000 + 150);
     assert!(sessions.resume(&headers, now).is_some());
+}
+
+/// OpenID Connect through the example: ID tokens, UserInfo, discovery, `prompt`, `max_age` and
+/// `login_hint`, remembered consent, the configuration's OpenID fields and the keys file.
+mod openid {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use axum::body::Body;
+    use axum::http::{Method, Request};
+    use grantor::{Clock, ManualClock, ResponseType};
+    use jsonwebtoken::Algorithm;
+    use serde_json::{Value, json};
+
+    use super::super::axum_server::keys::JwksFile;
+    use super::super::{START, get_json, half_sha256, kid, start_on, verify_id_token};
+    use super::*;
+
+    const NONCE: &str = "n-0S6_WzA2Mj";
+
+    /// The demo client's authorization request for `scope`, with more parameters.
+    fn openid_path(scope: &str, extra: &[(&str, &str)]) -> String {
+        let extra = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(extra)
+            .finish();
+        format!("{}&{extra}", authorization_path(scope))
+    }
+
+    /// Logs in as the demo user for `path` and approves `scopes` on the consent page: the
+    /// browser, and the redirect back to the client.
+    async fn approve_for(router: &axum::Router, path: &str, scopes: &[&str]) -> (Browser, Page) {
+        let (mut browser, consent) = consent_page_for(router, path).await;
+        let approved = respond(&mut browser, &consent, "approve", scopes).await;
+        assert_code_redirect(&approved);
+        (browser, approved)
+    }
+
+    /// A 303 straight back to the demo client with a code: no page was shown.
+    fn assert_code_redirect(page: &Page) {
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        let location = page.location();
+        assert!(
+            location.starts_with(&format!("{ISSUER}/callback?code=")),
+            "{location}"
+        );
+    }
+
+    /// The login page, asking for a new login although someone is logged in.
+    fn assert_login_again(page: &Page) {
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains(r#"name="password""#), "{}", page.body);
+        assert!(
+            page.body.contains("asks you to log in again"),
+            "{}",
+            page.body
+        );
+    }
+
+    /// The consent page.
+    fn assert_consent_page(page: &Page) {
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("Demo App wants access"), "{}", page.body);
+    }
+
+    /// The token response for the code in a redirect to the demo client.
+    async fn tokens_for(router: &axum::Router, redirect: &Page) -> Value {
+        let code = redirect.location_param("code").expect("a code");
+        exchange(router, &code, DEMO_VERIFIER).await
+    }
+
+    /// The ID token of a complete code flow with `openid`, for a new browser.
+    async fn id_token_from(router: &axum::Router) -> String {
+        let path = openid_path("openid", &[("nonce", NONCE)]);
+        let (_, approved) = approve_for(router, &path, &["openid"]).await;
+        let tokens = tokens_for(router, &approved).await;
+        tokens["id_token"].as_str().expect("an id_token").to_owned()
+    }
+
+    /// UserInfo by `GET` (token in the header) or `POST` (token in the form body).
+    async fn userinfo(router: &axum::Router, method: Method, token: &str) -> Page {
+        let request = match method {
+            Method::GET => Request::get("/userinfo")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty()),
+            _ => Request::post("/userinfo")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(format!("access_token={token}"))),
+        };
+        call(router, request.unwrap()).await
+    }
+
+    fn sorted_scope(tokens: &Value) -> Vec<String> {
+        let mut scope: Vec<String> = tokens["scope"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .map(str::to_owned)
+            .collect();
+        scope.sort_unstable();
+        scope
+    }
+
+    // C-OI-1, C-OI-2, C-KY-1: the code flow with `openid` and a nonce returns an ID token signed
+    // by a published key (verified with another JOSE library against the example's /jwks),
+    // echoing the nonce, with the access token's at_hash and the login's auth_time and amr —
+    // and none of the user's claims, which UserInfo serves.
+    #[tokio::test]
+    async fn the_code_flow_with_openid_returns_a_verifiable_id_token() {
+        let (router, clock) = start(ISSUER).await;
+        let path = openid_path("openid profile email", &[("nonce", NONCE)]);
+        let scopes = ["openid", "profile", "email"];
+        let (_, approved) = approve_for(&router, &path, &scopes).await;
+        let tokens = tokens_for(&router, &approved).await;
+        let access = tokens["access_token"].as_str().unwrap();
+        let id_token = tokens["id_token"].as_str().expect("an id_token");
+
+        let jwks = get_json(&router, "/jwks").await;
+        for key in jwks["keys"].as_array().unwrap() {
+            for member in ["kid", "kty", "alg"] {
+                assert!(key[member].is_string(), "{member}: {key}");
+            }
+            assert_eq!(key["use"], "sig");
+            for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+                assert!(key.get(private).is_none(), "{private}: {key}");
+            }
+        }
+        let claims = verify_id_token(&jwks, id_token, Algorithm::RS256, ISSUER, clock.now())
+            .expect("the ID token verifies against the published keys");
+        assert_eq!(claims["sub"], DEMO_USER.0);
+        assert_eq!(claims["nonce"], NONCE);
+        assert_eq!(claims["at_hash"], half_sha256(access));
+        assert_eq!(claims["iat"], START.as_secs());
+        assert_eq!(claims["auth_time"], START.as_secs());
+        assert_eq!(claims["amr"], json!(["pwd"]));
+        for claim in ["name", "email", "email_verified"] {
+            assert!(claims.get(claim).is_none(), "{claim} in the ID token");
+        }
+    }
+
+    // C-OI-4: UserInfo, by GET and by POST, tells `sub` and the configured claims of the granted
+    // scopes only; a token without `openid` is insufficient_scope; none, or a bad one, gets the
+    // RFC 6750 challenge.
+    #[tokio::test]
+    async fn userinfo_tells_only_what_the_granted_scopes_allow() {
+        let (router, _clock) = start(ISSUER).await;
+        // `email` unchecked on the consent page.
+        let path = openid_path("openid profile email", &[]);
+        let (mut browser, approved) = approve_for(&router, &path, &["openid", "profile"]).await;
+        let tokens = tokens_for(&router, &approved).await;
+        let token = tokens["access_token"].as_str().unwrap();
+        for method in [Method::GET, Method::POST] {
+            let info = userinfo(&router, method.clone(), token).await;
+            assert_eq!(info.status, StatusCode::OK, "{method}: {}", info.body);
+            let info: Value = serde_json::from_str(&info.body).unwrap();
+            assert_eq!(info, json!({"sub": "alice", "name": "Alice Liddell"}));
+        }
+
+        // `email` now (never approved before, so the consent page shows).
+        let consent = browser.get(&openid_path("openid email", &[])).await;
+        assert_consent_page(&consent);
+        let approved = respond(&mut browser, &consent, "approve", &["openid", "email"]).await;
+        let tokens = tokens_for(&router, &approved).await;
+        let info = userinfo(
+            &router,
+            Method::GET,
+            tokens["access_token"].as_str().unwrap(),
+        )
+        .await;
+        let info: Value = serde_json::from_str(&info.body).unwrap();
+        let expected =
+            json!({"sub": "alice", "email": "alice@example.com", "email_verified": true});
+        assert_eq!(info, expected);
+
+        // Without `openid` (remembered consent covers `profile`: no page), no ID token and no
+        // UserInfo.
+        let approved = browser.get(&authorization_path("profile")).await;
+        assert_code_redirect(&approved);
+        let tokens = tokens_for(&router, &approved).await;
+        assert!(tokens.get("id_token").is_none(), "{tokens}");
+        let refused = userinfo(
+            &router,
+            Method::GET,
+            tokens["access_token"].as_str().unwrap(),
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        let challenge = refused.headers[header::WWW_AUTHENTICATE].to_str().unwrap();
+        assert!(
+            challenge.contains(r#"error="insufficient_scope""#),
+            "{challenge}"
+        );
+
+        let anonymous = call(
+            &router,
+            Request::get("/userinfo").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            anonymous.headers[header::WWW_AUTHENTICATE],
+            format!("Bearer realm=\"{ISSUER}\"")
+        );
+        let forged = userinfo(&router, Method::POST, "not-a-token").await;
+        assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+        let challenge = forged.headers[header::WWW_AUTHENTICATE].to_str().unwrap();
+        assert!(
+            challenge.contains(r#"error="invalid_token""#),
+            "{challenge}"
+        );
+    }
+
+    // C-OI-5, C-MD-1: discovery at /.well-known/openid-configuration is RFC 8414's document,
+    // with the UserInfo and JWKS endpoints the example serves, `openid` among the scopes, and
+    // every signing algorithm a client registered.
+    #[tokio::test]
+    async fn discovery_is_the_metadata_with_the_openid_endpoints() {
+        let mut setup = Setup::demo(ISSUER);
+        setup.clients[0].id_token_signed_response_alg = Some("ES256".to_owned());
+        let (router, _clock) = start_with(ISSUER, &setup).await;
+        let discovery = get_json(&router, "/.well-known/openid-configuration").await;
+        let metadata = get_json(&router, "/.well-known/oauth-authorization-server").await;
+        assert_eq!(discovery, metadata);
+        assert_eq!(discovery["issuer"], ISSUER);
+        assert_eq!(discovery["userinfo_endpoint"], format!("{ISSUER}/userinfo"));
+        assert_eq!(discovery["jwks_uri"], format!("{ISSUER}/jwks"));
+        assert!(
+            discovery["scopes_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("openid"))
+        );
+        assert_eq!(
+            discovery["id_token_signing_alg_values_supported"],
+            json!(["RS256", "ES256"])
+        );
+        assert_eq!(discovery["subject_types_supported"], json!(["public"]));
+        // The advertised endpoints answer: one key per algorithm, and UserInfo's challenge.
+        let jwks = get_json(&router, "/jwks").await;
+        let mut algs: Vec<&str> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|key| key["alg"].as_str().unwrap())
+            .collect();
+        algs.sort_unstable();
+        assert_eq!(algs, ["ES256", "RS256"]);
+        let anonymous = call(
+            &router,
+            Request::post("/userinfo").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    }
+
+    // C-OI-3: prompt=none never shows a page: without a session → login_required (and no
+    // session is started); logged in without remembered consent → consent_required; with it →
+    // the code at once. `none` with another value is invalid_request.
+    #[tokio::test]
+    async fn prompt_none_answers_without_a_page() {
+        let (router, _clock) = start(ISSUER).await;
+        let silent = openid_path("openid profile", &[("prompt", "none")]);
+        let refused = Browser::new(&router).get(&silent).await;
+        assert_error_redirect(&refused, "login_required");
+        assert!(refused.headers.get(header::SET_COOKIE).is_none());
+
+        // Logged in, with a consent page open: nothing remembered yet.
+        let path = openid_path("openid profile", &[]);
+        let (mut browser, consent) = consent_page_for(&router, &path).await;
+        let refused = browser.get(&silent).await;
+        assert_error_redirect(&refused, "consent_required");
+
+        let approved = respond(&mut browser, &consent, "approve", &["openid", "profile"]).await;
+        assert_code_redirect(&approved);
+        let silent_success = browser.get(&silent).await;
+        assert_code_redirect(&silent_success);
+        tokens_for(&router, &silent_success).await;
+
+        let mixed = openid_path("openid", &[("prompt", "none login")]);
+        assert_error_redirect(&browser.get(&mixed).await, "invalid_request");
+    }
+
+    // C-OI-3: prompt=login shows the login page although the user is logged in; the new login
+    // is the ID token's auth_time.
+    #[tokio::test]
+    async fn prompt_login_asks_for_the_password_again() {
+        let (router, clock) = start(ISSUER).await;
+        let path = openid_path("openid profile", &[]);
+        let (mut browser, _) = approve_for(&router, &path, &["openid", "profile"]).await;
+        clock.advance(Duration::from_secs(60));
+
+        let again = openid_path("openid profile", &[("prompt", "login"), ("nonce", NONCE)]);
+        let login = browser.get(&again).await;
+        assert_login_again(&login);
+        let redirect = log_in(&mut browser, &login, DEMO_USER.0, DEMO_USER.1).await;
+        assert_eq!(redirect.status, StatusCode::SEE_OTHER, "{}", redirect.body);
+        // The consent is remembered: after the login, straight back to the client.
+        let answered = browser.get(redirect.location()).await;
+        assert_code_redirect(&answered);
+        let tokens = tokens_for(&router, &answered).await;
+        let jwks = get_json(&router, "/jwks").await;
+        let id_token = tokens["id_token"].as_str().unwrap();
+        let claims = verify_id_token(&jwks, id_token, Algorithm::RS256, ISSUER, clock.now())
+            .expect("verifies");
+        assert_eq!(claims["auth_time"], START.as_secs() + 60);
+        assert_eq!(claims["nonce"], NONCE);
+    }
+
+    // C-OI-3: a login older than max_age needs a new one (max_age=0: every time); a younger one
+    // does not, and the ID token tells the original login's time; a malformed max_age is
+    // invalid_request.
+    #[tokio::test]
+    async fn max_age_bounds_the_age_of_the_login() {
+        let (router, clock) = start(ISSUER).await;
+        let path = openid_path("openid profile", &[]);
+        let (mut browser, _) = approve_for(&router, &path, &["openid", "profile"]).await;
+        clock.advance(Duration::from_secs(120));
+        let jwks = get_json(&router, "/jwks").await;
+        let auth_time = |tokens: &Value| {
+            let id_token = tokens["id_token"].as_str().unwrap();
+            verify_id_token(&jwks, id_token, Algorithm::RS256, ISSUER, clock.now())
+                .expect("verifies")["auth_time"]
+                .clone()
+        };
+
+        let young_enough = openid_path("openid profile", &[("max_age", "300")]);
+        let answered = browser.get(&young_enough).await;
+        assert_code_redirect(&answered);
+        let tokens = tokens_for(&router, &answered).await;
+        assert_eq!(auth_time(&tokens), START.as_secs());
+
+        for max_age in ["60", "0"] {
+            let too_old = openid_path("openid profile", &[("max_age", max_age)]);
+            assert_login_again(&browser.get(&too_old).await);
+        }
+        let login = browser
+            .get(&openid_path("openid profile", &[("max_age", "0")]))
+            .await;
+        let redirect = log_in(&mut browser, &login, DEMO_USER.0, DEMO_USER.1).await;
+        let answered = browser.get(redirect.location()).await;
+        assert_code_redirect(&answered);
+        let tokens = tokens_for(&router, &answered).await;
+        assert_eq!(auth_time(&tokens), START.as_secs() + 120);
+
+        for malformed in ["-1", "soon", "1.5"] {
+            let path = openid_path("openid profile", &[("max_age", malformed)]);
+            assert_error_redirect(&browser.get(&path).await, "invalid_request");
+        }
+    }
+
+    // An approval is remembered for the session's life: the same user's next requests of the
+    // same client for no more than was approved skip the consent page; more scope, or
+    // prompt=consent, show it; after the session has expired it shows again.
+    #[tokio::test]
+    async fn approved_consent_is_remembered_for_the_session() {
+        let (router, clock) = start(ISSUER).await;
+        let path = openid_path("openid profile messages", &[]);
+        let scopes = ["openid", "profile", "messages"];
+        let (mut browser, _) = approve_for(&router, &path, &scopes).await;
+
+        for scope in ["openid profile messages", "openid messages", "messages"] {
+            let again = browser.get(&openid_path(scope, &[])).await;
+            assert_code_redirect(&again);
+            let tokens = tokens_for(&router, &again).await;
+            let mut expected: Vec<&str> = scope.split(' ').collect();
+            expected.sort_unstable();
+            assert_eq!(sorted_scope(&tokens), expected);
+        }
+        let more = browser.get(&openid_path("openid profile email", &[])).await;
+        assert_consent_page(&more);
+        let forced = openid_path("openid profile", &[("prompt", "consent")]);
+        assert_consent_page(&browser.get(&forced).await);
+
+        clock.advance(past_idle_timeout());
+        let (_, consent) = consent_page_for(&router, &openid_path("openid profile", &[])).await;
+        assert_consent_page(&consent);
+    }
+
+    // The login page offers the request's login_hint as the username, escaped.
+    #[tokio::test]
+    async fn the_login_page_prefills_the_login_hint() {
+        let (router, _clock) = start(ISSUER).await;
+        let hinted = openid_path("openid", &[("login_hint", "alice")]);
+        let page = Browser::new(&router).get(&hinted).await;
+        assert!(
+            page.body.contains(r#"name="username" value="alice""#),
+            "{}",
+            page.body
+        );
+
+        let hostile = openid_path("openid", &[("login_hint", r#""><script>x</script>"#)]);
+        let page = Browser::new(&router).get(&hostile).await;
+        assert!(
+            page.body
+                .contains(r#"value="&quot;&gt;&lt;script&gt;x&lt;/script&gt;""#),
+            "{}",
+            page.body
+        );
+        assert!(!page.body.contains("<script>"));
+    }
+
+    // C-OI-1, C-OI-2, C-OI-7: a client configured with `response_types` and
+    // `id_token_signed_response_alg` may ask for `code id_token`: both come back in the
+    // fragment, the ID token signed ES256 (the key ring gained an ES256 key for the client)
+    // with the nonce and the code's c_hash; the code's ID token is ES256 too.
+    #[tokio::test]
+    async fn configured_response_types_and_signing_algorithm_are_honoured() {
+        let mut setup = Setup::demo(ISSUER);
+        setup.clients[0].response_types = Some(vec!["code".into(), "code id_token".into()]);
+        setup.clients[0].id_token_signed_response_alg = Some("ES256".into());
+        let (router, clock) = start_with(ISSUER, &setup).await;
+        let path = openid_path("openid profile", &[("nonce", NONCE)]).replacen(
+            "response_type=code&",
+            "response_type=code+id_token&",
+            1,
+        );
+        let (mut browser, consent) = consent_page_for(&router, &path).await;
+        let approved = respond(&mut browser, &consent, "approve", &["openid", "profile"]).await;
+        assert_eq!(approved.status, StatusCode::SEE_OTHER);
+        let location = url::Url::parse(approved.location()).unwrap();
+        let fragment: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(location.fragment().expect("a fragment").as_bytes())
+                .into_owned()
+                .collect();
+        let id_token = &fragment["id_token"];
+        let code = &fragment["code"];
+        let jwks = get_json(&router, "/jwks").await;
+        let now = clock.now();
+        let claims = verify_id_token(&jwks, id_token, Algorithm::ES256, ISSUER, now)
+            .expect("the front-channel ID token verifies");
+        assert_eq!(claims["nonce"], NONCE);
+        assert_eq!(claims["c_hash"], half_sha256(code));
+
+        let tokens = exchange(&router, code, DEMO_VERIFIER).await;
+        let id_token = tokens["id_token"].as_str().unwrap();
+        assert!(verify_id_token(&jwks, id_token, Algorithm::ES256, ISSUER, now).is_some());
+    }
+
+    // One configuration file works across versions: the fields later versions read are
+    // accepted (and ignored, never shown by Debug); the OpenID fields are used; any other field
+    // is still refused.
+    #[tokio::test]
+    async fn a_config_with_the_fields_of_later_versions_loads() {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let path = dir.join(format!("later-fields-{}.json", std::process::id()));
+        let config = json!({
+            "resources": [{"identifier": "https://api.example.com", "scopes": ["messages"]}],
+            "default_resource": "https://api.example.com",
+            "registration": {"open": false, "initial_access_token": "registration-secret-12345"},
+            "profile": "fapi2",
+            "exchange": {"allow": [{"client_id": "gateway", "audience": "https://api.example.com"}]},
+            "refresh_grace_seconds": 30,
+            "clients": [{
+                "client_id": "wiki",
+                "client_secret": "wiki-secret-0123456789-abcdefghijkl",
+                "redirect_uris": ["https://wiki.example.com/cb"],
+                "scopes": ["openid", "profile"],
+                "resources": ["https://api.example.com"],
+                "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]},
+                "dpop_bound_access_tokens": true,
+                "require_pushed_authorization_requests": true,
+                "response_types": ["code", "code id_token"],
+                "id_token_signed_response_alg": "PS256"
+            }],
+            "users": [{"username": "carol", "password": "carols-password", "claims": {"name": "Carol"}}]
+        });
+        std::fs::write(&path, config.to_string()).unwrap();
+        let setup = Setup::load(&path).unwrap();
+        let clients = setup.clients().unwrap();
+        assert!(clients[0].allows_response_type(ResponseType::CODE_ID_TOKEN));
+        assert!(!clients[0].allows_response_type(ResponseType::ID_TOKEN));
+        assert_eq!(clients[0].id_token_signed_response_alg(), "PS256");
+        let algorithms = setup.signing_algorithms().unwrap();
+        assert_eq!(
+            algorithms.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+            ["RS256", "PS256"]
+        );
+        assert_eq!(setup.users[0].claims["name"], "Carol");
+        let shown = format!("{setup:?}");
+        assert!(!shown.contains("registration-secret"), "{shown}");
+        assert!(!shown.contains("wiki-secret"), "{shown}");
+
+        for unknown in [
+            json!({"resource": "https://api.example.com"}),
+            json!({"clients": [{"client_id": "x", "dpop": true}]}),
+            json!({"users": [{"username": "u", "password": "p", "email": "u@example.com"}]}),
+        ] {
+            std::fs::write(&path, unknown.to_string()).unwrap();
+            let error = Setup::load(&path).unwrap_err().to_string();
+            assert!(error.contains("unknown field"), "{error}");
+        }
+        let bad_alg =
+            json!({"clients": [{"client_id": "x", "id_token_signed_response_alg": "HS256"}]});
+        std::fs::write(&path, bad_alg.to_string()).unwrap();
+        assert!(Setup::load(&path).unwrap().signing_algorithms().is_err());
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    // C-KY-2, C-KY-3 (`--keys FILE`): the signing keys live in a JWKS file created at the first
+    // start (private keys, readable by the owner only); a server started again over it
+    // publishes and signs with the same key, so an ID token signed before the restart verifies
+    // after it. A hand-made key set (no grantor times) loads too; a file that is not a key set
+    // is refused with a clear message.
+    #[tokio::test]
+    async fn signing_keys_survive_a_restart_in_the_keys_file() {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let path = dir.join(format!("signing-keys-{}.jwks.json", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let setup = Setup::demo(ISSUER);
+        let clock = ManualClock::new(START);
+        let keys = Arc::new(JwksFile::open(&path, clock.now()).unwrap());
+        let first = start_on(ISSUER, &setup, &clock, Some(keys)).await;
+
+        let file: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let stored = &file["keys"][0];
+        assert!(stored["d"].is_string(), "the file holds the private key");
+        assert_eq!(stored["grantor_published_at"], START.as_secs());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let before = id_token_from(&first).await;
+        assert_eq!(kid(&before), stored["kid"].as_str().unwrap());
+        let jwks = get_json(&first, "/jwks").await;
+        assert!(jwks["keys"][0].get("d").is_none());
+
+        // The restart: new storage and sessions, the same file, ten minutes later.
+        clock.advance(Duration::from_secs(600));
+        let keys = Arc::new(JwksFile::open(&path, clock.now()).unwrap());
+        let second = start_on(ISSUER, &setup, &clock, Some(keys)).await;
+        let jwks_after = get_json(&second, "/jwks").await;
+        assert_eq!(jwks_after, jwks);
+        assert!(
+            verify_id_token(&jwks_after, &before, Algorithm::RS256, ISSUER, clock.now()).is_some()
+        );
+        assert_eq!(kid(&id_token_from(&second).await), kid(&before));
+
+        // The same key, hand-made: no grantor times.
+        let mut hand_made = file.clone();
+        if let Some(key) = hand_made["keys"][0].as_object_mut() {
+            key.retain(|name, _| !name.starts_with("grantor_"));
+        }
+        std::fs::write(&path, hand_made.to_string()).unwrap();
+        let keys = Arc::new(JwksFile::open(&path, clock.now()).unwrap());
+        let third = start_on(ISSUER, &setup, &clock, Some(keys)).await;
+        assert_eq!(get_json(&third, "/jwks").await, jwks);
+        assert_eq!(kid(&id_token_from(&third).await), kid(&before));
+
+        for broken in ["{}", r#"{"keys": [{"kty": "RSA"}]}"#, "not json"] {
+            std::fs::write(&path, broken).unwrap();
+            let error = JwksFile::open(&path, clock.now()).unwrap_err().to_string();
+            assert!(error.contains("is not a JSON Web Key Set"), "{error}");
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
 }

@@ -1,6 +1,7 @@
-//! The `axum_server` example, driven from the outside: the HTTP-level flows and every bad input
-//! of its login and consent pages (`flows`), and the code flow in a real, headless Chromium
-//! (`browser`, skipped when Chromium is not installed).
+//! The `axum_server` example, driven from the outside: the HTTP-level flows, OAuth and OpenID
+//! Connect (ID tokens, UserInfo, discovery, `prompt` and `max_age`, remembered consent, the keys
+//! file), and every bad input of its login and consent pages (`flows`), and the OpenID Connect
+//! code flow in a real, headless Chromium (`browser`, skipped when Chromium is not installed).
 
 #[path = "../../examples/axum_server/main.rs"]
 #[allow(dead_code)]
@@ -9,11 +10,13 @@ mod axum_server;
 mod browser;
 mod flows;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
+use grantor::storage::KeyStore;
 use grantor::{Config, ManualClock, MemoryStorage, Timestamp};
 use tower::ServiceExt;
 
@@ -27,13 +30,30 @@ pub async fn start(issuer: &str) -> (Router, ManualClock) {
 
 /// The example's router on a manual clock, with these clients and users.
 pub async fn start_with(issuer: &str, setup: &Setup) -> (Router, ManualClock) {
-    let clock = ManualClock::new(Timestamp::from_secs(1_700_000_000));
+    let clock = ManualClock::new(START);
+    let router = start_on(issuer, setup, &clock, None).await;
+    (router, clock)
+}
+
+/// When the manual clocks of [`start`] and [`start_with`] start.
+pub const START: Timestamp = Timestamp::from_secs(1_700_000_000);
+
+/// The example's router on `clock`, with these clients and users, keeping its signing keys in
+/// `keys` (`None`: in its storage, as without `--keys`).
+pub async fn start_on(
+    issuer: &str,
+    setup: &Setup,
+    clock: &ManualClock,
+    keys: Option<Arc<dyn KeyStore>>,
+) -> Router {
     let config = Config::builder(issuer)
         .clock(clock.clone())
         .build()
         .unwrap();
-    let app = App::new(config, MemoryStorage::new(), setup).await.unwrap();
-    (app::router(app), clock)
+    let storage = MemoryStorage::new();
+    let keys = keys.unwrap_or_else(|| Arc::new(storage.clone()));
+    let app = App::new(config, storage, keys, setup).await.unwrap();
+    app::router(app)
 }
 
 /// A response, read whole.
@@ -161,4 +181,50 @@ pub async fn api_me(router: &Router, access_token: &str) -> Page {
 /// How long sessions last without use, plus a second.
 pub fn past_idle_timeout() -> Duration {
     axum_server::sessions::IDLE_TIMEOUT + Duration::from_secs(1)
+}
+
+/// `GET uri` through the router; the JSON body of a `200`.
+pub async fn get_json(router: &Router, uri: &str) -> serde_json::Value {
+    let page = call(router, Request::get(uri).body(Body::empty()).unwrap()).await;
+    assert_eq!(page.status, StatusCode::OK, "{uri}: {}", page.body);
+    serde_json::from_str(&page.body).unwrap()
+}
+
+/// Verifies an ID token with `jsonwebtoken` (a JOSE implementation grantor does not use)
+/// against a JWKS: the signature by the key its `kid` names, `alg`, `iss` and `aud` (the demo
+/// client), and `exp` against `now` (the servers run on a manual clock). Returns the claims;
+/// `None` when it does not verify.
+pub fn verify_id_token(
+    jwks: &serde_json::Value,
+    token: &str,
+    alg: jsonwebtoken::Algorithm,
+    issuer: &str,
+    now: Timestamp,
+) -> Option<serde_json::Value> {
+    let header = jsonwebtoken::decode_header(token).ok()?;
+    assert_eq!(header.alg, alg);
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(jwks.clone()).unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(set.find(header.kid.as_deref()?)?).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(alg);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[axum_server::setup::DEMO_CLIENT]);
+    validation.validate_exp = false; // checked below, against the manual clock
+    let claims = jsonwebtoken::decode::<serde_json::Value>(token, &key, &validation)
+        .ok()?
+        .claims;
+    (claims["exp"].as_u64()? > now.as_secs()).then_some(claims)
+}
+
+/// The `kid` in a JWS header.
+pub fn kid(token: &str) -> String {
+    jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
+}
+
+/// The left half of the SHA-256 of `value`, base64url: `at_hash` and `c_hash` of the `*256`
+/// algorithms, computed here rather than by grantor.
+pub fn half_sha256(value: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(value.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
 }

@@ -752,7 +752,10 @@ fn login_problem<S: Storage>(
     if openid.prompt().contains(Prompt::LOGIN) && authenticated_at < request.received_at {
         return Ok(Some("prompt=login asks for a login after the request"));
     }
+    // A login made for this request is fresh whatever max_age says (max_age=0 included); an
+    // earlier one must be younger than max_age.
     if let Some(max_age) = openid.max_age()
+        && authenticated_at < request.received_at
         && authenticated_at.after(max_age) < server.now()
     {
         return Ok(Some("the owner's login is older than max_age"));
