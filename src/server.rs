@@ -265,22 +265,7 @@ impl<S: Storage> Server<S> {
         scope: &ScopeSet,
         until: Option<Timestamp>,
     ) -> Result<(), Error> {
-        let store = self.consent_store()?;
-        let now = self.now();
-        let earlier = store
-            .consent(owner, client_id)
-            .await?
-            .filter(|consent| consent.is_live(now))
-            .map(|consent| consent.scope)
-            .unwrap_or_default();
-        let consent = Consent::new(
-            owner.clone(),
-            client_id.clone(),
-            earlier.union(scope),
-            now,
-            until,
-        );
-        store.save_consent(consent).await
+        authorize::remember(self, self.consent_store()?, owner, client_id, scope, until).await
     }
 
     /// The consent `owner` gave the client, if one is remembered and live.
@@ -301,9 +286,16 @@ impl<S: Storage> Server<S> {
         owner: &OwnerId,
         client_id: &ClientId,
     ) -> Result<usize, Error> {
-        let grants = self.consent_store()?.forget(owner, client_id).await?;
-        for grant in &grants {
-            self.storage.revoke_grant(grant).await?;
+        let consents = self.consent_store()?;
+        let grants = consents.forget(owner, client_id).await?;
+        for (done, grant) in grants.iter().enumerate() {
+            if let Err(error) = self.storage.revoke_grant(grant).await {
+                // Keep the grants not yet revoked findable, so that a retry revokes them.
+                for left in &grants[done..] {
+                    let _ = consents.record_grant(owner, client_id, *left).await;
+                }
+                return Err(error);
+            }
         }
         Ok(grants.len())
     }

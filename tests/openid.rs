@@ -85,6 +85,13 @@ async fn provider_over(
     let ring = KeyRing::new(storage.clone(), policy).unwrap();
     let provider = OpenIdProvider::builder(ring, Directory)
         .pairwise_salt(SALT)
+        .claims_supported([
+            "name",
+            "given_name",
+            "email",
+            "email_verified",
+            "phone_number",
+        ])
         .build()
         .unwrap();
     let fx = Fixture::with_server(storage, configure, |builder| builder.openid(provider)).await;
@@ -212,8 +219,22 @@ async fn code_flow(
     scope: &str,
     extra: &[(&str, &str)],
 ) -> Value {
+    let tokens = code_flow_with(fx, client, scope, extra, approval(fx, scope)).await;
+    assert_eq!(tokens.status(), 200, "{}", body_text(&tokens));
+    json(&tokens)
+}
+
+/// The code flow of `client` approved as `approval` says; returns the token endpoint's answer.
+async fn code_flow_with(
+    fx: &Fixture,
+    client: (&str, Option<&str>, &str),
+    scope: &str,
+    extra: &[(&str, &str)],
+    approval: Approval,
+) -> Response<Vec<u8>> {
     let (id, secret, redirect) = client;
-    let response = approve(fx, &code_query(id, redirect, scope, extra), scope).await;
+    let request = pending(fx, &code_query(id, redirect, scope, extra)).await;
+    let response = fx.server.approve_with(request, approval).await.unwrap();
     let params = redirect_params(&response);
     let code = params
         .get("code")
@@ -232,9 +253,7 @@ async fn code_flow(
             token_request(&pairs)
         }
     };
-    let response = fx.server.token(&request).await;
-    assert_eq!(response.status(), 200, "{}", body_text(&response));
-    json(&response)
+    fx.server.token(&request).await
 }
 
 const RP_CLIENT: (&str, Option<&str>, &str) = (RP, Some(RP_SECRET), RP_REDIRECT);
@@ -460,15 +479,20 @@ async fn offline_access_governs_refresh_tokens_when_configured() {
     assert_eq!(tokens["scope"], "openid", "offline_access dropped");
     assert!(tokens.get("refresh_token").is_none());
     // prompt=consent counts as the consent page shown.
-    let query = code_query(
-        RP,
-        RP_REDIRECT,
+    let response = code_flow_with(
+        &fx,
+        RP_CLIENT,
         "openid offline_access",
         &[("prompt", "consent")],
+        unseen_approval(&fx),
+    )
+    .await;
+    let tokens = json(&response);
+    assert_eq!(
+        tokens["scope"], "offline_access openid",
+        "kept: prompt=consent"
     );
-    let request = pending(&fx, &query).await;
-    let response = fx.server.approve_with(request, unseen_approval(&fx)).await;
-    assert!(redirect_params(&response.unwrap()).contains_key("code"));
+    assert!(tokens["refresh_token"].is_string(), "{tokens}");
 }
 
 fn unseen_approval(fx: &Fixture) -> Approval {
@@ -890,13 +914,30 @@ async fn form_post_answers_an_escaped_page_that_cannot_be_framed_or_cached() {
 async fn userinfo_serves_what_the_grant_allows_and_refuses_the_rest() {
     let fx = op().await;
     let claims_parameter = r#"{"userinfo":{"name":null,"nickname":{"essential":true}}}"#;
-    let tokens = code_flow(
-        &fx,
-        RP_CLIENT,
-        "openid email",
-        &[("claims", claims_parameter)],
-    )
-    .await;
+    let asking = [("claims", claims_parameter)];
+    // A claims request alone releases nothing beyond the granted scope...
+    let unapproved = json(
+        &code_flow_with(
+            &fx,
+            RP_CLIENT,
+            "openid email",
+            &asking,
+            approval(&fx, "openid email"),
+        )
+        .await,
+    );
+    let response = fx
+        .server
+        .userinfo(&bearer("/userinfo", text(&unapproved, "access_token")))
+        .await;
+    assert!(
+        json(&response).get("name").is_none(),
+        "{}",
+        body_text(&response)
+    );
+    // ... unless the owner approved that claim on the consent page.
+    let with_name = approval(&fx, "openid email").claims(["name"]);
+    let tokens = json(&code_flow_with(&fx, RP_CLIENT, "openid email", &asking, with_name).await);
     let access = text(&tokens, "access_token");
     let jwks = jwks(&fx).await;
     let id_claims = verify(&fx, &jwks, text(&tokens, "id_token"), Algorithm::RS256, RP);
@@ -913,7 +954,7 @@ async fn userinfo_serves_what_the_grant_allows_and_refuses_the_rest() {
             "email_verified": true,
             "name": "Alice Liddell",
         }),
-        "email by scope, name by the claims parameter, nothing else"
+        "email by scope, name by the claims parameter and the owner's approval, nothing else"
     );
     let post = post_form("/userinfo", form_body(&[("access_token", access)]));
     let response = fx.server.userinfo(&post).await;
@@ -1291,4 +1332,201 @@ async fn a_login_made_for_the_request_satisfies_any_max_age() {
         "{}",
         location(&response)
     );
+}
+
+// C-OI-6: a refresh narrowed to leave out openid keeps the grant an OpenID grant: a later
+// refresh with openid gets an ID token again.
+#[tokio::test]
+async fn a_narrowed_refresh_keeps_the_grant_an_openid_grant() {
+    let fx = op().await;
+    let first = code_flow(&fx, RP_CLIENT, "openid profile", &[]).await;
+    let narrowed = json(
+        &fx.server
+            .token(&refresh_request(
+                (RP, Some(RP_SECRET)),
+                text(&first, "refresh_token"),
+                &[("scope", "profile")],
+            ))
+            .await,
+    );
+    assert!(narrowed.get("id_token").is_none());
+    let full = json(
+        &fx.server
+            .token(&refresh_request(
+                (RP, Some(RP_SECRET)),
+                text(&narrowed, "refresh_token"),
+                &[],
+            ))
+            .await,
+    );
+    assert_eq!(full["scope"], "openid profile");
+    let claims = verify(
+        &fx,
+        &jwks(&fx).await,
+        text(&full, "id_token"),
+        Algorithm::RS256,
+        RP,
+    );
+    assert_eq!(claims["sub"], "alice");
+}
+
+// C-OI-1 with the storage contract: when the ID token cannot be made after the tokens were
+// stored (here: an owner id that is no valid subject), the client gets server_error and
+// nothing stays live; at the authorization endpoint nothing is stored at all.
+#[tokio::test]
+async fn an_id_token_that_cannot_be_made_leaves_nothing_live() {
+    let fx = op().await;
+    let broken = Approval::new(
+        OwnerId::new("alice smith"),
+        ScopeSet::parse("openid").unwrap(),
+    )
+    .authenticated_at(login(&fx));
+    let response = code_flow_with(&fx, RP_CLIENT, "openid", &[], broken.clone()).await;
+    assert_error(&response, 500, "server_error");
+    let stats = fx.storage().stats();
+    assert_eq!(stats.access_tokens, 0, "the grant was revoked");
+    let front = query(&[
+        ("response_type", "id_token token"),
+        ("client_id", SPA),
+        ("scope", "openid"),
+        ("state", "s"),
+        ("nonce", NONCE),
+    ]);
+    let request = pending(&fx, &front).await;
+    assert!(fx.server.approve_with(request, broken).await.is_err());
+    assert_eq!(fx.storage().stats().access_tokens, 0, "nothing was stored");
+}
+
+// C-OI-3, C-OI-4: remembered consent to a scope does not cover claims the claims parameter
+// asks for beyond it: the consent page is needed (consent_required for prompt=none), and an
+// approval without the page releases only the scope's claims.
+#[tokio::test]
+async fn remembered_consent_does_not_cover_claims_beyond_its_scope() {
+    let fx = op().await;
+    let alice = OwnerId::new("alice");
+    let scope = ScopeSet::parse("openid").unwrap();
+    fx.server
+        .remember_consent(&alice, &RP.parse().unwrap(), &scope, None)
+        .await
+        .unwrap();
+    let greedy = r#"{"userinfo":{"email":null,"phone_number":null,"address":null}}"#;
+    let silent = code_query(
+        RP,
+        RP_REDIRECT,
+        "openid",
+        &[("prompt", "none"), ("claims", greedy)],
+    );
+    let request = pending(&fx, &silent).await;
+    let interaction = fx
+        .server
+        .interaction(&request, Some((&alice, login(&fx))))
+        .await
+        .unwrap();
+    assert_eq!(
+        interaction,
+        Interaction::Refuse(grantor::OAuthError::new(ErrorCode::ConsentRequired))
+    );
+    let modest = r#"{"id_token":{"auth_time":{"essential":true}}}"#;
+    let request = pending(
+        &fx,
+        &code_query(RP, RP_REDIRECT, "openid", &[("claims", modest)]),
+    )
+    .await;
+    let interaction = fx
+        .server
+        .interaction(&request, Some((&alice, login(&fx))))
+        .await
+        .unwrap();
+    assert_eq!(
+        interaction,
+        Interaction::Ready,
+        "claims about the login need no consent"
+    );
+    let silently = Approval::new(alice, scope).authenticated_at(login(&fx));
+    let tokens =
+        json(&code_flow_with(&fx, RP_CLIENT, "openid", &[("claims", greedy)], silently).await);
+    let info = json(
+        &fx.server
+            .userinfo(&bearer("/userinfo", text(&tokens, "access_token")))
+            .await,
+    );
+    assert_eq!(info, json!({"sub": "alice"}));
+}
+
+// C-OI-2, C-OI-7, C-OI-3: hybrid requests need a nonce and never the query; a client's
+// default max_age applies when the request names none.
+#[tokio::test]
+async fn hybrid_requests_need_a_nonce_and_a_default_max_age_applies() {
+    let fx = op().await;
+    let hybrid = |extra: &[(&str, &str)]| {
+        let mut pairs = vec![
+            ("response_type", "code id_token"),
+            ("client_id", SPA),
+            ("scope", "openid"),
+            ("state", "s"),
+        ];
+        pairs.extend_from_slice(extra);
+        query(&pairs)
+    };
+    assert_redirected_error(refused(&fx, &hybrid(&[])).await, "invalid_request");
+    let error = refused(
+        &fx,
+        &hybrid(&[("nonce", NONCE), ("response_mode", "query")]),
+    )
+    .await;
+    assert!(location(&error.into_response()).starts_with(&format!("{SPA_REDIRECT}#")));
+    let lazy = Client::public("lazy-rp")
+        .redirect_uri("https://lazy.example/cb")
+        .allowed_scopes("openid")
+        .default_max_age(Duration::from_secs(300))
+        .build()
+        .unwrap();
+    fx.server.register_client(lazy).await.unwrap();
+    let request = pending(
+        &fx,
+        &code_query("lazy-rp", "https://lazy.example/cb", "openid", &[]),
+    )
+    .await;
+    assert_eq!(
+        request.openid().unwrap().max_age(),
+        Some(Duration::from_secs(300))
+    );
+    let alice = OwnerId::new("alice");
+    let old_login = Timestamp::from_secs(fx.server.now().as_secs() - 301);
+    assert_eq!(
+        fx.server
+            .interaction(&request, Some((&alice, old_login)))
+            .await
+            .unwrap(),
+        Interaction::Login
+    );
+}
+
+// C-KY-2: once its key is removed, an ID token no longer works as an id_token_hint either.
+#[tokio::test]
+async fn a_hint_signed_by_a_removed_key_is_refused() {
+    const DAY: u64 = 24 * 3600;
+    let policy = RotationPolicy::new()
+        .rotate_every(Duration::from_secs(10 * DAY))
+        .keep_retired(Duration::from_secs(2 * 3600));
+    let fx = provider_over(MemoryStorage::new(), policy, |c| c).await;
+    let hint = text(&code_flow(&fx, RP_CLIENT, "openid", &[]).await, "id_token").to_owned();
+    let with_hint = code_query(
+        RP,
+        RP_REDIRECT,
+        "openid",
+        &[("id_token_hint", hint.as_str())],
+    );
+    fx.advance(9 * DAY);
+    assert!(
+        pending(&fx, &with_hint)
+            .await
+            .openid()
+            .unwrap()
+            .hint_subject()
+            .is_some()
+    );
+    fx.advance(DAY + 3 * 3600);
+    let _ = jwks(&fx).await;
+    assert_redirected_error(refused(&fx, &with_hint).await, "invalid_request");
 }

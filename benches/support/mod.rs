@@ -83,8 +83,8 @@ pub fn grantor_openid_server(alg: SigningAlgorithm) -> (Server<MemoryStorage>, M
         .build()
         .expect("valid config");
     let storage = MemoryStorage::new();
-    let keys = KeyRing::new(storage.clone(), RotationPolicy::new().algorithms([alg]))
-        .expect("valid policy");
+    let policy = RotationPolicy::new().algorithms([SigningAlgorithm::Rs256, alg]);
+    let keys = KeyRing::new(storage.clone(), policy).expect("valid policy");
     run(keys.maintain(clock.now())).expect("keys generated");
     let provider = OpenIdProvider::builder(keys, NoClaims)
         .build()

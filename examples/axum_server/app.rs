@@ -83,7 +83,9 @@ impl<S: Storage> App<S> {
         let policy = RotationPolicy::new().algorithms(setup.signing_algorithms()?);
         let ring = KeyRing::shared(keys, policy)?;
         ring.maintain(config.clock().now()).await?;
-        let provider = OpenIdProvider::builder(ring, users.clone()).build()?;
+        let provider = OpenIdProvider::builder(ring, users.clone())
+            .claims_supported(users.claim_names())
+            .build()?;
         let server = Server::builder(config, storage)
             .authenticator(users.clone())
             .openid(provider)
@@ -244,15 +246,10 @@ async fn answer_consent<S: Storage>(State(app): State<App<S>>, checked: CheckedF
         .filter_map(|scope| scope.parse().ok())
         .collect();
     let granted = checked.restricted_to(request.scope());
-    // Remembered for the session's life: this client's next requests for no more than this
-    // skip the consent page. Without it, the consent page is simply shown again next time.
-    let until = Some(session.expires_at);
-    let client_id = request.client().id().clone();
-    let _ = app
-        .server
-        .remember_consent(&login.user, &client_id, &granted, until)
-        .await;
-    app.approve(request, &login, granted, true).await
+    // Remembered for the session's life, once the approval succeeds: this client's next
+    // requests for no more than this skip the consent page.
+    let remember = Some(session.expires_at);
+    app.approve(request, &login, granted, remember).await
 }
 
 /// What an authorization request needs next.
@@ -310,7 +307,7 @@ impl<S: Storage> App<S> {
             Err(_) => return Step::Done(internal_error()),
         };
         let granted = held.request.scope().restricted_to(&remembered);
-        Step::Done(self.approve(held.request, login, granted, false).await)
+        Step::Done(self.approve(held.request, login, granted, None).await)
     }
 
     /// Approves a request for the logged-in user: grantor's redirect with the code (or
@@ -320,12 +317,16 @@ impl<S: Storage> App<S> {
         request: grantor::AuthorizationRequest,
         login: &Login,
         granted: ScopeSet,
-        consent_shown: bool,
+        remember_until: Option<Timestamp>,
     ) -> Response {
-        let approval = Approval::new(login.user.clone(), granted)
+        // The consent page was shown exactly when the consent is to be remembered now.
+        let mut approval = Approval::new(login.user.clone(), granted)
             .authenticated_at(login.at)
             .amr(["pwd"])
-            .consent_shown(consent_shown);
+            .consent_shown(remember_until.is_some());
+        if let Some(until) = remember_until {
+            approval = approval.remember_consent(Some(until));
+        }
         match self.server.approve_with(request, approval).await {
             Ok(redirect) => reply(redirect),
             Err(_) => internal_error(),

@@ -56,6 +56,19 @@ impl Users {
         })))
     }
 
+    /// Every claim name some user has: what discovery lists as `claims_supported`.
+    pub fn claim_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .0
+            .accounts
+            .values()
+            .flat_map(|account| account.claims.keys().cloned())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     /// The user with these credentials, if they are right.
     ///
     /// Argon2 is deliberately slow (tens of milliseconds): it runs on the blocking thread pool,

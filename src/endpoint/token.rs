@@ -67,19 +67,22 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
 }
 
 /// Signs the ID token a response owes, if it owes one and the server is an OpenID Provider.
+/// The tokens are stored by then: if signing fails, their grant is revoked, so that a
+/// `server_error` leaves nothing live behind.
 #[cfg(feature = "oidc")]
 async fn add_id_token<S: Storage>(
     server: &Server<S>,
     client: &crate::Client,
     response: &mut crate::token::TokenResponse,
 ) -> Result<(), Failure> {
-    let Some(context) = response.take_openid() else {
+    let Some(owed) = response.take_openid() else {
         return Ok(());
     };
+    let (context, grant) = *owed;
     let (Some(provider), Some(owner)) = (server.openid(), response.owner()) else {
         return Ok(());
     };
-    let id_token = provider
+    let signed = provider
         .id_token(crate::oidc::IdTokenInput {
             issuer: server.config().issuer(),
             client,
@@ -90,11 +93,18 @@ async fn add_id_token<S: Storage>(
             scope_claims: None,
             now: server.now(),
         })
-        .await?;
-    response.insert("id_token", id_token);
-    Ok(())
+        .await;
+    match signed {
+        Ok(id_token) => {
+            response.insert("id_token", id_token);
+            Ok(())
+        }
+        Err(error) => {
+            server.storage().revoke_grant(&grant).await?;
+            Err(error.into())
+        }
+    }
 }
-
 /// Checks method and content type and parses the form body (C-TK-1); shared by the endpoints
 /// that take a client's form `POST` (token, revocation, introspection).
 pub(crate) fn parse<B: AsRef<[u8]>>(

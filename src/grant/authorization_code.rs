@@ -12,11 +12,10 @@ use std::borrow::Cow;
 
 use crate::BoxFuture;
 use crate::client::{Client, GrantType};
-use crate::error::{Error, Failure, OAuthError};
+use crate::error::{Failure, OAuthError};
 use crate::grant::{Grant, GrantContext, Issue, unusable};
-use crate::storage::{CodeRecord, Decision, ExchangeKind, Storage, TokenStore};
-use crate::time::Timestamp;
-use crate::token::{AuthorizationCode, TokenResponse};
+use crate::storage::{CodeRecord, Decision, ExchangeKind, Storage};
+use crate::token::TokenResponse;
 
 /// The `authorization_code` grant: exchanges a code from the authorization endpoint for tokens
 /// (C-TK-4, C-TK-5, C-PK-3, C-PK-4), with a refresh token when the configuration issues them.
@@ -61,19 +60,6 @@ impl<S: Storage> Grant<S> for AuthorizationCodeGrant {
             .await
         })
     }
-}
-
-/// Mints a code for an approved request and stores its record.
-pub(crate) async fn issue_code<S: TokenStore>(
-    storage: &S,
-    record: CodeRecord,
-    now: Timestamp,
-) -> Result<AuthorizationCode, Error> {
-    let code = AuthorizationCode::generate();
-    storage
-        .save_record(code.digest(), record.into_exchange_record(), now)
-        .await?;
-    Ok(code)
 }
 
 /// Checks a presented code's binding to client, redirect URI and PKCE challenge.

@@ -160,16 +160,21 @@ impl<'a> Issuer<'a> {
             now.after(config.access_token_lifetime),
         );
         access.confirmation = issue.confirmation;
-        let openid = issue
-            .openid
-            .filter(|_| access.owner.is_some() && access.scope.contains(OPENID));
-        access.openid = openid
-            .as_ref()
-            .map(|context| Box::new(context.without_nonce()));
+        // The OpenID context goes with each token whose scope holds `openid`: a refresh token
+        // keeps it even when the access token of a narrowed refresh does not (C-OI-6).
+        let context = issue.openid.filter(|_| access.owner.is_some());
+        let for_scope = |scope: &ScopeSet| {
+            context
+                .as_ref()
+                .filter(|_| scope.contains(OPENID))
+                .map(|context| Box::new(context.without_nonce()))
+        };
+        access.openid = for_scope(&access.scope);
         let access_token = self.format.mint(&access)?;
         let refresh_scope = issue.refresh_scope.unwrap_or_else(|| access.scope.clone());
+        let refresh_openid = for_scope(&refresh_scope);
         // C-OI-6: when so configured, an OpenID grant is refreshed only with offline_access.
-        let offline_ok = openid.is_none()
+        let offline_ok = refresh_openid.is_none()
             || !config.offline_access_required
             || refresh_scope.contains(OFFLINE_ACCESS);
         let with_refresh = issue.refresh_token
@@ -189,7 +194,7 @@ impl<'a> Issuer<'a> {
             // The refresh token keeps the binding and the OpenID context, so the tokens it
             // yields are bound too, and their ID tokens tell the same authentication.
             record.confirmation = access.confirmation.clone();
-            record.openid = access.openid.clone();
+            record.openid = refresh_openid;
             let secret = RefreshToken::generate();
             let record = ExchangeRecord::new(
                 ExchangeKind::REFRESH_TOKEN,
@@ -208,7 +213,8 @@ impl<'a> Issuer<'a> {
             access.scope.clone(),
             access.owner.clone(),
         );
-        response.set_openid(openid);
+        // The ID token is owed only with an access token holding `openid`, and keeps the nonce.
+        response.set_openid(context.filter(|_| access.scope.contains(OPENID)), grant);
         let digest = response.access_token().digest();
         Ok((
             NewTokens::new(StoredToken::new(digest, access), refresh),

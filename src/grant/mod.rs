@@ -27,7 +27,6 @@ use std::sync::Arc;
 use http::{HeaderMap, Method, Uri};
 
 pub use authorization_code::AuthorizationCodeGrant;
-pub(crate) use authorization_code::issue_code;
 pub use client_credentials::ClientCredentialsGrant;
 pub use issue::{Issue, Issuer, Minter};
 pub use password::PasswordGrant;

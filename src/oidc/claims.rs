@@ -8,6 +8,7 @@
 
 use crate::BoxFuture;
 use crate::authenticator::OwnerId;
+use crate::endpoint::authorize::openid::scope_claims;
 use crate::error::Error;
 use crate::scope::ScopeSet;
 
@@ -69,32 +70,6 @@ impl ClaimsSource for NoClaims {
     }
 }
 
-/// The standard claims each scope stands for (OpenID Connect Core §5.4).
-pub(crate) const SCOPE_CLAIMS: [(&str, &[&str]); 4] = [
-    (
-        "profile",
-        &[
-            "name",
-            "family_name",
-            "given_name",
-            "middle_name",
-            "nickname",
-            "preferred_username",
-            "profile",
-            "picture",
-            "website",
-            "gender",
-            "birthdate",
-            "zoneinfo",
-            "locale",
-            "updated_at",
-        ],
-    ),
-    ("email", &["email", "email_verified"]),
-    ("address", &["address"]),
-    ("phone", &["phone_number", "phone_number_verified"]),
-];
-
 /// The claims grantor sets itself, which no source may supply.
 pub(crate) const PROTOCOL_CLAIMS: [&str; 15] = [
     "sub",
@@ -123,12 +98,8 @@ pub(crate) fn wanted<'a>(
     member: &str,
 ) -> Vec<&'a str> {
     let mut names: Vec<&str> = Vec::new();
-    if let Some(scope) = scope {
-        for (name, standard) in SCOPE_CLAIMS {
-            if scope.contains(name) {
-                names.extend(standard.iter().copied());
-            }
-        }
+    for claim in scope.into_iter().flat_map(scope_claims) {
+        names.push(claim);
     }
     names.extend(requested_claims(claims, member));
     names.retain(|name| !PROTOCOL_CLAIMS.contains(name));

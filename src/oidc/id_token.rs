@@ -17,8 +17,7 @@ use crate::scope::ScopeSet;
 use crate::storage::OpenIdContext;
 use crate::time::Timestamp;
 
-/// What an ID token is made from.
-#[derive(Debug)]
+/// What an ID token is made from. Its `Debug` hides the access token and the code.
 pub(crate) struct IdTokenInput<'a> {
     /// The issuer (`iss`).
     pub(crate) issuer: &'a str,
@@ -36,6 +35,20 @@ pub(crate) struct IdTokenInput<'a> {
     pub(crate) scope_claims: Option<&'a ScopeSet>,
     /// The time of issue.
     pub(crate) now: Timestamp,
+}
+
+impl std::fmt::Debug for IdTokenInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |value: Option<&str>| value.map(|_| "<redacted>");
+        f.debug_struct("IdTokenInput")
+            .field("issuer", &self.issuer)
+            .field("client", self.client.id())
+            .field("owner", self.owner)
+            .field("access_token", &hidden(self.access_token))
+            .field("code", &hidden(self.code))
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The left half of the hash of `value` that the ID token's algorithm uses, base64url: the
@@ -65,7 +78,11 @@ impl OpenIdProvider {
         let wanted = claims::wanted(input.scope_claims, context.claims.as_ref(), "id_token");
         if !wanted.is_empty() {
             let found = self.claims.claims(input.owner, &wanted).await?;
-            custom.extend(claims::filter(found.unwrap_or_default(), &wanted));
+            // An ID token about an owner the user store no longer knows is not issued.
+            let found = found.ok_or_else(|| {
+                Error::other("the claims source does not know the owner any more")
+            })?;
+            custom.extend(claims::filter(found, &wanted));
         }
         if let Some(auth_time) = context.auth_time {
             custom.insert("auth_time".into(), auth_time.as_secs().into());

@@ -288,6 +288,12 @@ impl RotationPolicy {
                 "keys must sign for longer than they are published ahead",
             ));
         }
+        if self.reload_every >= self.publish_ahead {
+            return Err(Error::config(
+                "instances must read the key set again more often than keys are published \
+                 ahead, or one may sign with a key another has not published yet",
+            ));
+        }
         Ok(())
     }
 }
@@ -424,6 +430,7 @@ impl KeyRing {
             }
             keys.push(load(record)?);
         }
+        let bootstrap = keys.is_empty();
         for &alg in &self.policy.algorithms {
             let (mut active, mut pending) = (None, false);
             for key in keys.iter().filter(|key| key.alg == alg) {
@@ -434,7 +441,12 @@ impl KeyRing {
                 }
             }
             let successor_due = match active {
-                None => Some(now),
+                // The ring's first keys sign at once: no relying party can have cached a key
+                // set yet. A key for an algorithm added later is published ahead, like a
+                // successor.
+                None if bootstrap => Some(now),
+                None if pending => None,
+                None => Some(now.after(self.policy.publish_ahead)),
                 Some(since) if !pending => {
                     let handover = since.after(self.policy.rotate_every);
                     (now.after(self.policy.publish_ahead) >= handover)
@@ -519,9 +531,20 @@ impl KeyRing {
         Ok(Signer { key: key.clone() })
     }
 
-    /// Whether the ring keeps a signing key for `alg`.
+    /// Whether the ring keeps a signing key for `alg` (its policy names the algorithm).
     pub fn signs_with(&self, alg: SigningAlgorithm) -> bool {
         self.policy.algorithms.contains(&alg)
+    }
+
+    /// Whether a key signs `alg` tokens at `now`: `false` for an algorithm whose first key is
+    /// still being published ahead.
+    pub async fn can_sign(&self, alg: SigningAlgorithm, now: Timestamp) -> Result<bool, Error> {
+        Ok(self.current(now).await?.signer(alg, now).is_some())
+    }
+
+    /// How long a key is read from the cache before the store is asked again.
+    pub(crate) fn reload_period(&self) -> Duration {
+        self.policy.reload_every
     }
 
     /// The JSON Web Key Set to publish at `now`: the public half of every published key (the
@@ -685,6 +708,31 @@ mod tests {
             records.iter().filter(|r| r.removed_at.is_none()).count(),
             1,
             "exactly one key is current; the others are scheduled for removal"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_algorithm_added_later_is_published_before_it_signs() {
+        let store = MemoryStorage::new();
+        let policy = RotationPolicy::new().publish_ahead(Duration::from_secs(DAY));
+        let ring = KeyRing::new(store.clone(), policy.clone()).unwrap();
+        ring.maintain(at(0)).await.unwrap();
+        assert!(ring.can_sign(SigningAlgorithm::Rs256, at(0)).await.unwrap());
+        let wider = policy.algorithms([SigningAlgorithm::Rs256, SigningAlgorithm::EdDsa]);
+        let ring = KeyRing::new(store.clone(), wider).unwrap();
+        ring.maintain(at(1)).await.unwrap();
+        assert_eq!(
+            kids(&ring.jwks(at(1)).await.unwrap()).len(),
+            2,
+            "published at once"
+        );
+        assert!(!ring.can_sign(SigningAlgorithm::EdDsa, at(1)).await.unwrap());
+        ring.maintain(at(2)).await.unwrap();
+        assert!(ring.can_sign(SigningAlgorithm::EdDsa, at(2)).await.unwrap());
+        assert_eq!(
+            store.keys().await.unwrap().len(),
+            2,
+            "one key each, no duplicates"
         );
     }
 

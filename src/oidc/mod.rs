@@ -70,15 +70,13 @@ impl OpenIdProvider {
     /// Starts a provider signing with `keys` and telling the claims `claims` supplies.
     pub fn builder(keys: KeyRing, claims: impl ClaimsSource) -> OpenIdProviderBuilder {
         OpenIdProviderBuilder {
+            require_rs256: true,
             provider: Self {
                 keys,
                 claims: Arc::new(claims),
                 pairwise_salt: None,
                 id_token_lifetime: Duration::from_secs(3600),
-                claims_supported: claims::SCOPE_CLAIMS
-                    .iter()
-                    .flat_map(|(_, names)| names.iter().map(|name| (*name).to_owned()))
-                    .collect(),
+                claims_supported: Vec::new(),
             },
         }
     }
@@ -93,9 +91,24 @@ impl OpenIdProvider {
         self.id_token_lifetime
     }
 
-    /// Whether the provider signs ID tokens with `alg` (a JWS `alg` name).
-    pub(crate) fn signs_with(&self, alg: &str) -> bool {
-        alg.parse().is_ok_and(|alg| self.keys.signs_with(alg))
+    /// Whether the provider signs ID tokens with `alg` (a JWS `alg` name) at `now`: an error
+    /// for the client when its policy does not name the algorithm (`unauthorized_client`) or
+    /// the algorithm's first key is still being published ahead
+    /// (`temporarily_unavailable`).
+    pub(crate) async fn check_algorithm(&self, alg: &str, now: Timestamp) -> Result<(), Failure> {
+        let alg = alg.parse().ok().filter(|alg| self.keys.signs_with(*alg));
+        let Some(alg) = alg else {
+            return Err(OAuthError::unauthorized_client(
+                "the server does not sign ID tokens with the client's registered algorithm",
+            )
+            .into());
+        };
+        if !self.keys.can_sign(alg, now).await? {
+            return Err(OAuthError::new(crate::ErrorCode::TemporarilyUnavailable)
+                .with_description("the client's ID-token signing key is not published yet")
+                .into());
+        }
+        Ok(())
     }
 
     /// The subject of `owner` for `client`: public, or pairwise for the client's sector.
@@ -207,6 +220,7 @@ impl fmt::Debug for OpenIdProvider {
 #[must_use]
 pub struct OpenIdProviderBuilder {
     provider: OpenIdProvider,
+    require_rs256: bool,
 }
 
 impl OpenIdProviderBuilder {
@@ -227,14 +241,22 @@ impl OpenIdProviderBuilder {
         self
     }
 
-    /// The owner claims discovery lists as `claims_supported` (default: every standard claim
-    /// of the `profile`, `email`, `address` and `phone` scopes): those your claims source can
-    /// supply.
+    /// The owner claims discovery lists in `claims_supported`, beside the protocol claims
+    /// (default: none): those your claims source supplies, e.g. `["name", "email",
+    /// "email_verified"]`.
     pub fn claims_supported<I: IntoIterator<Item = T>, T: Into<String>>(
         mut self,
         names: I,
     ) -> Self {
         self.provider.claims_supported = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Whether the key ring must sign RS256, which OpenID Connect Discovery §3 requires of
+    /// every provider (default on). Turn it off only for a profile that forbids RS256, such as
+    /// FAPI 2.0.
+    pub fn require_rs256(mut self, required: bool) -> Self {
+        self.require_rs256 = required;
         self
     }
 
@@ -244,10 +266,18 @@ impl OpenIdProviderBuilder {
         if provider.id_token_lifetime.as_secs() == 0 {
             return Err(Error::config("the ID token lifetime must be at least 1 s"));
         }
-        if provider.id_token_lifetime > provider.keys.policy().retired_key_lifetime() {
+        // A retired key may still sign on an instance whose cached key set is not yet read
+        // again: its tokens must expire before it leaves the JWKS all the same.
+        let last_signature = provider.id_token_lifetime + provider.keys.reload_period();
+        if last_signature > provider.keys.policy().retired_key_lifetime() {
             return Err(Error::config(
                 "ID tokens must not outlive the publication of their key: raise the key \
-                 ring's keep_retired or shorten the ID token lifetime",
+                 ring's keep_retired above the ID token lifetime plus reload_every",
+            ));
+        }
+        if self.require_rs256 && !provider.keys.signs_with(SigningAlgorithm::Rs256) {
+            return Err(Error::config(
+                "OpenID Connect Discovery requires RS256 among the key ring's algorithms",
             ));
         }
         if provider

@@ -9,7 +9,7 @@ use crate::authenticator::OwnerId;
 use crate::client::{ClientId, GrantType};
 use crate::scope::ScopeSet;
 use crate::storage::OpenIdContext;
-use crate::token::{AccessToken, RefreshToken, TokenType};
+use crate::token::{AccessToken, GrantId, RefreshToken, TokenType};
 
 /// A successful token response: `access_token`, `token_type`, `expires_in`, `refresh_token`
 /// when one was issued, `scope`, and the fields a hook or a feature added (an OpenID Connect
@@ -27,8 +27,9 @@ pub struct TokenResponse {
     /// The resource owner, for the host's hook; not part of the body.
     owner: Option<OwnerId>,
     /// The OpenID Connect context of an ID token still to be signed and added, once storage
-    /// has committed the tokens; not part of the body.
-    openid: Option<Box<OpenIdContext>>,
+    /// has committed the tokens, with the tokens' grant (revoked if signing fails); not part
+    /// of the body.
+    openid: Option<Box<(OpenIdContext, GrantId)>>,
 }
 
 /// The body: the standard fields, then the added ones.
@@ -81,14 +82,15 @@ impl TokenResponse {
         }
     }
 
-    /// Marks the response as owing an ID token built from `context`.
-    pub(crate) fn set_openid(&mut self, context: Option<OpenIdContext>) {
-        self.openid = context.map(Box::new);
+    /// Marks the response as owing an ID token built from `context`, for tokens of `grant`.
+    pub(crate) fn set_openid(&mut self, context: Option<OpenIdContext>, grant: GrantId) {
+        self.openid = context.map(|context| Box::new((context, grant)));
     }
 
-    /// The context of the ID token the response owes, if any, taken out of it.
+    /// The context of the ID token the response owes, and the tokens' grant, if any, taken out
+    /// of it.
     #[cfg_attr(not(feature = "oidc"), allow(dead_code))]
-    pub(crate) fn take_openid(&mut self) -> Option<Box<OpenIdContext>> {
+    pub(crate) fn take_openid(&mut self) -> Option<Box<(OpenIdContext, GrantId)>> {
         self.openid.take()
     }
 

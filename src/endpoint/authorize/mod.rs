@@ -27,16 +27,18 @@ use http::{Method, Request, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::authenticator::OwnerId;
+use crate::client::ClientId;
 use crate::client::{Client, GrantType, ResponseType};
 use crate::endpoint::error_json;
-use crate::error::{Error, ErrorCode, Failure, OAuthError};
+use crate::error::{Error, ErrorCode, OAuthError};
 use crate::form::Params;
-use crate::grant::{Issue, issue_code};
+use crate::grant::Issue;
 use crate::pkce::{ChallengeMethod, CodeChallenge};
 use crate::scope::{OFFLINE_ACCESS, OPENID, ScopeSet};
 use crate::server::Server;
-use crate::storage::{CodeRecord, GrantId, OpenIdContext, Storage};
+use crate::storage::{CodeRecord, Consent, ConsentStore, GrantId, OpenIdContext, Storage};
 use crate::time::Timestamp;
+use crate::token::AuthorizationCode;
 
 pub use openid::{OpenIdRequest, Prompt};
 pub use response::ResponseMode;
@@ -280,6 +282,8 @@ pub struct Approval {
     acr: Option<String>,
     amr: Vec<String>,
     consent_shown: bool,
+    claims: Vec<String>,
+    remember_consent: Option<Option<Timestamp>>,
 }
 
 impl Approval {
@@ -293,6 +297,8 @@ impl Approval {
             acr: None,
             amr: Vec::new(),
             consent_shown: false,
+            claims: Vec::new(),
+            remember_consent: None,
         }
     }
 
@@ -321,6 +327,22 @@ impl Approval {
     /// [`offline_access_required`](crate::ConfigBuilder::offline_access_required) is on.
     pub fn consent_shown(mut self, shown: bool) -> Self {
         self.consent_shown = shown;
+        self
+    }
+
+    /// Claims beyond those of the granted scope that the owner agreed to release, because the
+    /// request's `claims` parameter asked for them and the consent page showed them. Without
+    /// this, a `claims` request releases only claims the granted scopes stand for.
+    pub fn claims<I: IntoIterator<Item = T>, T: Into<String>>(mut self, names: I) -> Self {
+        self.claims = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Remembers the owner's consent to the granted scope for this client until `until`
+    /// (`None`: until revoked), once the approval has succeeded: later requests it covers
+    /// skip the consent page ([`Interaction::Ready`]). Needs a backend that keeps consent.
+    pub fn remember_consent(mut self, until: Option<Timestamp>) -> Self {
+        self.remember_consent = Some(until);
         self
     }
 }
@@ -518,23 +540,17 @@ async fn openid_request<S: Storage>(
     }
     #[cfg(feature = "oidc")]
     if let Some(provider) = server.openid() {
-        if !provider.signs_with(client.id_token_signed_response_alg()) {
-            return Err(OAuthError::unauthorized_client(
-                "the server does not sign ID tokens with the client's registered algorithm",
-            ));
-        }
+        let now = server.now();
+        provider
+            .check_algorithm(client.id_token_signed_response_alg(), now)
+            .await
+            .map_err(|failure| failure.into_oauth(server.config()))?;
         let mut request = request;
         if let Some(hint) = params.get("id_token_hint")? {
             let subject = provider
-                .verify_hint(hint, server.config().issuer(), client, server.now())
+                .verify_hint(hint, server.config().issuer(), client, now)
                 .await
-                .map_err(|error| match error {
-                    Failure::OAuth(error) => error,
-                    Failure::Internal(error) => {
-                        server.config().report(&error);
-                        OAuthError::server_error("the server could not check the id_token_hint")
-                    }
-                })?;
+                .map_err(|failure| failure.into_oauth(server.config()))?;
             request.set_hint_subject(subject);
         }
         return Ok(request);
@@ -699,8 +715,7 @@ pub(crate) async fn interaction<S: Storage>(
     if prompted(Prompt::SELECT_ACCOUNT) && authenticated_at < request.received_at {
         return Ok(Interaction::SelectAccount);
     }
-    let covered = !prompted(Prompt::CONSENT)
-        && consent_covers(server, owner, request.client.id(), &request.scope).await?;
+    let covered = !prompted(Prompt::CONSENT) && consent_covers(server, owner, request).await?;
     match (covered, silent) {
         (true, _) => Ok(Interaction::Ready),
         (false, true) => refuse(ErrorCode::ConsentRequired),
@@ -708,21 +723,24 @@ pub(crate) async fn interaction<S: Storage>(
     }
 }
 
-/// Whether a live remembered consent of `owner` to the client covers `scope` (never, with a
-/// backend that keeps no consent).
-pub(crate) async fn consent_covers<S: Storage>(
+/// Whether a live remembered consent of `owner` to the request's client covers the request:
+/// its scope, and every claim its `claims` parameter asks for (which must be among the claims
+/// of the consented scopes). Never, with a backend that keeps no consent.
+async fn consent_covers<S: Storage>(
     server: &Server<S>,
     owner: &OwnerId,
-    client_id: &crate::ClientId,
-    scope: &ScopeSet,
+    request: &AuthorizationRequest,
 ) -> Result<bool, Error> {
     let Some(store) = server.storage().consent_store() else {
         return Ok(false);
     };
-    Ok(store
-        .consent(owner, client_id)
-        .await?
-        .is_some_and(|consent| consent.is_live(server.now()) && consent.scope.satisfies_all(scope)))
+    let Some(consent) = store.consent(owner, request.client.id()).await? else {
+        return Ok(false);
+    };
+    let claims = request.openid.as_ref().and_then(OpenIdRequest::claims);
+    Ok(consent.is_live(server.now())
+        && consent.scope.satisfies_all(&request.scope)
+        && claims.is_none_or(|claims| openid::within_scope(claims, &consent.scope)))
 }
 
 /// Why `owner`, authenticated at `authenticated_at`, may not approve an OpenID request without
@@ -785,6 +803,10 @@ fn hinted_owner<S: Storage>(
 
 /// Issues what an approved request asked for — a code, an access token, an ID token — and
 /// answers the client in the request's response mode (C-AZ-5, C-AZ-7, C-OI-1, C-OI-7).
+///
+/// Everything is minted (and the ID token signed) before anything is stored, and what is stored
+/// is one grant: a failure after the first write revokes the grant, so an `Err` leaves nothing
+/// live behind.
 pub(crate) async fn approve<S: Storage>(
     server: &Server<S>,
     request: AuthorizationRequest,
@@ -817,7 +839,8 @@ pub(crate) async fn approve<S: Storage>(
         Some(openid) if scope.contains(OPENID) => Some(openid),
         _ => None,
     };
-    if request.response_type.includes_id_token() && openid.is_none() {
+    let response_type = request.response_type;
+    if response_type.includes_id_token() && openid.is_none() {
         return refuse(OAuthError::access_denied(
             "an ID token needs the openid scope, which was not granted",
         ));
@@ -833,47 +856,39 @@ pub(crate) async fn approve<S: Storage>(
                 // C-OI-6: offline access only with consent the owner saw.
                 scope = scope.without(OFFLINE_ACCESS);
             }
-            Some(openid_context(&request, openid, &approval)?)
+            Some(openid_context(&request, openid, &approval, &scope)?)
         }
     };
+    let consents = server.storage().consent_store();
+    if approval.remember_consent.is_some() && consents.is_none() {
+        return Err(Error::config("this storage backend keeps no consent"));
+    }
+
     let now = server.now();
     let grant = GrantId::generate();
-    let response_type = request.response_type;
-    let code = match response_type.includes_code() {
-        true => {
-            let mut record = CodeRecord::new(
-                grant,
-                client.id().clone(),
-                owner.clone(),
-                request.redirect_uri.as_str(),
-                scope.clone(),
-                now,
-                now.after(config.code_lifetime),
-            );
-            record.redirect_uri_sent = request.redirect_uri_sent;
-            record.challenge = request.challenge.clone();
-            record.openid = context.clone();
-            Some(issue_code(server.storage(), record, now).await?)
-        }
-        false => None,
-    };
-    let issued = match response_type.includes_token() {
-        // The implicit grant (C-AZ-7): the token in the fragment, never a refresh token.
+    let code = response_type.includes_code().then(|| {
+        let mut record = CodeRecord::new(
+            grant,
+            client.id().clone(),
+            owner.clone(),
+            request.redirect_uri.as_str(),
+            scope.clone(),
+            now,
+            now.after(config.code_lifetime),
+        );
+        record.redirect_uri_sent = request.redirect_uri_sent;
+        record.challenge = request.challenge.clone();
+        record.openid = context.clone();
+        (AuthorizationCode::generate(), record)
+    });
+    // The implicit grant (C-AZ-7): the token in the fragment, never a refresh token.
+    let minted = match response_type.includes_token() {
         true => {
             let mut issue = Issue::user(owner.clone(), scope.clone()).in_grant(grant);
             if let Some(context) = &context {
-                issue = issue.with_openid(context.without_nonce());
+                issue = issue.with_openid(context.clone());
             }
-            let issued = server
-                .issuer(client, now)
-                .issue_and_store(server.storage(), issue)
-                .await
-                .map_err(|failure| match failure {
-                    Failure::Internal(error) => error,
-                    // A new grant cannot have been revoked: storage broke its contract.
-                    Failure::OAuth(error) => Error::storage(error),
-                })?;
-            Some(issued)
+            Some(server.issuer(client, now).mint(issue)?)
         }
         false => None,
     };
@@ -886,29 +901,51 @@ pub(crate) async fn approve<S: Storage>(
                     client,
                     owner,
                     context,
-                    access_token: issued.as_ref().map(|t| t.access_token().secret()),
-                    code: code.as_ref().map(|c| c.secret()),
-                    // Without an access token for UserInfo, the scope's claims go in the ID
-                    // token (OpenID Connect Core §5.4).
-                    scope_claims: issued.is_none().then_some(&scope),
+                    access_token: minted.as_ref().map(|(_, t)| t.access_token().secret()),
+                    code: code.as_ref().map(|(code, _)| code.secret()),
+                    // Only with no access token at all, now or from the code, do the scope's
+                    // claims go in the ID token (OpenID Connect Core §5.4).
+                    scope_claims: (response_type == ResponseType::ID_TOKEN).then_some(&scope),
                     now,
                 })
                 .await?,
         ),
         _ => None,
     };
-    if let Some(store) = server.storage().consent_store() {
-        // So that revoking the owner's consent to the client revokes this grant too.
-        store.record_grant(owner, client.id(), grant).await?;
+
+    let code_record = code
+        .as_ref()
+        .map(|(secret, record)| (secret.digest(), record.clone()));
+    let tokens = minted.as_ref().map(|(tokens, _)| tokens.clone());
+    let stored = store_grant(server, code_record, tokens, now).await;
+    let remembered = match (stored, consents) {
+        (Err(error), _) => Err(error),
+        (Ok(()), None) => Ok(()),
+        (Ok(()), Some(consents)) => {
+            // So that revoking the owner's consent to the client revokes this grant too.
+            let recorded = consents.record_grant(owner, client.id(), grant).await;
+            match (recorded, approval.remember_consent) {
+                (Err(error), _) => Err(error),
+                (Ok(()), None) => Ok(()),
+                (Ok(()), Some(until)) => {
+                    remember(server, consents, owner, client.id(), &scope, until).await
+                }
+            }
+        }
+    };
+    if let Err(error) = remembered {
+        // Whatever was stored goes: the client gets no answer for it.
+        let _ = server.storage().revoke_grant(&grant).await;
+        return Err(error);
     }
 
-    let expires_in = issued.as_ref().map(|t| t.expires_in().to_string());
-    let granted = issued.as_ref().map(|t| t.scope().to_string());
+    let expires_in = minted.as_ref().map(|(_, t)| t.expires_in().to_string());
+    let granted = minted.as_ref().map(|(_, t)| t.scope().to_string());
     let mut params: Vec<(&str, &str)> = Vec::with_capacity(6);
-    if let Some(code) = &code {
+    if let Some((code, _)) = &code {
         params.push(("code", code.secret()));
     }
-    if let (Some(issued), Some(expires_in)) = (&issued, &expires_in) {
+    if let (Some((_, issued)), Some(expires_in)) = (&minted, &expires_in) {
         params.push(("access_token", issued.access_token().secret()));
         params.push(("token_type", issued.token_type().as_str()));
         params.push(("expires_in", expires_in));
@@ -925,13 +962,71 @@ pub(crate) async fn approve<S: Storage>(
     Ok(responder.deliver(params).into_response())
 }
 
-/// What an approved OpenID request carries to its ID tokens and UserInfo.
+/// Stores an approval's code and tokens, the code first.
+async fn store_grant<S: Storage>(
+    server: &Server<S>,
+    code: Option<(crate::storage::Digest, CodeRecord)>,
+    tokens: Option<crate::storage::NewTokens>,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let storage = server.storage();
+    if let Some((digest, record)) = code {
+        storage
+            .save_record(digest, record.into_exchange_record(), now)
+            .await?;
+    }
+    if let Some(tokens) = tokens
+        && !storage.save_tokens(tokens).await?
+    {
+        // A new grant cannot have been revoked: storage broke its contract.
+        return Err(Error::storage("storage refused the tokens of a new grant"));
+    }
+    Ok(())
+}
+
+/// Remembers `owner`'s consent to `scope` for a client until `until`, added to what they
+/// consented to before (if that is still live).
+pub(crate) async fn remember<S: Storage>(
+    server: &Server<S>,
+    consents: &dyn ConsentStore,
+    owner: &OwnerId,
+    client_id: &ClientId,
+    scope: &ScopeSet,
+    until: Option<Timestamp>,
+) -> Result<(), Error> {
+    let now = server.now();
+    let earlier = consents
+        .consent(owner, client_id)
+        .await?
+        .filter(|consent| consent.is_live(now))
+        .map(|consent| consent.scope)
+        .unwrap_or_default();
+    let consent = Consent::new(
+        owner.clone(),
+        client_id.clone(),
+        earlier.union(scope),
+        now,
+        until,
+    );
+    consents.save_consent(consent).await
+}
+
+/// What an approved OpenID request carries to its ID tokens and UserInfo: its `claims`
+/// request cut down to what the owner consented to (C-OI-4).
 fn openid_context(
     request: &AuthorizationRequest,
     openid: &OpenIdRequest,
     approval: &Approval,
+    scope: &ScopeSet,
 ) -> Result<OpenIdContext, Error> {
-    let auth_time_required = openid.max_age().is_some() || request.client.requires_auth_time();
+    let claims = openid
+        .claims()
+        .map(|claims| openid::consented_claims(claims, scope, &approval.claims));
+    let auth_time_asked = claims
+        .as_ref()
+        .is_some_and(|claims| openid::asks_for(claims, "auth_time"));
+    let auth_time_required =
+        openid.max_age().is_some() || request.client.requires_auth_time() || auth_time_asked;
     if auth_time_required && approval.authenticated_at.is_none() {
         return Err(Error::usage(
             "this OpenID request needs auth_time in its ID token: pass the owner's login time \
@@ -944,7 +1039,7 @@ fn openid_context(
     context.auth_time_required = auth_time_required;
     context.acr = approval.acr.clone();
     context.amr = approval.amr.clone();
-    context.claims = openid.claims().cloned();
+    context.claims = claims;
     Ok(context)
 }
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::client::Client;
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::Params;
+use crate::scope::ScopeSet;
 
 /// The parameters this module interprets.
 pub(crate) const PARAMETERS: [&str; 11] = [
@@ -209,6 +210,97 @@ fn words(text: Option<&str>) -> impl Iterator<Item = &str> {
         .filter(|word| !word.is_empty())
 }
 
+/// The standard claims each scope stands for (OpenID Connect Core §5.4).
+pub(crate) const SCOPE_CLAIMS: [(&str, &[&str]); 4] = [
+    (
+        "profile",
+        &[
+            "name",
+            "family_name",
+            "given_name",
+            "middle_name",
+            "nickname",
+            "preferred_username",
+            "profile",
+            "picture",
+            "website",
+            "gender",
+            "birthdate",
+            "zoneinfo",
+            "locale",
+            "updated_at",
+        ],
+    ),
+    ("email", &["email", "email_verified"]),
+    ("address", &["address"]),
+    ("phone", &["phone_number", "phone_number_verified"]),
+];
+
+/// The claims about the authentication itself that a `claims` request may ask for: no
+/// consent is needed to tell them to the client.
+const AUTHENTICATION_CLAIMS: [&str; 4] = ["sub", "auth_time", "acr", "amr"];
+
+/// The claims `scope` stands for.
+pub(crate) fn scope_claims(scope: &ScopeSet) -> impl Iterator<Item = &'static str> + '_ {
+    SCOPE_CLAIMS
+        .iter()
+        .filter(|(name, _)| scope.contains(name))
+        .flat_map(|(_, claims)| claims.iter().copied())
+}
+
+/// The `claims` members that name claims: what goes to UserInfo and what goes in the ID token.
+const MEMBERS: [&str; 2] = ["userinfo", "id_token"];
+
+/// Whether every claim a `claims` request asks for is one of `scope`'s, or about the
+/// authentication: then consent to the scope covers it.
+pub(crate) fn within_scope(claims: &serde_json::Value, scope: &ScopeSet) -> bool {
+    MEMBERS.iter().all(|member| {
+        claims
+            .get(member)
+            .and_then(serde_json::Value::as_object)
+            .is_none_or(|requests| {
+                requests.keys().all(|name| {
+                    AUTHENTICATION_CLAIMS.contains(&name.as_str())
+                        || scope_claims(scope).any(|claim| claim == name)
+                })
+            })
+    })
+}
+
+/// A `claims` request cut down to what the owner consented to: the claims of the granted
+/// `scope`, the ones the host says the owner approved one by one, and those about the
+/// authentication (C-OI-4).
+pub(crate) fn consented_claims(
+    claims: &serde_json::Value,
+    scope: &ScopeSet,
+    approved: &[String],
+) -> serde_json::Value {
+    let mut kept = serde_json::Map::new();
+    for member in MEMBERS {
+        let Some(requests) = claims.get(member).and_then(serde_json::Value::as_object) else {
+            continue;
+        };
+        let allowed: serde_json::Map<_, _> = requests
+            .iter()
+            .filter(|(name, _)| {
+                AUTHENTICATION_CLAIMS.contains(&name.as_str())
+                    || approved.iter().any(|claim| claim == *name)
+                    || scope_claims(scope).any(|claim| claim == *name)
+            })
+            .map(|(name, request)| (name.clone(), request.clone()))
+            .collect();
+        kept.insert(member.to_owned(), allowed.into());
+    }
+    kept.into()
+}
+
+/// Whether a `claims` request asks for `name`, in either member.
+pub(crate) fn asks_for(claims: &serde_json::Value, name: &str) -> bool {
+    MEMBERS
+        .iter()
+        .any(|member| claims.get(member).and_then(|m| m.get(name)).is_some())
+}
+
 /// The `display` values of OpenID Connect Core §3.1.2.1.
 const DISPLAYS: [&str; 4] = ["page", "popup", "touch", "wap"];
 
@@ -304,6 +396,29 @@ mod tests {
         assert!(!Prompt::default().contains(Prompt::NONE));
         let json = serde_json::to_string(&prompt).unwrap();
         assert_eq!(serde_json::from_str::<Prompt>(&json).unwrap(), prompt);
+    }
+
+    #[test]
+    fn claims_requests_are_cut_to_the_consented_scope() {
+        let request = serde_json::json!({
+            "userinfo": {"email": null, "phone_number": {"essential": true}},
+            "id_token": {"auth_time": {"essential": true}, "name": null}
+        });
+        let email = ScopeSet::parse("openid email").unwrap();
+        assert!(!within_scope(&request, &email));
+        let kept = consented_claims(&request, &email, &[]);
+        assert_eq!(
+            kept,
+            serde_json::json!({
+                "userinfo": {"email": null},
+                "id_token": {"auth_time": {"essential": true}}
+            })
+        );
+        assert!(within_scope(&kept, &email));
+        let approved = consented_claims(&request, &email, &["name".to_owned()]);
+        assert_eq!(approved["id_token"]["name"], serde_json::Value::Null);
+        assert!(approved["id_token"].get("name").is_some());
+        assert!(asks_for(&request, "auth_time") && !asks_for(&kept, "name"));
     }
 
     #[test]
