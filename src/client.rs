@@ -424,6 +424,9 @@ pub(crate) struct Profile {
     pub(crate) default_max_age: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) sector_identifier: Option<String>,
+    /// The resources the client may have tokens for (RFC 8707); empty: any registered one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) resources: Vec<String>,
 }
 
 /// A registered client. Cheap to clone.
@@ -596,6 +599,18 @@ impl Client {
         self.0.profile.sector_identifier.as_deref()
     }
 
+    /// The resources the client may ask tokens for (RFC 8707); empty: every resource the
+    /// server registered.
+    pub fn resources(&self) -> &[String] {
+        &self.0.profile.resources
+    }
+
+    /// Whether the client may have tokens for the resource `id`.
+    pub fn allows_resource(&self, id: &str) -> bool {
+        let resources = &self.0.profile.resources;
+        resources.is_empty() || resources.iter().any(|allowed| allowed == id)
+    }
+
     /// The registration fields beyond RFC 6749's.
     #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
     pub(crate) fn profile(&self) -> &Profile {
@@ -747,6 +762,14 @@ impl ClientBuilder {
     /// §8.1): clients of one sector see one `sub` per owner, other clients another.
     pub fn sector_identifier(mut self, sector: impl Into<String>) -> Self {
         self.profile.sector_identifier = Some(sector.into());
+        self
+    }
+
+    /// Limits the client to tokens for these resources (RFC 8707 resource identifiers, as
+    /// registered on the [`Config`](crate::Config)); by default it may ask for any registered
+    /// resource.
+    pub fn resources<I: IntoIterator<Item = T>, T: Into<String>>(mut self, resources: I) -> Self {
+        self.profile.resources = resources.into_iter().map(Into::into).collect();
         self
     }
 

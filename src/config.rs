@@ -8,6 +8,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::error::Error;
+use crate::resource::{Resource, Resources};
 use crate::scope::ScopeSet;
 use crate::time::{Clock, SystemClock};
 use crate::token::TokenContext;
@@ -48,6 +49,7 @@ pub struct Config {
     pub(crate) on_internal_error: Option<ErrorHook>,
     pub(crate) token_response_fields: Option<FieldsHook>,
     pub(crate) endpoints: Endpoints,
+    pub(crate) resources: Resources,
 }
 
 impl Config {
@@ -83,6 +85,7 @@ impl Config {
                 on_internal_error: None,
                 token_response_fields: None,
                 endpoints: Endpoints::default(),
+                resources: Resources::default(),
             },
         }
     }
@@ -147,6 +150,21 @@ impl Config {
     /// The URL of the JSON Web Key Set the server's signatures are checked with (`jwks_uri`).
     pub fn jwks_uri(&self) -> &str {
         self.endpoints.jwks.as_deref().unwrap_or_default()
+    }
+
+    /// The protected resources tokens may be issued for (RFC 8707), in the order registered.
+    pub fn resources(&self) -> &[Resource] {
+        self.resources.all()
+    }
+
+    /// The registered resource with this identifier.
+    pub fn resource(&self, id: &str) -> Option<&Resource> {
+        self.resources.find(id)
+    }
+
+    /// The resource that tokens are for when their request names none, if one is configured.
+    pub fn default_resource(&self) -> Option<&str> {
+        self.resources.default_id()
     }
 
     /// Whether OpenID grants get refresh tokens only with `offline_access`.
@@ -215,6 +233,7 @@ impl fmt::Debug for Config {
             .field("max_extra_parameters", &self.max_extra_parameters)
             .field("max_extra_parameter_bytes", &self.max_extra_parameter_bytes)
             .field("endpoints", &self.endpoints)
+            .field("resources", &self.resources)
             .finish_non_exhaustive()
     }
 }
@@ -402,6 +421,22 @@ impl ConfigBuilder {
         self
     }
 
+    /// Registers a protected resource that clients may ask tokens for with `resource`
+    /// (RFC 8707); one registered before with the same identifier is replaced. A request
+    /// naming a resource that is not registered is refused with `invalid_target`.
+    pub fn resource(mut self, resource: Resource) -> Self {
+        self.config.resources.register(resource);
+        self
+    }
+
+    /// The registered resource whose identifier is the audience of tokens whose request names
+    /// no resource (for a client allowed it), so that clients that send no `resource` keep
+    /// working (default: none, and such tokens have no audience).
+    pub fn default_resource(mut self, id: &str) -> Self {
+        self.config.resources.set_default(id);
+        self
+    }
+
     /// Validates and builds the configuration.
     pub fn build(self) -> Result<Config, Error> {
         let mut config = self.config;
@@ -422,6 +457,7 @@ impl ConfigBuilder {
         config.always_granted_scopes = ScopeSet::parse(&self.always_granted_scopes)
             .map_err(|_| Error::config("malformed always-granted scopes"))?;
         config.endpoints.resolve(&config.issuer)?;
+        config.resources.check()?;
         config.realm = self.realm.unwrap_or_else(|| config.issuer().to_owned());
         if config.realm.contains(['"', '\\']) || !config.realm.is_ascii() {
             return Err(Error::config(

@@ -5,8 +5,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-/// An error code defined by RFC 6749 (§4.1.2.1, §5.2), RFC 6750 (§3.1), RFC 7009 (§2.2.1) or
-/// OpenID Connect Core (§3.1.2.6).
+/// An error code defined by RFC 6749 (§4.1.2.1, §5.2), RFC 6750 (§3.1), RFC 7009 (§2.2.1),
+/// RFC 8707 (§2) or OpenID Connect Core (§3.1.2.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -51,6 +51,9 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     /// The request carried `registration`, which the server does not take.
     RegistrationNotSupported,
+    /// A requested resource is invalid, unknown, malformed or not allowed for the client
+    /// (RFC 8707).
+    InvalidTarget,
 }
 
 impl ErrorCode {
@@ -77,6 +80,7 @@ impl ErrorCode {
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::RegistrationNotSupported => "registration_not_supported",
+            Self::InvalidTarget => "invalid_target",
         }
     }
 }
@@ -141,6 +145,8 @@ impl OAuthError {
         access_denied => AccessDenied;
         /// `server_error` with a description.
         server_error => ServerError;
+        /// `invalid_target` with a description (RFC 8707).
+        invalid_target => InvalidTarget;
     }
 
     /// Sets the human-readable description (characters outside RFC 6749's set become `?`).

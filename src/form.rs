@@ -134,6 +134,14 @@ impl Params {
         Ok(self.text.get(name_end..value_end).filter(|v| !v.is_empty()))
     }
 
+    /// The non-empty values of a parameter that may be repeated (`resource`, RFC 8707), in the
+    /// order sent.
+    pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.pairs()
+            .filter(move |(key, value)| *key == name && !value.is_empty())
+            .map(|(_, value)| value)
+    }
+
     /// The value of a required parameter.
     pub(crate) fn require(&self, name: &str) -> Result<&str, OAuthError> {
         self.get(name)?

@@ -61,6 +61,7 @@
 //! | [`Server::validate_bearer`], [`Requirement`] | protecting your API routes (RFC 6750) |
 //! | [`Client`] | registered clients and their permissions |
 //! | [`ScopeSet`] | scopes, including extended `base:qualifier` scopes |
+//! | [`Resource`] | protected resources: audience-bound tokens (RFC 8707), JWT access tokens (RFC 9068), protected-resource metadata (RFC 9728) |
 //! | [`CodeChallenge`] | PKCE (RFC 7636) |
 //! | [`Storage`], [`MemoryStorage`] | where codes and tokens live, and the embedded default |
 //! | [`storage`] | the focused store traits, the exactly-once primitive, the SQLite and PostgreSQL backends and the storage test kit (cargo features) |
@@ -92,6 +93,7 @@ pub mod grant;
 #[cfg(feature = "oidc")]
 pub mod oidc;
 mod pkce;
+mod resource;
 mod scope;
 mod server;
 pub mod storage;
@@ -110,6 +112,7 @@ pub use endpoint::authorize::{
 pub use endpoint::bearer::{AccessGrant, Audience, BearerError, Requirement, X_OAUTH_SCOPES};
 pub use error::{Error, ErrorCode, Failure, OAuthError};
 pub use pkce::{ChallengeMethod, CodeChallenge};
+pub use resource::{PROTECTED_RESOURCE_METADATA, Resource, TokenFormat};
 pub use scope::{Scope, ScopeError, ScopeSet};
 pub use server::{Server, ServerBuilder};
 pub use storage::{MemoryStorage, Storage};

@@ -20,14 +20,14 @@ use crate::endpoint::authorize::{
 use crate::endpoint::bearer::{self, AccessGrant, BearerError, Requirement};
 #[cfg(feature = "oidc")]
 use crate::endpoint::userinfo;
-use crate::endpoint::{introspect, metadata, revoke, token};
+use crate::endpoint::{introspect, metadata, resource_metadata, revoke, token};
 use crate::error::Error;
 use crate::grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, Grant, Grants, Issuer, PasswordGrant,
     RefreshTokenGrant,
 };
 #[cfg(feature = "oidc")]
-use crate::oidc::OpenIdProvider;
+use crate::oidc::{JwtAccessTokens, OpenIdProvider};
 use crate::scope::ScopeSet;
 use crate::storage::{Consent, ConsentStore, Storage};
 use crate::time::Timestamp;
@@ -45,6 +45,9 @@ pub struct Server<S> {
     /// What makes the server an OpenID Provider, if it is one.
     #[cfg(feature = "oidc")]
     openid: Option<Arc<OpenIdProvider>>,
+    /// The JWT access-token format, for resources that ask for it (an OpenID Provider's).
+    #[cfg(feature = "oidc")]
+    jwt: Option<Arc<JwtAccessTokens>>,
 }
 
 impl<S: Storage> Server<S> {
@@ -82,6 +85,8 @@ impl<S: Storage> Server<S> {
                 formats: vec![Arc::new(Opaque)],
                 #[cfg(feature = "oidc")]
                 openid: None,
+                #[cfg(feature = "oidc")]
+                jwt: None,
             },
         }
     }
@@ -177,7 +182,32 @@ impl<S: 'static> Server<S> {
     /// The issuing step for tokens issued to `client` at `now`.
     pub(crate) fn issuer<'a>(&'a self, client: &'a Client, now: Timestamp) -> Issuer<'a> {
         let refresh_grant = self.grants.contains(&GrantType::RefreshToken);
-        Issuer::new(&self.config, &*self.formats[0], refresh_grant, client, now)
+        #[cfg(feature = "oidc")]
+        let jwt = self
+            .jwt
+            .as_ref()
+            .zip(self.openid.as_ref())
+            .map(|(jwt, provider)| {
+                (
+                    &**jwt as &dyn AccessTokenFormat,
+                    provider.longest_signed_lifetime(),
+                )
+            });
+        #[cfg(not(feature = "oidc"))]
+        let jwt = None;
+        let formats = (&*self.formats[0], jwt);
+        Issuer::new(&self.config, formats, refresh_grant, client, now)
+    }
+
+    /// Makes sure the formats that sign (JWT access tokens) hold the signing keys of `now`:
+    /// minting and reading a token must not wait, so they read the keys as last loaded.
+    pub(crate) async fn load_keys(&self, now: Timestamp) -> Result<(), Error> {
+        #[cfg(feature = "oidc")]
+        if let Some(jwt) = &self.jwt {
+            jwt.refresh_keys(now).await?;
+        }
+        let _ = now;
+        Ok(())
     }
 }
 
@@ -356,6 +386,21 @@ impl<S: Storage> Server<S> {
         metadata::respond(self, request)
     }
 
+    /// The protected-resource metadata document (RFC 9728) of the registered resource `id`,
+    /// or `None` when no resource is registered with that identifier.
+    pub fn resource_metadata(&self, id: &str) -> Option<serde_json::Value> {
+        let resource = self.config.resource(id)?;
+        Some(resource_metadata::document(self, resource))
+    }
+
+    /// Answers a `GET` of a protected resource's metadata (RFC 9728, C-PR-1), the resource
+    /// found by the request's path: route
+    /// `/.well-known/oauth-protected-resource/*` (and the bare prefix, for a resource at the
+    /// root of its host) here. `404` for a path that names no registered resource.
+    pub fn resource_metadata_response<B>(&self, request: &Request<B>) -> Response<Vec<u8>> {
+        resource_metadata::respond(self, request)
+    }
+
     /// Answers a UserInfo request (`GET` or `POST`, OpenID Connect Core §5.3): the claims about
     /// the owner of an access token holding `openid`, as JSON; RFC 6750 errors with their
     /// `WWW-Authenticate` challenge otherwise (C-OI-4). `404` when the server is not an
@@ -452,7 +497,21 @@ impl<S: Storage> ServerBuilder<S> {
     /// and the UserInfo, JWKS and discovery endpoints answer.
     #[cfg(feature = "oidc")]
     pub fn openid(mut self, provider: OpenIdProvider) -> Self {
-        self.server.openid = Some(Arc::new(provider));
+        let provider = Arc::new(provider);
+        // Resources registered for JWT access tokens get them signed by the provider's keys,
+        // and every server of the provider reads them.
+        let jwt = Arc::new(JwtAccessTokens::new(
+            provider.clone(),
+            self.server.config.issuer(),
+        ));
+        if let Some(old) = self.server.jwt.replace(jwt.clone()) {
+            let old: Arc<dyn AccessTokenFormat> = old;
+            self.server
+                .formats
+                .retain(|format| !Arc::ptr_eq(format, &old));
+        }
+        self.server.formats.push(jwt);
+        self.server.openid = Some(provider);
         self
     }
 

@@ -33,15 +33,15 @@ use axum::routing::{get, post};
 use grantor::oidc::{KeyRing, OpenIdProvider, RotationPolicy};
 use grantor::storage::KeyStore;
 use grantor::{
-    Approval, AuthorizationError, Config, ErrorCode, Interaction, OwnerId, Requirement, ScopeSet,
-    Server, Storage, Timestamp,
+    Approval, AuthorizationError, Config, ErrorCode, Interaction, OwnerId,
+    PROTECTED_RESOURCE_METADATA, Requirement, ScopeSet, Server, Storage, Timestamp,
 };
 
 use super::axum_glue::{Buffered, protected_json, reply};
 use super::demo_client;
 use super::pages::{self, LoginReason};
 use super::sessions::{Held, Login, Session, Sessions};
-use super::setup::{DEMO_CLIENT, DEMO_VERIFIER, Setup};
+use super::setup::{self, DEMO_CLIENT, DEMO_VERIFIER, Setup};
 use super::users::Users;
 
 /// The routes' shared state: the grantor server, the users and the browser sessions.
@@ -90,7 +90,7 @@ impl<S: Storage> App<S> {
             .authenticator(users.clone())
             .openid(provider)
             .build();
-        for client in setup.clients()? {
+        for client in setup.clients(server.config().issuer())? {
             server.register_client(client).await?;
         }
         Ok(Self {
@@ -120,8 +120,14 @@ pub fn router<S: Storage>(app: App<S>) -> Router {
         // The host's pages around the authorization endpoint.
         .route("/login", post(login::<S>))
         .route("/consent", get(show_consent::<S>).post(answer_consent::<S>))
-        // The host's API, protected by grantor's bearer-token check.
+        // The host's API, protected by grantor's bearer-token check, and the metadata of the
+        // protected resources (RFC 9728) that a 401 from it points to.
         .route("/api/me", get(me::<S>))
+        .route(PROTECTED_RESOURCE_METADATA, get(resource_metadata::<S>))
+        .route(
+            &format!("{PROTECTED_RESOURCE_METADATA}/{{*path}}"),
+            get(resource_metadata::<S>),
+        )
         // The demo client's redirect URI (a real client is a separate app).
         .route("/callback", get(callback::<S>))
         .with_state(app)
@@ -369,14 +375,17 @@ async fn jwks<S: Storage>(State(app): State<App<S>>, Buffered(request): Buffered
     reply(app.server.jwks_response(&request).await)
 }
 
-/// `GET /api/me`: a protected resource. Any valid access token will do; it answers with the
-/// user (none for an app token), the client and the granted scopes, also in `X-OAuth-Scopes`.
+/// `GET /api/me`: a protected resource, whose identifier is its URL (the issuer plus
+/// `/api/me`). Any valid access token issued for it will do (the default resource, so also one
+/// whose request named no resource); it answers with the user (none for an app token), the
+/// client and the granted scopes, also in `X-OAuth-Scopes`. A `401` names the resource's
+/// metadata (`resource_metadata`, RFC 9728), where a client learns which server issues its
+/// tokens.
 async fn me<S: Storage>(State(app): State<App<S>>, Buffered(request): Buffered) -> Response {
     // Host's choice: name the scopes a route needs, e.g. `Requirement::user().scopes("profile")`.
-    let checked = app
-        .server
-        .validate_bearer(&request, &Requirement::any())
-        .await;
+    let resource = setup::absolute(setup::API_ME, app.server.config().issuer());
+    let requirement = Requirement::any().resource(&resource);
+    let checked = app.server.validate_bearer(&request, &requirement).await;
     protected_json(checked, |grant| {
         serde_json::json!({
             "owner": grant.owner().map(|owner| owner.as_str()),
@@ -384,6 +393,14 @@ async fn me<S: Storage>(State(app): State<App<S>>, Buffered(request): Buffered) 
             "scope": grant.scope().to_string(),
         })
     })
+}
+
+/// `GET /.well-known/oauth-protected-resource/…`: a registered resource's metadata.
+async fn resource_metadata<S: Storage>(
+    State(app): State<App<S>>,
+    Buffered(request): Buffered,
+) -> Response {
+    reply(app.server.resource_metadata_response(&request))
 }
 
 /// `GET /callback`: the demo client's page, showing the code and how to exchange it.

@@ -138,7 +138,7 @@ async fn run(options: Options) -> Result<(), Box<dyn Error>> {
         Some(path) => Setup::load(path)?,
         None => Setup::demo(&issuer),
     };
-    let config = Config::builder(&issuer).build()?;
+    let config = setup.config(&issuer)?.build()?;
 
     // The storage backend, chosen here and nowhere else. `MemoryStorage` keeps everything in
     // this process; SQLite keeps it in one file across restarts; PostgreSQL is shared by every

@@ -53,8 +53,12 @@
 use std::error::Error;
 use std::path::Path;
 
+use std::time::Duration;
+
 use grantor::oidc::{ClaimSet, SigningAlgorithm};
-use grantor::{Client, ClientSecret, GrantType, ResponseType};
+use grantor::{
+    Client, ClientSecret, Config, ConfigBuilder, GrantType, Resource, ResponseType, TokenFormat,
+};
 use serde::Deserialize;
 
 /// The contents of a configuration file (`Default`: no clients, no users).
@@ -67,12 +71,11 @@ pub struct Setup {
     /// The users who can log in.
     #[serde(default)]
     pub users: Vec<UserEntry>,
-    /// The protected resources and their identifiers: used by the resource-indicators issue
-    /// (RFC 8707, RFC 9728: C-RI-1, C-PR-1).
-    pub resources: Option<Reserved>,
-    /// The resource a request naming none is for: used by the resource-indicators issue
-    /// (C-RI-1).
-    pub default_resource: Option<Reserved>,
+    /// The protected resources clients may ask tokens for (RFC 8707); absent: this server's
+    /// own `/api/me`, with opaque tokens.
+    pub resources: Option<Vec<ResourceEntry>>,
+    /// The resource a request naming none is for (absent: `/api/me` when it is registered).
+    pub default_resource: Option<String>,
     /// Whether and how clients may register themselves: used by the dynamic-registration
     /// issue (RFC 7591, RFC 7592: C-DR-1, C-DR-2).
     pub registration: Option<Reserved>,
@@ -109,9 +112,8 @@ pub struct ClientEntry {
     pub response_types: Option<Vec<String>>,
     /// The JWS algorithm of the client's ID tokens; absent means `RS256`.
     pub id_token_signed_response_alg: Option<String>,
-    /// The resources the client may ask tokens for: used by the resource-indicators issue
-    /// (C-RI-1).
-    pub resources: Option<Reserved>,
+    /// The resources the client may ask tokens for (absent: every registered one).
+    pub resources: Option<Vec<String>>,
     /// How the client authenticates at the token endpoint, e.g. `private_key_jwt`: used by
     /// the client-assertions issue (RFC 7523: C-CA-1).
     pub token_endpoint_auth_method: Option<Reserved>,
@@ -169,6 +171,55 @@ impl std::fmt::Debug for UserEntry {
     }
 }
 
+/// One protected resource.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceEntry {
+    /// The resource identifier: the URL clients call. A path (`/api/me`) is below the issuer.
+    pub resource: String,
+    /// The scopes it understands, listed in its metadata.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// `"opaque"` (default) or `"jwt"` (RFC 9068, checkable with the JWKS alone).
+    pub access_token_format: Option<String>,
+    /// How long its access tokens live, in seconds (default: the server's hour).
+    pub access_token_lifetime: Option<u64>,
+}
+
+impl ResourceEntry {
+    /// The resource as grantor registers it; `issuer` completes a path into a URL.
+    pub fn build(&self, issuer: &str) -> Result<Resource, grantor::Error> {
+        let mut resource =
+            Resource::new(&absolute(&self.resource, issuer))?.scopes(&self.scopes.join(" "))?;
+        resource = match self.access_token_format.as_deref() {
+            None | Some("opaque") => resource,
+            Some("jwt") => resource.access_token_format(TokenFormat::Jwt),
+            Some(other) => {
+                return Err(grantor::Error::config(format!(
+                    "access_token_format {other:?}: use \"opaque\" or \"jwt\""
+                )));
+            }
+        };
+        if let Some(seconds) = self.access_token_lifetime {
+            resource = resource.access_token_lifetime(Duration::from_secs(seconds));
+        }
+        Ok(resource)
+    }
+}
+
+/// A resource identifier as written in the file: a path is below the issuer.
+pub fn absolute(resource: &str, issuer: &str) -> String {
+    match resource.starts_with('/') {
+        true => format!("{}{resource}", issuer.trim_end_matches('/')),
+        false => resource.to_owned(),
+    }
+}
+
+/// The path of this server's own protected API.
+pub const API_ME: &str = "/api/me";
+/// The notes API of `examples/resource_server.rs`, as it runs by default.
+pub const NOTES_API: &str = "http://127.0.0.1:8081/notes";
+
 /// A field that a later issue gives a meaning: accepted with any JSON value, and ignored (not
 /// even kept) until then.
 pub type Reserved = serde::de::IgnoredAny;
@@ -212,13 +263,66 @@ impl Setup {
                     ("email_verified".to_owned(), true.into()),
                 ]),
             }],
+            // This server's `/api/me`, and the notes API of `examples/resource_server.rs` (in
+            // its own process on port 8081): JWT access tokens, which that API checks with
+            // the JWKS alone. `/api/me` is the default, for clients that name no resource.
+            resources: Some(vec![
+                ResourceEntry {
+                    resource: API_ME.to_owned(),
+                    scopes: ["openid", "profile", "email", "messages"]
+                        .map(String::from)
+                        .to_vec(),
+                    access_token_format: Some("jwt".to_owned()),
+                    access_token_lifetime: None,
+                },
+                ResourceEntry {
+                    resource: NOTES_API.to_owned(),
+                    scopes: vec!["messages".to_owned()],
+                    access_token_format: Some("jwt".to_owned()),
+                    access_token_lifetime: Some(600),
+                },
+            ]),
             ..Setup::default()
         }
     }
 
     /// Builds the clients, checking every entry (unknown grant types, bad redirect URIs, …).
-    pub fn clients(&self) -> Result<Vec<Client>, grantor::Error> {
-        self.clients.iter().map(ClientEntry::build).collect()
+    pub fn clients(&self, issuer: &str) -> Result<Vec<Client>, grantor::Error> {
+        self.clients
+            .iter()
+            .map(|client| client.build(issuer))
+            .collect()
+    }
+
+    /// The server's configuration for `issuer`, with the resources (and the default one):
+    /// those of the file, else this server's `/api/me` with opaque tokens, its default.
+    pub fn config(&self, issuer: &str) -> Result<ConfigBuilder, grantor::Error> {
+        let mut config = Config::builder(issuer);
+        let own = || ResourceEntry {
+            resource: API_ME.to_owned(),
+            scopes: Vec::new(),
+            access_token_format: None,
+            access_token_lifetime: None,
+        };
+        let entries = match &self.resources {
+            Some(entries) => entries.iter().map(|e| e.build(issuer)).collect(),
+            None => vec![own().build(issuer)],
+        };
+        let mut registered = Vec::new();
+        for resource in entries {
+            let resource = resource?;
+            registered.push(resource.id().to_owned());
+            config = config.resource(resource);
+        }
+        let api_me = absolute(API_ME, issuer);
+        let default = match &self.default_resource {
+            Some(id) => Some(absolute(id, issuer)),
+            None => registered.contains(&api_me).then_some(api_me),
+        };
+        if let Some(id) = default {
+            config = config.default_resource(&id);
+        }
+        Ok(config)
     }
 
     /// The algorithms the server signs ID tokens with: RS256, which every OpenID Provider
@@ -236,7 +340,7 @@ impl Setup {
 }
 
 impl ClientEntry {
-    fn build(&self) -> Result<Client, grantor::Error> {
+    fn build(&self, issuer: &str) -> Result<Client, grantor::Error> {
         let mut builder = match &self.client_secret {
             Some(secret) => Client::confidential(&self.client_id, &ClientSecret::new(secret)),
             None => Client::public(&self.client_id),
@@ -257,6 +361,9 @@ impl ClientEntry {
         }
         for uri in &self.redirect_uris {
             builder = builder.redirect_uri(uri);
+        }
+        if let Some(resources) = &self.resources {
+            builder = builder.resources(resources.iter().map(|id| absolute(id, issuer)));
         }
         let scopes = self.scopes.join(" ");
         builder

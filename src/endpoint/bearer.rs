@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::endpoint::{json, set_header};
 use crate::error::{Error, ErrorCode, OAuthError};
 use crate::form;
+use crate::resource::Resource;
 use crate::scope::{ScopeError, ScopeSet};
 use crate::server::Server;
 use crate::storage::{Storage, TokenRecord};
@@ -58,6 +59,7 @@ pub enum Audience {
 pub struct Requirement {
     audience: Audience,
     scopes: ScopeSet,
+    resource: Option<Arc<str>>,
 }
 
 impl Requirement {
@@ -65,6 +67,7 @@ impl Requirement {
         Self {
             audience,
             scopes: ScopeSet::new(),
+            resource: None,
         }
     }
 
@@ -88,6 +91,29 @@ impl Requirement {
     pub fn scopes(mut self, scopes: &str) -> Result<Self, ScopeError> {
         self.scopes = ScopeSet::parse(scopes)?;
         Ok(self)
+    }
+
+    /// Requires a token issued for this resource (RFC 8707: its identifier among the token's
+    /// resources, the `aud` of a JWT access token; C-JT-2): a token for another resource, or
+    /// for none, is `invalid_token`. When the resource is registered on the
+    /// [`Config`](crate::Config), every challenge names its metadata (`resource_metadata`,
+    /// RFC 9728 §5.1).
+    ///
+    /// ```
+    /// use grantor::Requirement;
+    ///
+    /// let mail = Requirement::user().scopes("mail:read")?.resource("https://api.example.com/mail");
+    /// assert_eq!(mail.required_resource(), Some("https://api.example.com/mail"));
+    /// # Ok::<(), grantor::ScopeError>(())
+    /// ```
+    pub fn resource(mut self, id: &str) -> Self {
+        self.resource = Some(id.into());
+        self
+    }
+
+    /// The resource required, if any.
+    pub fn required_resource(&self) -> Option<&str> {
+        self.resource.as_deref()
     }
 
     /// The audience required.
@@ -157,6 +183,8 @@ impl AccessGrant {
 pub struct BearerError {
     kind: BearerErrorKind,
     realm: String,
+    /// The URL of the protected resource's metadata, named in the challenge (RFC 9728 §5.1).
+    resource_metadata: Option<String>,
 }
 
 #[derive(Debug)]
@@ -179,6 +207,7 @@ impl BearerError {
         Self {
             kind: BearerErrorKind::InvalidToken,
             realm: realm.to_owned(),
+            resource_metadata: None,
         }
     }
 
@@ -188,6 +217,7 @@ impl BearerError {
         Self {
             kind: BearerErrorKind::Internal,
             realm: realm.to_owned(),
+            resource_metadata: None,
         }
     }
 
@@ -240,7 +270,16 @@ impl BearerError {
         {
             challenge.push_str(&format!(", scope=\"{required}\""));
         }
+        if let Some(url) = &self.resource_metadata {
+            challenge.push_str(&format!(", resource_metadata=\"{url}\""));
+        }
         challenge
+    }
+
+    /// The URL of the protected resource's metadata that the challenge names, if any
+    /// (RFC 9728 §5.1).
+    pub fn resource_metadata(&self) -> Option<&str> {
+        self.resource_metadata.as_deref()
     }
 
     /// The response: the status, the challenge, and the error as JSON when there is one.
@@ -302,9 +341,14 @@ pub(crate) async fn validate_with<S: Storage, B: AsRef<[u8]>>(
     in_body: bool,
 ) -> Result<AccessGrant, BearerError> {
     let config = server.config();
+    let metadata = requirement
+        .resource
+        .as_deref()
+        .and_then(|id| config.resource(id));
     let fail = |kind| BearerError {
         kind,
         realm: config.realm().to_owned(),
+        resource_metadata: metadata.map(Resource::metadata_url),
     };
     let token =
         extract(config, request, in_body).map_err(|e| fail(BearerErrorKind::Malformed(e)))?;
@@ -320,6 +364,12 @@ pub(crate) async fn validate_with<S: Storage, B: AsRef<[u8]>>(
     // Every way `extract` finds a token is a bearer token's way: a token bound to a key is
     // never accepted as one.
     if record.token_type() != TokenType::Bearer {
+        return Err(fail(BearerErrorKind::InvalidToken));
+    }
+    // C-JT-2: a token for another resource is not valid here (RFC 9068 §4).
+    if let Some(resource) = &requirement.resource
+        && !record.resources.iter().any(|id| **id == **resource)
+    {
         return Err(fail(BearerErrorKind::InvalidToken));
     }
     let audience_ok = match requirement.audience {
@@ -344,10 +394,13 @@ async fn read<S: Storage>(
     token: &str,
 ) -> Result<Option<Arc<TokenRecord>>, Error> {
     let now = server.now();
+    server.load_keys(now).await?;
     for format in server.formats() {
         return match format.read(token, now) {
             Reading::NotMine => continue,
-            Reading::Stored => server.storage().access_token(&Digest::of(token), now).await,
+            Reading::Stored | Reading::Verified => {
+                server.storage().access_token(&Digest::of(token), now).await
+            }
             Reading::SelfContained { record, revocable } => {
                 if !record.is_live(now) {
                     return Ok(None);

@@ -25,7 +25,7 @@
 //!
 //! `active`, `scope`, `client_id`, `token_type` (the access token's type, `Bearer` or `DPoP`;
 //! `refresh_token` for refresh tokens), `cnf` for a token bound to a key (RFC 7800), `exp`,
-//! `iat`, `iss`, and `sub`: the resource owner's [`OwnerId`]. App tokens
+//! `iat`, `iss`, `aud` (the resources the token is for, RFC 8707), and `sub`: the resource owner's [`OwnerId`]. App tokens
 //! (client credentials) have no owner and no `sub`, so a resource server can tell them from user
 //! tokens. grantor knows no human-readable user name, so `username` is never sent.
 //!
@@ -79,6 +79,14 @@ fn may_see(client: &Client, kind: TokenKind, record: &TokenRecord) -> bool {
         || (kind == TokenKind::Access && client.introspects_any_token())
 }
 
+/// A token's `aud`: its one resource as a string, several as an array (RFC 7519 §4.1.3).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Audience<'a> {
+    One(&'a str),
+    Many(&'a [String]),
+}
+
 /// The response for an active token (RFC 7662 §2.2).
 fn active(kind: TokenKind, record: &TokenRecord, issuer: &str) -> serde_json::Value {
     #[derive(Serialize)]
@@ -89,6 +97,8 @@ fn active(kind: TokenKind, record: &TokenRecord, issuer: &str) -> serde_json::Va
         client_id: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         sub: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        aud: Option<Audience<'a>>,
         token_type: &'static str,
         #[serde(skip_serializing_if = "Option::is_none")]
         cnf: Option<&'a Confirmation>,
@@ -101,6 +111,11 @@ fn active(kind: TokenKind, record: &TokenRecord, issuer: &str) -> serde_json::Va
         scope: record.scope.to_string(),
         client_id: record.client_id.as_str(),
         sub: record.owner.as_ref().map(|owner| owner.as_str()),
+        aud: match record.resources.as_slice() {
+            [] => None,
+            [one] => Some(Audience::One(one)),
+            many => Some(Audience::Many(many)),
+        },
         token_type: match kind {
             TokenKind::Access => record.token_type().as_str(),
             TokenKind::Refresh => "refresh_token",

@@ -154,6 +154,11 @@ pub(crate) fn respond<S: Storage, B>(
     if request.method() == Method::GET || request.method() == Method::HEAD {
         return json(StatusCode::OK, &document(server));
     }
+    method_not_allowed()
+}
+
+/// `405 Method Not Allowed`, for a document that is only read.
+pub(crate) fn method_not_allowed() -> Response<Vec<u8>> {
     let mut response = Response::new(Vec::new());
     *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     response

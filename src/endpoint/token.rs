@@ -45,7 +45,9 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
             OAuthError::unauthorized_client("the client may not use this grant type").into(),
         );
     }
-    let issuer = server.issuer(&client, server.now());
+    let now = server.now();
+    server.load_keys(now).await?;
+    let issuer = server.issuer(&client, now);
     let head = RequestHead {
         method: request.method(),
         uri: request.uri(),

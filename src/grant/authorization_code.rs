@@ -14,6 +14,7 @@ use crate::BoxFuture;
 use crate::client::{Client, GrantType};
 use crate::error::{Failure, OAuthError};
 use crate::grant::{Grant, GrantContext, Issue, unusable};
+use crate::resource;
 use crate::storage::{CodeRecord, Decision, ExchangeKind, Storage};
 use crate::token::TokenResponse;
 
@@ -37,6 +38,7 @@ impl<S: Storage> Grant<S> for AuthorizationCodeGrant {
             let verifier = ctx.param("code_verifier")?;
             let with_refresh = ctx.config().issue_refresh_tokens;
             let client = ctx.client();
+            let requested = ctx.requested_resources();
             ctx.redeem(ExchangeKind::CODE, code, |record, minter| {
                 if let Some(decision) = unusable(record, minter.now()) {
                     return Ok(decision);
@@ -45,7 +47,15 @@ impl<S: Storage> Grant<S> for AuthorizationCodeGrant {
                 if let Err(error) = check(&code, client, redirect_uri, verifier) {
                     return Ok(Decision::refuse(error).with_record(record.spend(record.expires_at)));
                 }
+                // C-RI-1: the token request may narrow the code's resources, never widen them;
+                // a request that tries is refused and the code stays redeemable.
+                let resources = match resource::narrow(&code.resources, &requested) {
+                    Ok(resources) => resources,
+                    Err(error) => return Ok(Decision::refuse(error)),
+                };
                 let mut issue = Issue::user(code.owner.clone(), code.scope.clone())
+                    .for_resources(resources)
+                    .refresh_resources(code.resources.clone())
                     .in_grant(record.grant)
                     .with_refresh_token(with_refresh);
                 if let Some(context) = &code.openid {

@@ -31,9 +31,12 @@ impl<S: Storage> Grant<S> for ClientCredentialsGrant {
                 .into());
             }
             let scope = ctx.app_scope()?;
+            let resources = ctx.resources()?;
             let with_refresh = ctx.config().refresh_tokens_for_client_credentials;
-            ctx.issue(Issue::app(scope).with_refresh_token(with_refresh))
-                .await
+            let issue = Issue::app(scope)
+                .for_resources(resources)
+                .with_refresh_token(with_refresh);
+            ctx.issue(issue).await
         })
     }
 }

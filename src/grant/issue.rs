@@ -7,11 +7,13 @@
 //! family so that it is revoked together.
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::authenticator::OwnerId;
 use crate::client::{Client, GrantType};
 use crate::config::Config;
 use crate::error::{Error, Failure, OAuthError};
+use crate::resource::TokenFormat;
 use crate::scope::{OFFLINE_ACCESS, OPENID, ScopeSet};
 use crate::storage::{
     ExchangeKind, ExchangeRecord, NewTokens, OpenIdContext, RecordData, StoredRecord, StoredToken,
@@ -40,6 +42,8 @@ pub struct Issue {
     refresh_token: bool,
     confirmation: Option<Confirmation>,
     openid: Option<OpenIdContext>,
+    resources: Vec<String>,
+    refresh_resources: Option<Vec<String>>,
 }
 
 impl Issue {
@@ -63,6 +67,8 @@ impl Issue {
             refresh_token: false,
             confirmation: None,
             openid: None,
+            resources: Vec::new(),
+            refresh_resources: None,
         }
     }
 
@@ -96,6 +102,22 @@ impl Issue {
         self
     }
 
+    /// The resources the access token is for (RFC 8707; its audience), as resolved by
+    /// [`GrantContext::resources`](crate::grant::GrantContext::resources) or narrowed from a
+    /// grant's by [`GrantContext::narrow_resources`](crate::grant::GrantContext::narrow_resources).
+    /// Their registration decides the token's format and lifetime.
+    pub fn for_resources(mut self, resources: Vec<String>) -> Self {
+        self.resources = resources;
+        self
+    }
+
+    /// The refresh token's resources, when they differ from the access token's: on a refresh
+    /// that narrows the audience, the new refresh token keeps the grant's.
+    pub fn refresh_resources(mut self, resources: Vec<String>) -> Self {
+        self.refresh_resources = Some(resources);
+        self
+    }
+
     /// Issues into an existing grant family (a refresh), instead of starting a new one.
     pub fn in_grant(mut self, grant: GrantId) -> Self {
         self.grant = Some(grant);
@@ -108,6 +130,9 @@ impl Issue {
 pub struct Issuer<'a> {
     config: &'a Config,
     format: &'a dyn AccessTokenFormat,
+    /// The JWT format, for resources that ask for it (when the server can sign), with the
+    /// longest lifetime its tokens may have.
+    jwt: Option<(&'a dyn AccessTokenFormat, Duration)>,
     /// Whether the server answers the refresh grant (else refresh tokens would be useless).
     refresh_grant: bool,
     client: &'a Client,
@@ -117,7 +142,10 @@ pub struct Issuer<'a> {
 impl<'a> Issuer<'a> {
     pub(crate) fn new(
         config: &'a Config,
-        format: &'a dyn AccessTokenFormat,
+        (format, jwt): (
+            &'a dyn AccessTokenFormat,
+            Option<(&'a dyn AccessTokenFormat, Duration)>,
+        ),
         refresh_grant: bool,
         client: &'a Client,
         now: Timestamp,
@@ -125,6 +153,7 @@ impl<'a> Issuer<'a> {
         Self {
             config,
             format,
+            jwt,
             refresh_grant,
             client,
             now,
@@ -151,15 +180,36 @@ impl<'a> Issuer<'a> {
     pub fn mint(&self, issue: Issue) -> Result<(NewTokens, TokenResponse), Error> {
         let (config, client, now) = (self.config, self.client, self.now);
         let grant = issue.grant.unwrap_or_else(GrantId::generate);
+        // The audience's registration decides the token's format and lifetime.
+        let (format, lifetime) = config.resources.token_settings(&issue.resources);
+        let (format, lifetime) = match format {
+            TokenFormat::Opaque => (
+                self.format,
+                lifetime.unwrap_or(config.access_token_lifetime),
+            ),
+            _ => {
+                let (format, longest) = self.jwt.ok_or_else(|| {
+                    Error::config(
+                        "a resource asks for JWT access tokens, but the server has no signing                          keys: make it an OpenID Provider",
+                    )
+                })?;
+                let lifetime = lifetime.unwrap_or(config.access_token_lifetime);
+                (format, lifetime.min(longest))
+            }
+        };
         let mut access = TokenRecord::new(
             grant,
             client.id().clone(),
             issue.owner,
             issue.scope,
             now,
-            now.after(config.access_token_lifetime),
+            now.after(lifetime),
         );
         access.confirmation = issue.confirmation;
+        let refresh_resources = issue
+            .refresh_resources
+            .unwrap_or_else(|| issue.resources.clone());
+        access.resources = issue.resources;
         // The OpenID context goes with each token whose scope holds `openid`: a refresh token
         // keeps it even when the access token of a narrowed refresh does not (C-OI-6).
         let context = issue.openid.filter(|_| access.owner.is_some());
@@ -170,7 +220,7 @@ impl<'a> Issuer<'a> {
                 .map(|context| Box::new(context.without_nonce()))
         };
         access.openid = for_scope(&access.scope);
-        let access_token = self.format.mint(&access)?;
+        let access_token = format.mint(&access)?;
         let refresh_scope = issue.refresh_scope.unwrap_or_else(|| access.scope.clone());
         let refresh_openid = for_scope(&refresh_scope);
         // C-OI-6: when so configured, an OpenID grant is refreshed only with offline_access.
@@ -195,6 +245,7 @@ impl<'a> Issuer<'a> {
             // yields are bound too, and their ID tokens tell the same authentication.
             record.confirmation = access.confirmation.clone();
             record.openid = refresh_openid;
+            record.resources = refresh_resources;
             let secret = RefreshToken::generate();
             let record = ExchangeRecord::new(
                 ExchangeKind::REFRESH_TOKEN,

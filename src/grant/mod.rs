@@ -217,6 +217,26 @@ impl<'a, S: Storage> GrantContext<'a, S> {
             .resolve_scope(self.requested_scope()?, &ScopeSet::new())
     }
 
+    /// The request's `resource` parameters (RFC 8707), in the order sent.
+    pub fn requested_resources(&self) -> Vec<&'a str> {
+        self.params.all("resource").collect()
+    }
+
+    /// The resources of a new grant's tokens (C-RI-1): those the request names, each
+    /// registered and allowed for the client, or without any, the configured default (when
+    /// the client may have it). `invalid_target` for a malformed, unknown or forbidden one.
+    pub fn resources(&self) -> Result<Vec<String>, OAuthError> {
+        let requested = self.requested_resources();
+        self.config().resources.resolve(self.client(), &requested)
+    }
+
+    /// The resources of tokens issued from a grant whose resources are `granted` (a code, a
+    /// refresh token): all of them, or those the request names, which must be among them (a
+    /// request may narrow the audience, never widen it; C-RI-1). `invalid_target` otherwise.
+    pub fn narrow_resources(&self, granted: &[String]) -> Result<Vec<String>, OAuthError> {
+        crate::resource::narrow(granted, &self.requested_resources())
+    }
+
     /// Issues the tokens of `issue` to the client and stores them: the issuing step every grant
     /// shares. The tokens start a new grant family unless
     /// [`Issue::in_grant`] names an existing one.

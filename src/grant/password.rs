@@ -52,6 +52,7 @@ impl<S: Storage, A: Authenticator> Grant<S> for PasswordGrant<A> {
             let username = ctx.require("username")?;
             let password = ctx.require("password")?;
             let scope = ctx.user_scope()?;
+            let resources = ctx.resources()?;
             let owner = self
                 .authenticator
                 .authenticate(username, Password::new(password))
@@ -65,8 +66,10 @@ impl<S: Storage, A: Authenticator> Grant<S> for PasswordGrant<A> {
                 return Err(refused().into());
             }
             let with_refresh = ctx.config().issue_refresh_tokens;
-            ctx.issue(Issue::user(owner, scope).with_refresh_token(with_refresh))
-                .await
+            let issue = Issue::user(owner, scope)
+                .for_resources(resources)
+                .with_refresh_token(with_refresh);
+            ctx.issue(issue).await
         })
     }
 }

@@ -17,6 +17,7 @@ use crate::BoxFuture;
 use crate::client::GrantType;
 use crate::error::{Failure, OAuthError};
 use crate::grant::{Grant, GrantContext, Issue, unusable};
+use crate::resource;
 use crate::storage::{Decision, ExchangeKind, Storage, TokenRecord};
 use crate::token::TokenResponse;
 
@@ -42,6 +43,7 @@ impl<S: Storage> Grant<S> for RefreshTokenGrant {
             // Public clients' refresh tokens always rotate: they are not sender-constrained, so
             // rotation is their only replay detection (RFC 9700 §4.14.2).
             let rotate = ctx.config().rotate_refresh_tokens || !client.is_confidential();
+            let requested_resources = ctx.requested_resources();
             ctx.redeem(ExchangeKind::REFRESH_TOKEN, token, |record, minter| {
                 if let Some(decision) = unusable(record, minter.now()) {
                     return Ok(decision);
@@ -64,8 +66,16 @@ impl<S: Storage> Grant<S> for RefreshTokenGrant {
                         )));
                     }
                 };
+                // C-RI-1: a refresh may narrow the grant's resources, never widen them; the new
+                // refresh token keeps them all. A refused request changes nothing.
+                let resources = match resource::narrow(&old.resources, &requested_resources) {
+                    Ok(resources) => resources,
+                    Err(error) => return Ok(Decision::refuse(error)),
+                };
                 let mut issue = Issue::new(old.owner.clone(), scope)
                     .refresh_scope(old.scope.clone())
+                    .for_resources(resources)
+                    .refresh_resources(old.resources.clone())
                     .in_grant(record.grant)
                     .with_refresh_token(rotate);
                 // A bound grant stays bound: its new tokens are bound to the same key.

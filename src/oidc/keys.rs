@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use jwt_simple::prelude::{
     ECDSAP256KeyPairLike, ECDSAP256PublicKeyLike, ES256KeyPair, Ed25519KeyPair, EdDSAKeyPairLike,
-    EdDSAPublicKeyLike, JWTClaims, PS256KeyPair, RS256KeyPair, RSAKeyPairLike, RSAPublicKeyLike,
-    VerificationOptions,
+    EdDSAPublicKeyLike, HeaderOptions, JWTClaims, PS256KeyPair, RS256KeyPair, RSAKeyPairLike,
+    RSAPublicKeyLike, VerificationOptions,
 };
 
 use crate::error::Error;
@@ -157,12 +157,17 @@ impl KeyPair {
         }
     }
 
-    fn sign(&self, claims: Claims) -> Result<String, Error> {
+    /// Signs `claims`, with `typ` in the header (`JWT` when `None`).
+    fn sign(&self, claims: Claims, typ: Option<&str>) -> Result<String, Error> {
+        let options = HeaderOptions {
+            signature_type: typ.map(str::to_owned),
+            ..HeaderOptions::default()
+        };
         match self {
-            Self::Rs256(pair) => pair.sign(claims),
-            Self::Ps256(pair) => pair.sign(claims),
-            Self::Es256(pair) => pair.sign(claims),
-            Self::EdDsa(pair) => pair.sign(claims),
+            Self::Rs256(pair) => pair.sign_with_options(claims, &options),
+            Self::Ps256(pair) => pair.sign_with_options(claims, &options),
+            Self::Es256(pair) => pair.sign_with_options(claims, &options),
+            Self::EdDsa(pair) => pair.sign_with_options(claims, &options),
         }
         .map_err(jose)
     }
@@ -350,7 +355,12 @@ impl Signer {
 
     /// Signs `claims` into a compact JWS with `kid` in its header.
     pub(crate) fn sign(&self, claims: Claims) -> Result<String, Error> {
-        self.key.pair.sign(claims)
+        self.key.pair.sign(claims, None)
+    }
+
+    /// Signs `claims` into a compact JWS with `kid` and this `typ` in its header.
+    pub(crate) fn sign_typed(&self, claims: Claims, typ: &str) -> Result<String, Error> {
+        self.key.pair.sign(claims, Some(typ))
     }
 }
 
@@ -531,6 +541,37 @@ impl KeyRing {
         Ok(Signer { key: key.clone() })
     }
 
+    /// The key set as last read, if it has been read.
+    fn cached(&self) -> Option<Arc<KeySet>> {
+        self.cache.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Reads the key set again (and rotates) if the cached one is older than `reload_every`,
+    /// so that the synchronous [`cached_signer`](Self::cached_signer) and
+    /// [`cached_verify`](Self::cached_verify) that follow see the keys of `now`.
+    pub(crate) async fn refresh(&self, now: Timestamp) -> Result<(), Error> {
+        self.current(now).await.map(drop)
+    }
+
+    /// The key that signs `alg` tokens at `now`, from the key set as last read (see
+    /// [`refresh`](Self::refresh)).
+    pub(crate) fn cached_signer(&self, alg: SigningAlgorithm, now: Timestamp) -> Option<Signer> {
+        let set = self.cached()?;
+        let key = set.signer(alg, now)?.clone();
+        Some(Signer { key })
+    }
+
+    /// As [`verify`](Self::verify), with the key set as last read (see
+    /// [`refresh`](Self::refresh)).
+    pub(crate) fn cached_verify(
+        &self,
+        token: &str,
+        now: Timestamp,
+        options: VerificationOptions,
+    ) -> Option<Claims> {
+        verify_with(&*self.cached()?, token, now, options)
+    }
+
     /// Whether the ring keeps a signing key for `alg` (its policy names the algorithm).
     pub fn signs_with(&self, alg: SigningAlgorithm) -> bool {
         self.policy.algorithms.contains(&alg)
@@ -569,17 +610,11 @@ impl KeyRing {
         now: Timestamp,
         options: VerificationOptions,
     ) -> Result<Option<Claims>, Error> {
-        let Ok(metadata) = jwt_simple::token::Token::decode_metadata(token) else {
+        if jwt_simple::token::Token::decode_metadata(token).is_err() {
             return Ok(None);
-        };
-        let Some(kid) = metadata.key_id() else {
-            return Ok(None);
-        };
+        }
         let set = self.current(now).await?;
-        Ok(set
-            .published(kid, now)
-            .filter(|key| key.alg.as_str() == metadata.algorithm())
-            .and_then(|key| key.pair.verify(token, options)))
+        Ok(verify_with(&set, token, now, options))
     }
 }
 
@@ -589,6 +624,21 @@ impl fmt::Debug for KeyRing {
             .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
+}
+
+/// The claims of `token` if a key of `set` published at `now` signed it with the key's own
+/// algorithm (never `none`, never a symmetric one: the ring holds asymmetric keys only).
+fn verify_with(
+    set: &KeySet,
+    token: &str,
+    now: Timestamp,
+    options: VerificationOptions,
+) -> Option<Claims> {
+    let metadata = jwt_simple::token::Token::decode_metadata(token).ok()?;
+    let kid = metadata.key_id()?;
+    set.published(kid, now)
+        .filter(|key| key.alg.as_str() == metadata.algorithm())
+        .and_then(|key| key.pair.verify(token, options))
 }
 
 /// Parses a stored key: its algorithm and private JWK.

@@ -19,6 +19,7 @@
 //! (public or pairwise `sub`). Signatures and keys come from the `jwt-simple` crate; see
 //! docs/ARCHITECTURE.md for why.
 
+mod access_token;
 mod claims;
 mod id_token;
 mod keys;
@@ -30,6 +31,7 @@ use std::time::Duration;
 
 use jwt_simple::prelude::VerificationOptions;
 
+pub use access_token::JwtAccessTokens;
 pub use claims::{ClaimSet, ClaimsSource, NoClaims};
 pub(crate) use id_token::IdTokenInput;
 pub use keys::{KeyRing, RotationPolicy, SigningAlgorithm};
@@ -64,6 +66,7 @@ pub struct OpenIdProvider {
     pairwise_salt: Option<Vec<u8>>,
     id_token_lifetime: Duration,
     claims_supported: Vec<String>,
+    access_token_alg: Option<SigningAlgorithm>,
 }
 
 impl OpenIdProvider {
@@ -77,6 +80,7 @@ impl OpenIdProvider {
                 pairwise_salt: None,
                 id_token_lifetime: Duration::from_secs(3600),
                 claims_supported: Vec::new(),
+                access_token_alg: None,
             },
         }
     }
@@ -89,6 +93,29 @@ impl OpenIdProvider {
     /// How long an ID token is valid.
     pub fn id_token_lifetime(&self) -> Duration {
         self.id_token_lifetime
+    }
+
+    /// The algorithm JWT access tokens are signed with: the one set with
+    /// [`access_token_algorithm`](OpenIdProviderBuilder::access_token_algorithm), else RS256
+    /// when the key ring signs with it (RFC 9068 §4), else the ring's first algorithm.
+    pub fn access_token_algorithm(&self) -> SigningAlgorithm {
+        let policy = self.keys.policy().signing_algorithms();
+        self.access_token_alg.unwrap_or_else(|| {
+            if policy.contains(&SigningAlgorithm::Rs256) {
+                SigningAlgorithm::Rs256
+            } else {
+                policy.first().copied().unwrap_or(SigningAlgorithm::Rs256)
+            }
+        })
+    }
+
+    /// The longest a token signed now may live: until its key may leave the JWKS (a retired
+    /// key may still sign on an instance that has not read the key set again yet).
+    pub(crate) fn longest_signed_lifetime(&self) -> Duration {
+        self.keys
+            .policy()
+            .retired_key_lifetime()
+            .saturating_sub(self.keys.reload_period())
     }
 
     /// Whether the provider signs ID tokens with `alg` (a JWS `alg` name) at `now`: an error
@@ -252,6 +279,13 @@ impl OpenIdProviderBuilder {
         self
     }
 
+    /// The algorithm JWT access tokens are signed with (RFC 9068; default RS256, or the key
+    /// ring's first algorithm when it does not sign RS256). The key ring must sign with it.
+    pub fn access_token_algorithm(mut self, alg: SigningAlgorithm) -> Self {
+        self.provider.access_token_alg = Some(alg);
+        self
+    }
+
     /// Whether the key ring must sign RS256, which OpenID Connect Discovery §3 requires of
     /// every provider (default on). Turn it off only for a profile that forbids RS256, such as
     /// FAPI 2.0.
@@ -273,6 +307,11 @@ impl OpenIdProviderBuilder {
             return Err(Error::config(
                 "ID tokens must not outlive the publication of their key: raise the key \
                  ring's keep_retired above the ID token lifetime plus reload_every",
+            ));
+        }
+        if !provider.keys.signs_with(provider.access_token_algorithm()) {
+            return Err(Error::config(
+                "the key ring must sign with the access-token algorithm",
             ));
         }
         if self.require_rs256 && !provider.keys.signs_with(SigningAlgorithm::Rs256) {

@@ -45,6 +45,10 @@ pub struct CodeRecord {
     /// The OpenID Connect request's context (nonce, authentication, claims), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub openid: Option<OpenIdContext>,
+    /// The resources the owner granted access to (RFC 8707): the audience of the code's
+    /// tokens, unless the token request narrows it. Empty: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
 }
 
 impl CodeRecord {
@@ -70,6 +74,7 @@ impl CodeRecord {
             issued_at,
             expires_at,
             openid: None,
+            resources: Vec::new(),
         }
     }
 
@@ -109,6 +114,10 @@ pub struct TokenRecord {
     /// the owner authenticated, the claims requested), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub openid: Option<Box<OpenIdContext>>,
+    /// The resources the token is for (RFC 8707; its `aud`). Empty: no particular resource. A
+    /// refresh token's are those of its grant, which a refresh may narrow but never widen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
 }
 
 impl TokenRecord {
@@ -131,6 +140,7 @@ impl TokenRecord {
             expires_at,
             confirmation: None,
             openid: None,
+            resources: Vec::new(),
         }
     }
 

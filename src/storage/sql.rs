@@ -73,12 +73,12 @@ pub(crate) const UPDATE_RECORD: &str = "UPDATE grantor_records SET data = $2, ex
     spent = $4, retain_until = $5 WHERE digest = $1";
 
 pub(crate) const INSERT_TOKEN: &str = "INSERT INTO grantor_tokens (digest, grant_id, \
-    client_id, owner, scope, issued_at, expires_at, confirmation, openid) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    client_id, owner, scope, issued_at, expires_at, confirmation, openid, resources) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 /// Reads an access token.
 pub(crate) const SELECT_TOKEN: &str = "SELECT grant_id, client_id, owner, scope, issued_at, \
-    expires_at, confirmation, openid FROM grantor_tokens WHERE digest = $1";
+    expires_at, confirmation, openid, resources FROM grantor_tokens WHERE digest = $1";
 
 pub(crate) const DELETE_ACCESS_TOKEN: &str = "DELETE FROM grantor_tokens WHERE digest = $1";
 
@@ -373,6 +373,7 @@ pub(crate) struct TokenRow {
     expires_at: i64,
     confirmation: Option<String>,
     openid: Option<String>,
+    resources: Option<String>,
 }
 
 impl TokenRow {
@@ -393,6 +394,8 @@ impl TokenRow {
         record.confirmation =
             from_json_column::<Confirmation>(self.confirmation.as_deref(), "confirmation")?;
         record.openid = from_json_column(self.openid.as_deref(), "OpenID context")?;
+        record.resources =
+            from_json_column(self.resources.as_deref(), "resources")?.unwrap_or_default();
         Ok(record)
     }
 }
@@ -502,6 +505,9 @@ macro_rules! sql_storage {
                 .bind(secs(record.expires_at))
                 .bind(sql::json_column(record.confirmation.as_ref())?)
                 .bind(sql::json_column(record.openid.as_ref())?)
+                .bind(sql::json_column(
+                    Some(&record.resources).filter(|resources| !resources.is_empty()),
+                )?)
                 .execute(&mut *conn)
                 .await
                 .map_err(db)?;

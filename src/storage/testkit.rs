@@ -845,6 +845,14 @@ impl<S: Storage> Kit<S> {
         Arc::make_mut(&mut openid.access.record).openid = Some(Box::new(context));
         self.save(&openid, NAME).await;
         self.assert_stored(&openid, NAME).await;
+        // A token for resources (RFC 8707) keeps them, in order.
+        let mut audience = self.tokens(GrantId::generate(), 0, true);
+        Arc::make_mut(&mut audience.access.record).resources = vec![
+            "https://api.example/mail".to_owned(),
+            "https://api.example/files".to_owned(),
+        ];
+        self.save(&audience, NAME).await;
+        self.assert_stored(&audience, NAME).await;
     }
 
     async fn token_expiry(&self) {

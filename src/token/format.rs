@@ -58,6 +58,10 @@ pub enum Reading {
     NotMine,
     /// A token of this format whose record is in storage, under the SHA-256 digest of the text.
     Stored,
+    /// A token of this format whose signature the format verified (with its issuer, type and
+    /// expiry), and whose record is in storage, under the SHA-256 digest of the text: storage
+    /// still decides whether it is live (not revoked, its grant not revoked).
+    Verified,
     /// A token of this format that carries its own record, verified by the format (a signature
     /// checked with a key it trusts). When `revocable`, bearer validation also checks that
     /// storage still holds the token (not revoked, its grant not revoked); otherwise the token

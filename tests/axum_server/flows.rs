@@ -382,16 +382,20 @@ async fn other_authorization_errors_go_back_to_the_client() {
     assert_error_redirect(&refused, "invalid_scope");
 }
 
-// C-BR-5: the protected route without a token.
+// C-BR-5, C-PR-1: the protected route without a token: a challenge naming its metadata.
 #[tokio::test]
 async fn the_api_needs_a_token() {
     let (router, _clock) = start(ISSUER).await;
     let anonymous = Browser::new(&router).get("/api/me").await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let metadata = format!("{ISSUER}/.well-known/oauth-protected-resource/api/me");
     assert_eq!(
         anonymous.headers[header::WWW_AUTHENTICATE],
-        format!("Bearer realm=\"{ISSUER}\"")
+        format!("Bearer realm=\"{ISSUER}\", resource_metadata=\"{metadata}\"")
     );
+    let document = crate::get_json(&router, "/.well-known/oauth-protected-resource/api/me").await;
+    assert_eq!(document["resource"], format!("{ISSUER}/api/me"));
+    assert_eq!(document["authorization_servers"][0], ISSUER);
     let forged = api_me(&router, "not-a-token").await;
     assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
     assert!(
@@ -409,7 +413,7 @@ async fn the_sample_config_loads() {
         "/examples/axum_server/config.sample.json"
     );
     let setup = Setup::load(path.as_ref()).unwrap();
-    let clients = setup.clients().unwrap();
+    let clients = setup.clients("http://127.0.0.1:8080").unwrap();
     let ids: Vec<&str> = clients.iter().map(|c| c.id().as_str()).collect();
     assert_eq!(
         ids,
@@ -438,7 +442,10 @@ async fn a_bad_config_is_reported() {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
     let path = dir.join("bad-grant.json");
     std::fs::write(&path, r#"{"clients": [{"client_id": "x", "grant_types": ["magic"], "redirect_uris": ["https://x.example/cb"]}]}"#).unwrap();
-    let error = Setup::load(&path).unwrap().clients().unwrap_err();
+    let error = Setup::load(&path)
+        .unwrap()
+        .clients("http://127.0.0.1:8080")
+        .unwrap_err();
     assert!(
         error.to_string().contains("unknown grant type \"magic\""),
         "{error}"
@@ -1065,7 +1072,7 @@ mod openid {
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
         let path = dir.join(format!("later-fields-{}.json", std::process::id()));
         let config = json!({
-            "resources": [{"identifier": "https://api.example.com", "scopes": ["messages"]}],
+            "resources": [{"resource": "https://api.example.com", "scopes": ["messages"], "access_token_format": "jwt"}],
             "default_resource": "https://api.example.com",
             "registration": {"open": false, "initial_access_token": "registration-secret-12345"},
             "profile": "fapi2",
@@ -1088,10 +1095,19 @@ mod openid {
         });
         std::fs::write(&path, config.to_string()).unwrap();
         let setup = Setup::load(&path).unwrap();
-        let clients = setup.clients().unwrap();
+        let clients = setup.clients("http://127.0.0.1:8080").unwrap();
         assert!(clients[0].allows_response_type(ResponseType::CODE_ID_TOKEN));
         assert!(!clients[0].allows_response_type(ResponseType::ID_TOKEN));
         assert_eq!(clients[0].id_token_signed_response_alg(), "PS256");
+        assert_eq!(clients[0].resources(), ["https://api.example.com"]);
+        let config = setup
+            .config("http://127.0.0.1:8080")
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(config.default_resource(), Some("https://api.example.com"));
+        let api = config.resource("https://api.example.com").unwrap();
+        assert_eq!(api.format(), grantor::TokenFormat::Jwt);
         let algorithms = setup.signing_algorithms().unwrap();
         assert_eq!(
             algorithms.iter().map(|a| a.as_str()).collect::<Vec<_>>(),

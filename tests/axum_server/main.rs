@@ -1,14 +1,19 @@
 //! The `axum_server` example, driven from the outside: the HTTP-level flows, OAuth and OpenID
 //! Connect (ID tokens, UserInfo, discovery, `prompt` and `max_age`, remembered consent, the keys
 //! file), and every bad input of its login and consent pages (`flows`), and the OpenID Connect
-//! code flow in a real, headless Chromium (`browser`, skipped when Chromium is not installed).
+//! code flow in a real, headless Chromium (`browser`, skipped when Chromium is not installed),
+//! and `examples/resource_server.rs` checking the example's JWT access tokens (`jwt_api`).
 
 #[path = "../../examples/axum_server/main.rs"]
 #[allow(dead_code)]
 mod axum_server;
+#[path = "../../examples/resource_server.rs"]
+#[allow(dead_code)]
+mod resource_server;
 
 mod browser;
 mod flows;
+mod jwt_api;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +22,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use grantor::storage::KeyStore;
-use grantor::{Config, ManualClock, MemoryStorage, Timestamp};
+use grantor::{ManualClock, MemoryStorage, Timestamp};
 use tower::ServiceExt;
 
 use axum_server::app::{self, App};
@@ -46,7 +51,9 @@ pub async fn start_on(
     clock: &ManualClock,
     keys: Option<Arc<dyn KeyStore>>,
 ) -> Router {
-    let config = Config::builder(issuer)
+    let config = setup
+        .config(issuer)
+        .unwrap()
         .clock(clock.clone())
         .build()
         .unwrap();

@@ -56,6 +56,7 @@ fn is_known(name: &str, openid: bool) -> bool {
             | "state"
             | "code_challenge"
             | "code_challenge_method"
+            | "resource"
     ) || (openid && openid::PARAMETERS.contains(&name))
 }
 
@@ -81,6 +82,7 @@ pub struct AuthorizationRequest {
     redirect_uri_sent: bool,
     requested_scope: Option<ScopeSet>,
     scope: ScopeSet,
+    resources: Vec<String>,
     state: Option<String>,
     challenge: Option<CodeChallenge>,
     openid: Option<OpenIdRequest>,
@@ -113,6 +115,12 @@ impl AuthorizationRequest {
     /// when the request named none.
     pub fn scope(&self) -> &ScopeSet {
         &self.scope
+    }
+
+    /// The resources the tokens will be for (RFC 8707): those the request named, or the
+    /// configured default. For the consent page.
+    pub fn resources(&self) -> &[String] {
+        &self.resources
     }
 
     /// The `state` the client sent, echoed in the response.
@@ -167,6 +175,7 @@ impl AuthorizationRequest {
             redirect_uri_sent: self.redirect_uri_sent,
             requested_scope: self.requested_scope.clone(),
             scope: self.scope.clone(),
+            resources: self.resources.clone(),
             state: self.state.clone(),
             challenge: self.challenge.clone(),
             openid: self.openid.clone(),
@@ -200,6 +209,8 @@ pub struct SavedAuthorization {
     redirect_uri_sent: bool,
     requested_scope: Option<ScopeSet>,
     scope: ScopeSet,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    resources: Vec<String>,
     state: Option<String>,
     challenge: Option<CodeChallenge>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -469,6 +480,12 @@ pub(crate) async fn validate<S: Storage, B: AsRef<[u8]>>(
     let scope = client
         .resolve_scope(requested_scope.clone(), &config.always_granted_scopes)
         .map_err(back)?;
+    // C-RI-1: the resources the tokens will be for, refused by redirect when unknown.
+    let requested_resources: Vec<&str> = params.all("resource").collect();
+    let resources = config
+        .resources
+        .resolve(&client, &requested_resources)
+        .map_err(back)?;
     let openid = match server.is_openid_provider() && scope.contains(OPENID) {
         true => Some(openid_request(server, &params, &client, response_type).await),
         false => None,
@@ -502,6 +519,7 @@ pub(crate) async fn validate<S: Storage, B: AsRef<[u8]>>(
         redirect_uri_sent: sent_redirect_uri.is_some(),
         requested_scope,
         scope,
+        resources,
         state: state.map(str::to_owned),
         challenge,
         openid,
@@ -663,7 +681,12 @@ pub(crate) async fn resume<S: Storage>(
         false => saved.challenge.is_none(),
     };
     let openid_ok = saved.openid.is_none() || server.is_openid_provider();
+    let resources_ok = saved
+        .resources
+        .iter()
+        .all(|id| config.resource(id).is_some() && client.allows_resource(id));
     if redirect_uri != saved.redirect_uri
+        || !resources_ok
         || !client.allows_response_type(response_type)
         || !answers(server, response_type)
         || !response_mode.allows(response_type)
@@ -683,6 +706,7 @@ pub(crate) async fn resume<S: Storage>(
         redirect_uri_sent: saved.redirect_uri_sent,
         requested_scope: saved.requested_scope,
         scope: saved.scope,
+        resources: saved.resources,
         state: saved.state,
         challenge: saved.challenge,
         openid: saved.openid,
@@ -879,15 +903,19 @@ pub(crate) async fn approve<S: Storage>(
         record.redirect_uri_sent = request.redirect_uri_sent;
         record.challenge = request.challenge.clone();
         record.openid = context.clone();
+        record.resources = request.resources.clone();
         (AuthorizationCode::generate(), record)
     });
     // The implicit grant (C-AZ-7): the token in the fragment, never a refresh token.
     let minted = match response_type.includes_token() {
         true => {
-            let mut issue = Issue::user(owner.clone(), scope.clone()).in_grant(grant);
+            let mut issue = Issue::user(owner.clone(), scope.clone())
+                .for_resources(request.resources.clone())
+                .in_grant(grant);
             if let Some(context) = &context {
                 issue = issue.with_openid(context.clone());
             }
+            server.load_keys(now).await?;
             Some(server.issuer(client, now).mint(issue)?)
         }
         false => None,
