@@ -5,8 +5,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-/// An error code defined by RFC 6749 (§4.1.2.1, §5.2), RFC 6750 (§3.1), RFC 7009 (§2.2.1) or
-/// OpenID Connect Core (§3.1.2.6).
+/// An error code defined by RFC 6749 (§4.1.2.1, §5.2), RFC 6750 (§3.1), RFC 7009 (§2.2.1),
+/// RFC 7591 (§3.2.2) or OpenID Connect Core (§3.1.2.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -51,6 +51,11 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     /// The request carried `registration`, which the server does not take.
     RegistrationNotSupported,
+    /// A redirect URI sent for registration is invalid (RFC 7591 §3.2.2).
+    InvalidRedirectUri,
+    /// A client metadata field sent for registration is invalid, or the fields are
+    /// inconsistent (RFC 7591 §3.2.2).
+    InvalidClientMetadata,
 }
 
 impl ErrorCode {
@@ -77,6 +82,8 @@ impl ErrorCode {
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::RegistrationNotSupported => "registration_not_supported",
+            Self::InvalidRedirectUri => "invalid_redirect_uri",
+            Self::InvalidClientMetadata => "invalid_client_metadata",
         }
     }
 }
@@ -141,6 +148,10 @@ impl OAuthError {
         access_denied => AccessDenied;
         /// `server_error` with a description.
         server_error => ServerError;
+        /// `invalid_redirect_uri` with a description (RFC 7591).
+        invalid_redirect_uri => InvalidRedirectUri;
+        /// `invalid_client_metadata` with a description (RFC 7591).
+        invalid_client_metadata => InvalidClientMetadata;
     }
 
     /// Sets the human-readable description (characters outside RFC 6749's set become `?`).

@@ -18,6 +18,7 @@ use crate::endpoint::authorize::{
     self, Approval, AuthorizationError, AuthorizationRequest, Interaction, SavedAuthorization,
 };
 use crate::endpoint::bearer::{self, AccessGrant, BearerError, Requirement};
+use crate::endpoint::register::{self, RegistrationPolicy};
 #[cfg(feature = "oidc")]
 use crate::endpoint::userinfo;
 use crate::endpoint::{introspect, metadata, revoke, token};
@@ -45,6 +46,8 @@ pub struct Server<S> {
     /// What makes the server an OpenID Provider, if it is one.
     #[cfg(feature = "oidc")]
     openid: Option<Arc<OpenIdProvider>>,
+    /// Who may register clients dynamically; `None`: nobody.
+    registration: Option<RegistrationPolicy>,
 }
 
 impl<S: Storage> Server<S> {
@@ -82,6 +85,7 @@ impl<S: Storage> Server<S> {
                 formats: vec![Arc::new(Opaque)],
                 #[cfg(feature = "oidc")]
                 openid: None,
+                registration: None,
             },
         }
     }
@@ -172,6 +176,16 @@ impl<S: 'static> Server<S> {
     /// ```
     pub fn openid_configuration_path(&self) -> String {
         metadata::openid_path(self.config.issuer())
+    }
+
+    /// The registration policy, when dynamic client registration is enabled.
+    pub(crate) fn registration(&self) -> Option<&RegistrationPolicy> {
+        self.registration.as_ref()
+    }
+
+    /// Whether clients may register dynamically (the server has a [`RegistrationPolicy`]).
+    pub fn registration_enabled(&self) -> bool {
+        self.registration.is_some()
     }
 
     /// The issuing step for tokens issued to `client` at `now`.
@@ -380,6 +394,31 @@ impl<S: Storage> Server<S> {
         async move { userinfo::jwks(self, &method).await }
     }
 
+    /// Answers a client registration request (RFC 7591, C-DR-1): `POST` with the client's
+    /// metadata as JSON, served at [`Config::registration_endpoint`]. `201` with the
+    /// registered metadata, the client id, the client secret (for confidential clients) and
+    /// the registration access token; `400` with `invalid_client_metadata` or
+    /// `invalid_redirect_uri`; `401 invalid_token` without the initial access token the
+    /// policy asks for; `403 access_denied` when registration is closed (no
+    /// [`ServerBuilder::registration`]). See [`RegistrationPolicy`] for the order of checks.
+    pub async fn register<B: AsRef<[u8]>>(&self, request: &Request<B>) -> Response<Vec<u8>> {
+        register::register(self, request).await
+    }
+
+    /// Answers a request to a registered client's configuration endpoint (RFC 7592, C-DR-2):
+    /// the registration endpoint's URL followed by `/` and `client_id`, which the host routes
+    /// here. With the client's registration access token as `Authorization: Bearer`, `GET`
+    /// reads its metadata (`200`), `PUT` replaces it in full (`200`), `DELETE` deletes the
+    /// client and revokes everything issued to it (`204`); any other token, or none, is
+    /// `401 invalid_token`, whether the client exists or not.
+    pub async fn client_configuration<B: AsRef<[u8]>>(
+        &self,
+        request: &Request<B>,
+        client_id: &str,
+    ) -> Response<Vec<u8>> {
+        register::configure(self, request, client_id).await
+    }
+
     /// Validates the bearer token of a request to a protected route.
     ///
     /// On failure, answer with [`BearerError::into_response`]: it carries the status and
@@ -400,6 +439,7 @@ impl<S: fmt::Debug + 'static> fmt::Debug for Server<S> {
             .field("storage", &self.storage)
             .field("grant_types", &self.grants.types().collect::<Vec<_>>())
             .field("access_token_formats", &self.formats.len())
+            .field("registration", &self.registration)
             .finish()
     }
 }
@@ -453,6 +493,15 @@ impl<S: Storage> ServerBuilder<S> {
     #[cfg(feature = "oidc")]
     pub fn openid(mut self, provider: OpenIdProvider) -> Self {
         self.server.openid = Some(Arc::new(provider));
+        self
+    }
+
+    /// Opens dynamic client registration (RFC 7591) and its management (RFC 7592) under
+    /// `policy`: to anyone, or to holders of an initial access token, with the host's hook.
+    /// Without this, registration is closed and the metadata does not list
+    /// `registration_endpoint`.
+    pub fn registration(mut self, policy: RegistrationPolicy) -> Self {
+        self.server.registration = Some(policy);
         self
     }
 
