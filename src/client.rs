@@ -427,6 +427,67 @@ pub(crate) struct Profile {
     /// The resources the client may have tokens for (RFC 8707); empty: any registered one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) resources: Vec<String>,
+    /// What dynamic registration keeps beyond the client's own fields, for a client registered
+    /// through the registration endpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) registration: Option<Registered>,
+}
+
+/// The dynamic-registration fields of a client (RFC 7591 §2) that nothing else reads, and the
+/// digest of its registration access token (RFC 7592). Its `Debug` hides the digest.
+#[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct Registered {
+    /// The SHA-256 digest of the registration access token, in hexadecimal.
+    pub(crate) token_digest: String,
+    /// When the client id was issued, in seconds since the epoch.
+    pub(crate) issued_at: u64,
+    /// `token_endpoint_auth_method`, as registered.
+    pub(crate) auth_method: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) client_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) logo_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) policy_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tos_uri: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) contacts: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) software_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) software_version: Option<String>,
+    /// Whether `client_name` was registered (else the name is the id).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) named: bool,
+}
+
+impl Registered {
+    /// Whether `presented` is the digest of the registration access token, compared in
+    /// constant time.
+    pub(crate) fn token_matches(&self, presented: &Digest) -> bool {
+        let presented = presented.to_hex();
+        subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), self.token_digest.as_bytes()).into()
+    }
+}
+
+impl fmt::Debug for Registered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registered")
+            .field("token_digest", &"<redacted>")
+            .field("issued_at", &self.issued_at)
+            .field("auth_method", &self.auth_method)
+            .field("client_uri", &self.client_uri)
+            .field("logo_uri", &self.logo_uri)
+            .field("policy_uri", &self.policy_uri)
+            .field("tos_uri", &self.tos_uri)
+            .field("contacts", &self.contacts)
+            .field("software_id", &self.software_id)
+            .field("software_version", &self.software_version)
+            .field("named", &self.named)
+            .finish()
+    }
 }
 
 /// A registered client. Cheap to clone.
@@ -617,6 +678,17 @@ impl Client {
         &self.0.profile
     }
 
+    /// What dynamic registration keeps about the client, if it was registered that way.
+    pub(crate) fn registered(&self) -> Option<&Registered> {
+        self.0.profile.registration.as_ref()
+    }
+
+    /// Whether the client was registered through the registration endpoint (RFC 7591), so
+    /// that it can manage its registration (RFC 7592).
+    pub fn is_dynamically_registered(&self) -> bool {
+        self.0.profile.registration.is_some()
+    }
+
     /// Checks a presented secret against the stored digest in constant time.
     pub fn verify_secret(&self, secret: &str) -> bool {
         self.0
@@ -777,6 +849,12 @@ impl ClientBuilder {
     #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
     pub(crate) fn profile(mut self, profile: Profile) -> Self {
         self.profile = profile;
+        self
+    }
+
+    /// What dynamic registration keeps about the client.
+    pub(crate) fn registered(mut self, registered: Registered) -> Self {
+        self.profile.registration = Some(registered);
         self
     }
 

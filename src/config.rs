@@ -167,6 +167,13 @@ impl Config {
         self.resources.default_id()
     }
 
+    /// The client registration endpoint's URL (RFC 7591), as the metadata advertises it when
+    /// registration is open; a registered client manages its registration at this URL followed
+    /// by `/` and its client id (RFC 7592).
+    pub fn registration_endpoint(&self) -> &str {
+        self.endpoints.registration.as_deref().unwrap_or_default()
+    }
+
     /// Whether OpenID grants get refresh tokens only with `offline_access`.
     pub fn requires_offline_access(&self) -> bool {
         self.offline_access_required
@@ -414,6 +421,13 @@ impl ConfigBuilder {
         self
     }
 
+    /// The client registration endpoint's URL (default: the issuer followed by `/register`);
+    /// see [`ServerBuilder::registration`](crate::ServerBuilder::registration).
+    pub fn registration_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.config.endpoints.registration = Some(url.into());
+        self
+    }
+
     /// The space-delimited scopes the metadata lists as `scopes_supported` (default: the
     /// always-granted scopes; RFC 8414 lets a server keep some of its scopes unlisted).
     pub fn scopes_supported(mut self, scopes: &str) -> Self {
@@ -478,6 +492,7 @@ pub(crate) struct Endpoints {
     pub(crate) introspection: Option<String>,
     pub(crate) userinfo: Option<String>,
     pub(crate) jwks: Option<String>,
+    pub(crate) registration: Option<String>,
     pub(crate) scopes_supported_text: Option<String>,
     pub(crate) scopes_supported: Option<ScopeSet>,
 }
@@ -494,6 +509,7 @@ impl Endpoints {
             (&mut self.introspection, "/introspect"),
             (&mut self.userinfo, "/userinfo"),
             (&mut self.jwks, "/jwks"),
+            (&mut self.registration, "/register"),
         ] {
             match url {
                 Some(url) => check_endpoint(url)?,

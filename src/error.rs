@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// An error code defined by RFC 6749 (§4.1.2.1, §5.2), RFC 6750 (§3.1), RFC 7009 (§2.2.1),
-/// RFC 8707 (§2) or OpenID Connect Core (§3.1.2.6).
+/// RFC 7591 (§3.2.2), RFC 8707 (§2) or OpenID Connect Core (§3.1.2.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -54,6 +54,11 @@ pub enum ErrorCode {
     /// A requested resource is invalid, unknown, malformed or not allowed for the client
     /// (RFC 8707).
     InvalidTarget,
+    /// A redirect URI sent for registration is invalid (RFC 7591 §3.2.2).
+    InvalidRedirectUri,
+    /// A client metadata field sent for registration is invalid, or the fields are
+    /// inconsistent (RFC 7591 §3.2.2).
+    InvalidClientMetadata,
 }
 
 impl ErrorCode {
@@ -81,6 +86,8 @@ impl ErrorCode {
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::RegistrationNotSupported => "registration_not_supported",
             Self::InvalidTarget => "invalid_target",
+            Self::InvalidRedirectUri => "invalid_redirect_uri",
+            Self::InvalidClientMetadata => "invalid_client_metadata",
         }
     }
 }
@@ -147,6 +154,10 @@ impl OAuthError {
         server_error => ServerError;
         /// `invalid_target` with a description (RFC 8707).
         invalid_target => InvalidTarget;
+        /// `invalid_redirect_uri` with a description (RFC 7591).
+        invalid_redirect_uri => InvalidRedirectUri;
+        /// `invalid_client_metadata` with a description (RFC 7591).
+        invalid_client_metadata => InvalidClientMetadata;
     }
 
     /// Sets the human-readable description (characters outside RFC 6749's set become `?`).

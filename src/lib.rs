@@ -59,6 +59,7 @@
 //! | [`Server::revoke`], [`Server::introspect`] | revocation (RFC 7009) and introspection (RFC 7662) |
 //! | [`Server::metadata`], [`Server::metadata_path`] | discovery metadata (RFC 8414) |
 //! | [`Server::validate_bearer`], [`Requirement`] | protecting your API routes (RFC 6750) |
+//! | [`Server::register`], [`RegistrationPolicy`] | dynamic client registration and its management (RFC 7591, RFC 7592) |
 //! | [`Client`] | registered clients and their permissions |
 //! | [`ScopeSet`] | scopes, including extended `base:qualifier` scopes |
 //! | [`Resource`] | protected resources: audience-bound tokens (RFC 8707), JWT access tokens (RFC 9068), protected-resource metadata (RFC 9728) |
@@ -110,6 +111,10 @@ pub use endpoint::authorize::{
     ResponseMode, SavedAuthorization,
 };
 pub use endpoint::bearer::{AccessGrant, Audience, BearerError, Requirement, X_OAUTH_SCOPES};
+pub use endpoint::register::{
+    ClientMetadata, RegistrationContext, RegistrationHook, RegistrationOperation,
+    RegistrationPolicy, RegistrationRefusal,
+};
 pub use error::{Error, ErrorCode, Failure, OAuthError};
 pub use pkce::{ChallengeMethod, CodeChallenge};
 pub use resource::{PROTECTED_RESOURCE_METADATA, Resource, TokenFormat};

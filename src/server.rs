@@ -18,6 +18,7 @@ use crate::endpoint::authorize::{
     self, Approval, AuthorizationError, AuthorizationRequest, Interaction, SavedAuthorization,
 };
 use crate::endpoint::bearer::{self, AccessGrant, BearerError, Requirement};
+use crate::endpoint::register::{self, RegistrationPolicy};
 #[cfg(feature = "oidc")]
 use crate::endpoint::userinfo;
 use crate::endpoint::{introspect, metadata, resource_metadata, revoke, token};
@@ -48,6 +49,8 @@ pub struct Server<S> {
     /// The JWT access-token format, for resources that ask for it (an OpenID Provider's).
     #[cfg(feature = "oidc")]
     jwt: Option<Arc<JwtAccessTokens>>,
+    /// Who may register clients dynamically; `None`: nobody.
+    registration: Option<RegistrationPolicy>,
 }
 
 impl<S: Storage> Server<S> {
@@ -87,6 +90,7 @@ impl<S: Storage> Server<S> {
                 openid: None,
                 #[cfg(feature = "oidc")]
                 jwt: None,
+                registration: None,
             },
         }
     }
@@ -177,6 +181,16 @@ impl<S: 'static> Server<S> {
     /// ```
     pub fn openid_configuration_path(&self) -> String {
         metadata::openid_path(self.config.issuer())
+    }
+
+    /// The registration policy, when dynamic client registration is enabled.
+    pub(crate) fn registration(&self) -> Option<&RegistrationPolicy> {
+        self.registration.as_ref()
+    }
+
+    /// Whether clients may register dynamically (the server has a [`RegistrationPolicy`]).
+    pub fn registration_enabled(&self) -> bool {
+        self.registration.is_some()
     }
 
     /// The issuing step for tokens issued to `client` at `now`.
@@ -404,7 +418,8 @@ impl<S: Storage> Server<S> {
     /// Answers a UserInfo request (`GET` or `POST`, OpenID Connect Core §5.3): the claims about
     /// the owner of an access token holding `openid`, as JSON; RFC 6750 errors with their
     /// `WWW-Authenticate` challenge otherwise (C-OI-4). `404` when the server is not an
-    /// OpenID Provider.
+    /// OpenID Provider. UserInfo is the provider's own endpoint, not a registered resource: it
+    /// accepts a token holding `openid` whatever its audience (RFC 8707 resources).
     #[cfg(feature = "oidc")]
     pub async fn userinfo<B: AsRef<[u8]>>(&self, request: &Request<B>) -> Response<Vec<u8>> {
         userinfo::respond(self, request).await
@@ -423,6 +438,31 @@ impl<S: Storage> Server<S> {
     ) -> impl Future<Output = Response<Vec<u8>>> + Send + '_ {
         let method = request.method().clone();
         async move { userinfo::jwks(self, &method).await }
+    }
+
+    /// Answers a client registration request (RFC 7591, C-DR-1): `POST` with the client's
+    /// metadata as JSON, served at [`Config::registration_endpoint`]. `201` with the
+    /// registered metadata, the client id, the client secret (for confidential clients) and
+    /// the registration access token; `400` with `invalid_client_metadata` or
+    /// `invalid_redirect_uri`; `401 invalid_token` without the initial access token the
+    /// policy asks for; `403 access_denied` when registration is closed (no
+    /// [`ServerBuilder::registration`]). See [`RegistrationPolicy`] for the order of checks.
+    pub async fn register<B: AsRef<[u8]>>(&self, request: &Request<B>) -> Response<Vec<u8>> {
+        register::register(self, request).await
+    }
+
+    /// Answers a request to a registered client's configuration endpoint (RFC 7592, C-DR-2):
+    /// the registration endpoint's URL followed by `/` and `client_id`, which the host routes
+    /// here. With the client's registration access token as `Authorization: Bearer`, `GET`
+    /// reads its metadata (`200`), `PUT` replaces it in full (`200`), `DELETE` deletes the
+    /// client and revokes everything issued to it (`204`); any other token, or none, is
+    /// `401 invalid_token`, whether the client exists or not.
+    pub async fn client_configuration<B: AsRef<[u8]>>(
+        &self,
+        request: &Request<B>,
+        client_id: &str,
+    ) -> Response<Vec<u8>> {
+        register::configure(self, request, client_id).await
     }
 
     /// Validates the bearer token of a request to a protected route.
@@ -445,6 +485,7 @@ impl<S: fmt::Debug + 'static> fmt::Debug for Server<S> {
             .field("storage", &self.storage)
             .field("grant_types", &self.grants.types().collect::<Vec<_>>())
             .field("access_token_formats", &self.formats.len())
+            .field("registration", &self.registration)
             .finish()
     }
 }
@@ -512,6 +553,15 @@ impl<S: Storage> ServerBuilder<S> {
         }
         self.server.formats.push(jwt);
         self.server.openid = Some(provider);
+        self
+    }
+
+    /// Opens dynamic client registration (RFC 7591) and its management (RFC 7592) under
+    /// `policy`: to anyone, or to holders of an initial access token, with the host's hook.
+    /// Without this, registration is closed and the metadata does not list
+    /// `registration_endpoint`.
+    pub fn registration(mut self, policy: RegistrationPolicy) -> Self {
+        self.server.registration = Some(policy);
         self
     }
 

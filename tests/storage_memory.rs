@@ -18,6 +18,7 @@ async fn memory_storage_passes_the_optional_store_testkits() {
     grantor::storage::testkit::replay_cache(MemoryStorage::new()).await;
     grantor::storage::testkit::key_store(MemoryStorage::new()).await;
     grantor::storage::testkit::consent_store(MemoryStorage::new()).await;
+    grantor::storage::testkit::client_deletion(MemoryStorage::new()).await;
 }
 
 // C-TK-5: a spent code is kept (and revoked with its grant) as long as its tokens, even when

@@ -104,6 +104,7 @@ async fn postgres_storage_passes_the_testkit() {
     grantor::storage::testkit::replay_cache(schema.storage().await).await;
     grantor::storage::testkit::key_store(schema.storage().await).await;
     grantor::storage::testkit::consent_store(schema.storage().await).await;
+    grantor::storage::testkit::client_deletion(schema.storage().await).await;
     schema.drop().await;
 }
 

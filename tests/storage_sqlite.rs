@@ -57,6 +57,7 @@ async fn sqlite_storage_passes_the_testkit() {
     grantor::storage::testkit::replay_cache(db.open().await).await;
     grantor::storage::testkit::key_store(db.open().await).await;
     grantor::storage::testkit::consent_store(db.open().await).await;
+    grantor::storage::testkit::client_deletion(db.open().await).await;
 }
 
 #[tokio::test]

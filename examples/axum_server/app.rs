@@ -26,15 +26,16 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Form, FromRequest, Query, Request, State};
+use axum::extract::{Form, FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use grantor::oidc::{KeyRing, OpenIdProvider, RotationPolicy};
 use grantor::storage::KeyStore;
 use grantor::{
-    Approval, AuthorizationError, Config, ErrorCode, Interaction, OwnerId,
-    PROTECTED_RESOURCE_METADATA, Requirement, ScopeSet, Server, Storage, Timestamp,
+    Approval, AuthorizationError, ClientMetadata, Config, ErrorCode, Interaction, OwnerId,
+    PROTECTED_RESOURCE_METADATA, RegistrationContext, RegistrationRefusal, Requirement, ScopeSet,
+    Server, Storage, Timestamp,
 };
 
 use super::axum_glue::{Buffered, protected_json, reply};
@@ -86,10 +87,28 @@ impl<S: Storage> App<S> {
         let provider = OpenIdProvider::builder(ring, users.clone())
             .claims_supported(users.claim_names())
             .build()?;
-        let server = Server::builder(config, storage)
+        let offered = registrable_scopes(&config);
+        let mut server = Server::builder(config, storage)
             .authenticator(users.clone())
-            .openid(provider)
-            .build();
+            .openid(provider);
+        if let Some(policy) = setup.registration.as_ref().and_then(|r| r.policy()) {
+            // Host's choice: a client registering itself may have the scopes of the demo's
+            // resources and OpenID Connect's; one that names none gets them all.
+            let offered = offered.clone();
+            server = server.registration(policy.hook(
+                move |metadata: &mut ClientMetadata, _: &RegistrationContext<'_>| {
+                    if metadata.scope.is_empty() {
+                        metadata.scope = offered.clone();
+                    } else if !offered.satisfies_all(&metadata.scope) {
+                        return Err(RegistrationRefusal::invalid_metadata(
+                            "the scope asks for more than this server offers",
+                        ));
+                    }
+                    Ok(())
+                },
+            ));
+        }
+        let server = server.build();
         for client in setup.clients(server.config().issuer())? {
             server.register_client(client).await?;
         }
@@ -99,6 +118,16 @@ impl<S: Storage> App<S> {
             sessions: Arc::new(Sessions::new(secure)),
         })
     }
+}
+
+/// The scopes a client registering itself may have: those of the registered resources, and
+/// OpenID Connect's.
+fn registrable_scopes(config: &Config) -> ScopeSet {
+    let mut scopes = ScopeSet::parse("openid profile email").unwrap_or_default();
+    for resource in config.resources() {
+        scopes = scopes.union(resource.scope());
+    }
+    scopes
 }
 
 /// The routes.
@@ -111,6 +140,15 @@ pub fn router<S: Storage>(app: App<S>) -> Router {
         .route("/token", post(token::<S>))
         .route("/revoke", post(revoke::<S>))
         .route("/introspect", post(introspect::<S>))
+        // Dynamic client registration (RFC 7591) and each client's configuration (RFC 7592);
+        // they answer 403 when the setup does not open registration.
+        .route("/register", post(register::<S>))
+        .route(
+            "/register/{client_id}",
+            get(configure::<S>)
+                .put(configure::<S>)
+                .delete(configure::<S>),
+        )
         // `/.well-known/oauth-authorization-server`, plus the issuer's path if it has one.
         .route(&metadata_path, get(metadata::<S>))
         // OpenID Connect: discovery (the same document), UserInfo and the signing keys.
@@ -393,6 +431,21 @@ async fn me<S: Storage>(State(app): State<App<S>>, Buffered(request): Buffered) 
             "scope": grant.scope().to_string(),
         })
     })
+}
+
+/// `POST /register`: a client registers itself (RFC 7591).
+async fn register<S: Storage>(State(app): State<App<S>>, Buffered(request): Buffered) -> Response {
+    reply(app.server.register(&request).await)
+}
+
+/// `GET`, `PUT` or `DELETE /register/{client_id}`: a registered client reads, replaces or
+/// deletes its registration with its registration access token (RFC 7592).
+async fn configure<S: Storage>(
+    State(app): State<App<S>>,
+    Path(client_id): Path<String>,
+    Buffered(request): Buffered,
+) -> Response {
+    reply(app.server.client_configuration(&request, &client_id).await)
 }
 
 /// `GET /.well-known/oauth-protected-resource/…`: a registered resource's metadata.

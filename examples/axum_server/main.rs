@@ -26,9 +26,15 @@
 //! `clients` — each with `client_id`, `client_secret` (confidential clients), `name`,
 //! `redirect_uris`, `grant_types`, `response_types`, `scopes` (`openid` for OpenID Connect) and
 //! `id_token_signed_response_alg` — and `users` — each with `username`, `password` and the
-//! OpenID Connect `claims` UserInfo serves. Fields that later issues use (`resources`,
-//! `registration`, `dpop_bound_access_tokens`, …) are accepted and ignored; [`setup`] describes
-//! every field.
+//! OpenID Connect `claims` UserInfo serves — plus `resources` (the protected APIs, their scopes
+//! and token format, JWT or opaque), `default_resource` and `registration` (`{"open": true}` or
+//! an `initial_access_token`). Fields that later issues use (`dpop_bound_access_tokens`, …) are
+//! accepted and ignored; [`setup`] describes every field.
+//!
+//! Without `--config`, the demo registers `/api/me` (the default resource) and the notes API
+//! of `examples/resource_server.rs` as resources with JWT access tokens, and opens dynamic
+//! registration: a Model Context Protocol client that knows only `/api/me` finds everything
+//! else from the `401` (`resource_metadata`), registers, and logs in.
 //!
 //! The modules, in the order a newcomer wants them: [`app`] (the routes), [`pages`] (login and
 //! consent), [`sessions`], [`users`] (where your user store and its claims go), [`setup`] (the
@@ -205,10 +211,23 @@ fn print_welcome<S: Storage>(
     println!("  POST {issuer}/revoke      revocation (RFC 7009)");
     println!("  POST {issuer}/introspect  introspection (RFC 7662)");
     println!("  GET  {issuer}/userinfo    UserInfo, also POST (OpenID Connect)");
-    println!("  GET  {issuer}/jwks        ID-token signing keys (JWKS)");
+    println!("  GET  {issuer}/jwks        signing keys of ID tokens and JWT access tokens (JWKS)");
+    if server.registration_enabled() {
+        println!("  POST {issuer}/register    dynamic client registration (RFC 7591), open");
+    }
     println!("  GET  {origin}{metadata_path}  metadata (RFC 8414)");
     println!("  GET  {origin}{discovery_path}  discovery (OpenID Connect)");
-    println!("  GET  {issuer}/api/me      protected resource (any valid access token)\n");
+    println!("  GET  {issuer}/api/me      protected resource (tokens for {issuer}/api/me)");
+    println!("\nResources (RFC 8707) and their metadata (RFC 9728):");
+    for resource in server.config().resources() {
+        println!(
+            "  {} ({:?} access tokens)",
+            resource.id(),
+            resource.format()
+        );
+        println!("    {}", resource.metadata_url());
+    }
+    println!();
     println!("Clients:");
     for client in &setup.clients {
         let kind = match client.client_secret {

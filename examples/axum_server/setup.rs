@@ -18,6 +18,9 @@
 //! |---|---|
 //! | `clients` | the clients to register (default none) |
 //! | `users` | the users who can log in (default none) |
+//! | `resources` | the protected resources tokens are for (RFC 8707), each `{"resource": URL or path below the issuer, "scopes": […], "access_token_format": "opaque" \| "jwt", "access_token_lifetime": seconds}`; default: this server's `/api/me`, opaque |
+//! | `default_resource` | the resource a request naming none is for (default `/api/me` when registered) |
+//! | `registration` | dynamic client registration at `/register`: `{"open": true}`, or `{"initial_access_token": "…"}` to require that token; default closed |
 //!
 //! Each client:
 //!
@@ -31,6 +34,7 @@
 //! | `scopes` | the scopes the client may request; a request that names none gets all of them. Add `openid` for OpenID Connect |
 //! | `response_types` | the response types the client may ask for, e.g. `"code"`, `"code id_token"` (default: those its grant types imply) |
 //! | `id_token_signed_response_alg` | how its ID tokens are signed: `RS256` (default), `PS256`, `ES256` or `EdDSA` |
+//! | `resources` | the resources the client may ask tokens for (default: all) |
 //!
 //! Each user:
 //!
@@ -41,10 +45,9 @@
 //! | `claims` | standard OpenID Connect claims (`name`, `email`, `email_verified`, …), served by UserInfo to clients granted the matching scope (`profile`, `email`, `address`, `phone`) |
 //!
 //! Fields that later issues give a meaning are accepted now and ignored (each field's doc names
-//! its issue), so that one file works across versions: top-level `resources`,
-//! `default_resource`, `registration`, `profile`, `exchange`, `refresh_grace_seconds`; per
-//! client `resources`, `token_endpoint_auth_method`, `jwks`, `dpop_bound_access_tokens`,
-//! `require_pushed_authorization_requests` (see [`Reserved`]).
+//! its issue), so that one file works across versions: top-level `profile`, `exchange`,
+//! `refresh_grace_seconds`; per client `token_endpoint_auth_method`, `jwks`,
+//! `dpop_bound_access_tokens`, `require_pushed_authorization_requests` (see [`Reserved`]).
 //! Any other field is an error, so that a typo does not go unnoticed.
 //!
 //! A real host keeps clients in its database and registers them through grantor's `Storage`;
@@ -57,7 +60,8 @@ use std::time::Duration;
 
 use grantor::oidc::{ClaimSet, SigningAlgorithm};
 use grantor::{
-    Client, ClientSecret, Config, ConfigBuilder, GrantType, Resource, ResponseType, TokenFormat,
+    Client, ClientSecret, Config, ConfigBuilder, GrantType, RegistrationPolicy, Resource,
+    ResponseType, TokenFormat,
 };
 use serde::Deserialize;
 
@@ -76,9 +80,9 @@ pub struct Setup {
     pub resources: Option<Vec<ResourceEntry>>,
     /// The resource a request naming none is for (absent: `/api/me` when it is registered).
     pub default_resource: Option<String>,
-    /// Whether and how clients may register themselves: used by the dynamic-registration
-    /// issue (RFC 7591, RFC 7592: C-DR-1, C-DR-2).
-    pub registration: Option<Reserved>,
+    /// Whether and how clients may register themselves at `/register` (RFC 7591, RFC 7592);
+    /// absent: they may not.
+    pub registration: Option<RegistrationEntry>,
     /// A security profile to switch on: used by the high-security issue (FAPI 2.0, C-FA-1).
     pub profile: Option<Reserved>,
     /// The token-exchange policy: used by the token-exchange issue (RFC 8693: C-TX-1,
@@ -171,6 +175,43 @@ impl std::fmt::Debug for UserEntry {
     }
 }
 
+/// Dynamic client registration: `{"open": true}` lets anyone register a client;
+/// `{"initial_access_token": "…"}` lets only those who present that token. Its `Debug` leaves
+/// the token out.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationEntry {
+    /// Whether anyone may register (without an initial access token).
+    #[serde(default)]
+    pub open: bool,
+    /// The token a registration must present as `Authorization: Bearer` (it wins over
+    /// `open`).
+    pub initial_access_token: Option<String>,
+}
+
+impl RegistrationEntry {
+    /// The policy grantor applies, or `None` when registration stays closed.
+    pub fn policy(&self) -> Option<RegistrationPolicy> {
+        match (&self.initial_access_token, self.open) {
+            (Some(token), _) => Some(RegistrationPolicy::initial_access_token(token)),
+            (None, true) => Some(RegistrationPolicy::open()),
+            (None, false) => None,
+        }
+    }
+}
+
+impl std::fmt::Debug for RegistrationEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistrationEntry")
+            .field("open", &self.open)
+            .field(
+                "initial_access_token",
+                &self.initial_access_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
 /// One protected resource.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -242,7 +283,9 @@ impl Setup {
     }
 
     /// The built-in demo: one public OpenID Connect client whose redirect URI is this
-    /// server's `/callback` page, and one user with a name and an email address.
+    /// server's `/callback` page, one user with a name and an email address, `/api/me` and
+    /// the resource server example's notes API as resources with JWT access tokens, and open
+    /// registration.
     pub fn demo(issuer: &str) -> Self {
         Self {
             clients: vec![ClientEntry {
@@ -282,6 +325,13 @@ impl Setup {
                     access_token_lifetime: Some(600),
                 },
             ]),
+            // Clients may register themselves (what an MCP client does): a demo's choice. A
+            // real server requires an initial access token, or reviews each registration
+            // with a hook.
+            registration: Some(RegistrationEntry {
+                open: true,
+                initial_access_token: None,
+            }),
             ..Setup::default()
         }
     }

@@ -201,8 +201,8 @@ enum BearerErrorKind {
 }
 
 impl BearerError {
-    /// A valid token that no longer stands for anyone (its owner or client is gone).
-    #[cfg(feature = "oidc")]
+    /// A valid token that no longer stands for anyone (its owner or client is gone), or a
+    /// token that is not the one the endpoint needs.
     pub(crate) fn invalid_token(realm: &str) -> Self {
         Self {
             kind: BearerErrorKind::InvalidToken,
@@ -467,7 +467,7 @@ fn extract<'r, B: AsRef<[u8]>>(
 }
 
 /// Reads `Bearer <b64token>` (scheme case-insensitive). Other schemes are not a bearer token.
-fn from_header(header: &HeaderValue) -> Result<Option<&str>, OAuthError> {
+pub(crate) fn from_header(header: &HeaderValue) -> Result<Option<&str>, OAuthError> {
     let malformed = || OAuthError::invalid_request("malformed Authorization header");
     let bytes = header.as_bytes();
     let (scheme, rest) = match bytes.iter().position(|&b| b == b' ') {

@@ -5,7 +5,8 @@
 //! grants, so it never advertises what the server does not do: `grant_types_supported` lists
 //! the registered grants (the `password` grant only with an authenticator, `refresh_token`
 //! only when refresh tokens are issued, a host's extension grants), `plain` PKCE only when
-//! enabled, `iss` support (RFC 9207) only when it is on.
+//! enabled, `iss` support (RFC 9207) only when it is on, `registration_endpoint` (RFC 7591)
+//! only when registration is open.
 //!
 //! Endpoint URLs default to the issuer followed by `/authorize`, `/token`, `/revoke` and
 //! `/introspect`; hosts that mount the routes elsewhere say where with
@@ -67,6 +68,8 @@ pub(crate) fn document<S: Storage>(server: &Server<S>) -> serde_json::Value {
         jwks_uri: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         userinfo_endpoint: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        registration_endpoint: Option<&'a str>,
         scopes_supported: Vec<&'a str>,
         response_types_supported: Vec<&'static str>,
         response_modes_supported: Vec<&'static str>,
@@ -122,6 +125,9 @@ pub(crate) fn document<S: Storage>(server: &Server<S>) -> serde_json::Value {
         introspection_endpoint: endpoints.introspection.as_deref(),
         jwks_uri: openid.then_some(config.jwks_uri()),
         userinfo_endpoint: openid.then_some(config.userinfo_endpoint()),
+        registration_endpoint: server
+            .registration_enabled()
+            .then_some(config.registration_endpoint()),
         // Always present (C-MD-1): the configured list, else the scopes every user token gets,
         // with `openid` on an OpenID Provider. RFC 8414 §2 lets a server leave some of its
         // scopes unlisted.

@@ -7,6 +7,7 @@ pub(crate) mod bearer;
 pub(crate) mod introspect;
 pub(crate) mod metadata;
 mod presented;
+pub(crate) mod register;
 pub(crate) mod resource_metadata;
 pub(crate) mod revoke;
 pub(crate) mod token;

@@ -54,6 +54,7 @@ type BoxedExchangeFn<'a> = Box<dyn FnOnce(&ExchangeRecord) -> Decision + Send + 
 trait ErasedStorage: Send + Sync {
     fn client<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Client>, Error>>;
     fn save_client(&self, client: Client) -> BoxFuture<'_, Result<(), Error>>;
+    fn delete_client<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, Error>>;
     fn save_tokens(&self, tokens: NewTokens) -> BoxFuture<'_, Result<bool, Error>>;
     fn access_token<'a>(
         &'a self,
@@ -91,6 +92,10 @@ impl<S: Storage> ErasedStorage for S {
 
     fn save_client(&self, client: Client) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(ClientStore::save_client(self, client))
+    }
+
+    fn delete_client<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(ClientStore::delete_client(self, id))
     }
 
     fn save_tokens(&self, tokens: NewTokens) -> BoxFuture<'_, Result<bool, Error>> {
@@ -156,6 +161,10 @@ impl ClientStore for DynStorage {
 
     async fn save_client(&self, client: Client) -> Result<(), Error> {
         self.0.save_client(client).await
+    }
+
+    async fn delete_client(&self, id: &str) -> Result<bool, Error> {
+        self.0.delete_client(id).await
     }
 }
 

@@ -198,6 +198,28 @@ impl ExchangeRecord {
         }
     }
 
+    /// The client the record's data names in its `client_id` field, if any: how storage finds
+    /// the records issued to a client it deletes.
+    pub(crate) fn client_id(&self) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct Named {
+            client_id: Option<String>,
+        }
+        // grantor's own kinds are read as they are kept, without a trip through JSON.
+        if self.kind == ExchangeKind::CODE
+            && let Ok(code) = self.data.get::<super::CodeRecord>()
+        {
+            return Some(code.client_id.as_str().to_owned());
+        }
+        if self.kind == ExchangeKind::REFRESH_TOKEN
+            && let Ok(token) = self.data.get::<super::TokenRecord>()
+        {
+            return Some(token.client_id.as_str().to_owned());
+        }
+        let json = self.data.to_json().ok()?;
+        serde_json::from_str::<Named>(&json).ok()?.client_id
+    }
+
     /// The record with new data (an extension's state change, e.g. the time of the last poll).
     pub fn with_data(&self, data: RecordData) -> Self {
         Self {

@@ -150,6 +150,30 @@ impl ClientStore for MemoryStorage {
         write(&self.inner.clients).insert(client.id().as_str().to_owned(), client);
         Ok(())
     }
+
+    /// Removes the client first, so that no new request authenticates it, then finds its
+    /// grants by scanning the tokens and records (a rare step, linear in what is stored) and
+    /// revokes them.
+    async fn delete_client(&self, id: &str) -> Result<bool, Error> {
+        let inner = &self.inner;
+        let deleted = write(&inner.clients).remove(id).is_some();
+        let mut grants = std::collections::HashSet::new();
+        inner.access.for_each(|record| {
+            if record.client_id.as_str() == id {
+                grants.insert(record.grant);
+            }
+        });
+        inner.records.for_each(|record| {
+            if record.client_id().as_deref() == Some(id) {
+                grants.insert(record.grant);
+            }
+        });
+        for grant in &grants {
+            self.revoke_grant(grant).await?;
+        }
+        write(&inner.consents).retain(|(_, client), _| client.as_str() != id);
+        Ok(deleted)
+    }
 }
 
 impl TokenStore for MemoryStorage {
@@ -603,6 +627,13 @@ impl<K: RandomKey, V: Expiring> Shards<K, V> {
 
     fn sweep(&self, now: Timestamp) -> usize {
         self.0.iter().map(|s| write(&s.0).sweep(now)).sum()
+    }
+
+    /// Visits every value, one shard's read lock at a time.
+    fn for_each(&self, mut visit: impl FnMut(&V)) {
+        for shard in &self.0 {
+            read(&shard.0).map.values().for_each(&mut visit);
+        }
     }
 }
 

@@ -90,6 +90,23 @@ pub trait ClientStore: Send + Sync + 'static {
 
     /// Registers a client, replacing any client with the same id.
     fn save_client(&self, client: Client) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Deletes a client and, in the same step, revokes everything issued to it: the grants of
+    /// its access tokens and of the exchange records whose data names it in `client_id`
+    /// (codes, refresh tokens, an extension's records that follow this convention) are
+    /// revoked as [`TokenStore::revoke_grant`] revokes them, and the consent remembered for
+    /// it is forgotten. Returns whether a client was deleted (`false`: there was none; its
+    /// tokens are revoked all the same).
+    ///
+    /// The default refuses with an error saying the backend cannot delete clients, so that a
+    /// backend written before this method keeps compiling; every grantor backend implements
+    /// it. `testkit::client_deletion` (feature `testkit`) checks an implementation.
+    fn delete_client(&self, id: &str) -> impl Future<Output = Result<bool, Error>> + Send {
+        let _ = id;
+        std::future::ready(Err(Error::config(
+            "this storage backend cannot delete clients",
+        )))
+    }
 }
 
 /// Where codes, tokens and grants live. See the [module docs](self) for the contract.

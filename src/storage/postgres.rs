@@ -38,6 +38,7 @@ sql_storage! {
         migrator: sql::migrator(sqlx::migrate!("migrations/postgres")),
         begin_write: "BEGIN",
         select_record_for_exchange: sql::SELECT_RECORD_FOR_UPDATE,
+        select_client_grants: sql::SELECT_CLIENT_GRANTS_POSTGRES,
     }
 }
 

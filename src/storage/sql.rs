@@ -43,6 +43,35 @@ pub(crate) const UPSERT_CLIENT: &str = "INSERT INTO grantor_clients (id, name, s
     owner = excluded.owner, owner_only = excluded.owner_only, native = excluded.native, \
     introspects_any_token = excluded.introspects_any_token, metadata = excluded.metadata";
 
+pub(crate) const DELETE_CLIENT: &str = "DELETE FROM grantor_clients WHERE id = $1";
+
+macro_rules! client_grants {
+    ($records_client_id:literal) => {
+        concat!(
+            "SELECT grant_id FROM grantor_tokens WHERE client_id = $1 UNION \
+             SELECT grant_id FROM grantor_records WHERE ",
+            $records_client_id,
+            " = $1"
+        )
+    };
+}
+
+/// The grants of a client's access tokens and exchange records (whose JSON data names the
+/// client in `client_id`), on SQLite.
+#[cfg(feature = "sqlite")]
+pub(crate) const SELECT_CLIENT_GRANTS_SQLITE: &str =
+    client_grants!("json_extract(data, '$.client_id')");
+/// The grants of a client's access tokens and exchange records, on PostgreSQL.
+#[cfg(feature = "postgres")]
+pub(crate) const SELECT_CLIENT_GRANTS_POSTGRES: &str =
+    client_grants!("(data::json ->> 'client_id')");
+
+/// What a deleted client leaves besides its grants: its remembered consent.
+pub(crate) const FORGET_CLIENT: [&str; 2] = [
+    "DELETE FROM grantor_consents WHERE client_id = $1",
+    "DELETE FROM grantor_consent_grants WHERE client_id = $1",
+];
+
 /// Creates the grant's row or extends its lifetime, locking it; returns whether it is revoked.
 pub(crate) const UPSERT_GRANT: &str = "INSERT INTO grantor_grants (id, revoked, expires_at) \
     VALUES ($1, FALSE, $2) \
@@ -412,6 +441,7 @@ macro_rules! sql_storage {
             migrator: $migrator:expr,
             begin_write: $begin:expr,
             select_record_for_exchange: $select_record:expr,
+            select_client_grants: $select_client_grants:expr,
         }
     ) => {
         $(#[$doc])*
@@ -484,6 +514,22 @@ macro_rules! sql_storage {
             Ok(())
         }
 
+        /// Revokes a grant inside a write transaction (see the module docs for the order).
+        async fn revoke_in(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            grant: &[u8],
+        ) -> Result<(), $crate::Error> {
+            use $crate::storage::sql::{self, db};
+            for statement in sql::REVOKE_GRANT {
+                sqlx::query(statement)
+                    .bind(grant)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db)?;
+            }
+            Ok(())
+        }
+
         /// Adds tokens to their grant unless it was revoked; returns whether they were stored.
         async fn attach(
             conn: &mut <$db as sqlx::Database>::Connection,
@@ -548,6 +594,38 @@ macro_rules! sql_storage {
                     .await
                     .map_err(db)?;
                 Ok(())
+            }
+
+            /// One transaction: the client's row goes first (so that the grants found next
+            /// are all it has), then every grant of its tokens and records is revoked, then
+            /// its remembered consent is forgotten.
+            async fn delete_client(&self, id: &str) -> Result<bool, $crate::Error> {
+                use $crate::storage::sql::{self, db};
+                let mut tx = self.begin_write().await?;
+                let deleted = sqlx::query(sql::DELETE_CLIENT)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?
+                    .rows_affected()
+                    > 0;
+                let grants: Vec<Vec<u8>> = sqlx::query_scalar($select_client_grants)
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                for grant in &grants {
+                    revoke_in(&mut tx, grant).await?;
+                }
+                for statement in sql::FORGET_CLIENT {
+                    sqlx::query(statement)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                }
+                tx.commit().await.map_err(db)?;
+                Ok(deleted)
             }
         }
 
@@ -666,15 +744,9 @@ macro_rules! sql_storage {
                 &self,
                 grant: &$crate::storage::GrantId,
             ) -> Result<(), $crate::Error> {
-                use $crate::storage::sql::{self, db};
+                use $crate::storage::sql::db;
                 let mut tx = self.begin_write().await?;
-                for statement in sql::REVOKE_GRANT {
-                    sqlx::query(statement)
-                        .bind(&grant.as_bytes()[..])
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db)?;
-                }
+                revoke_in(&mut tx, &grant.as_bytes()[..]).await?;
                 tx.commit().await.map_err(db)
             }
 

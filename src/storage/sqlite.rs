@@ -31,6 +31,7 @@ sql_storage! {
         // and the update of an exchange cannot interleave with another writer.
         begin_write: "BEGIN IMMEDIATE",
         select_record_for_exchange: sql::SELECT_RECORD,
+        select_client_grants: sql::SELECT_CLIENT_GRANTS_SQLITE,
     }
 }
 

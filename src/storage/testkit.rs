@@ -3,7 +3,8 @@
 //! exactly-once [`exchange`](super::TokenStore::exchange) step in every state a record can be in
 //! (as codes, refresh tokens and an extension's own records use it), retention of spent
 //! records for replay detection, grant revocation (also against exchanges racing with it),
-//! lookups by kind and digest only, purging, and concurrency. [`replay_cache`] checks a
+//! lookups by kind and digest only, purging, and concurrency. [`client_deletion`] checks that
+//! deleting a client revokes what it was issued; [`replay_cache`] checks a
 //! [`ReplayCache`].
 //!
 //! Every grantor backend passes it; write your own backend, then run it in a test:
@@ -153,6 +154,114 @@ pub async fn replay_cache<C: ReplayCache>(cache: C) {
         firsts == 1,
         NAME,
         "of racing first uses of one key, exactly one wins",
+    );
+}
+
+/// Checks [`ClientStore::delete_client`](super::ClientStore::delete_client) (C-DR-2): the
+/// client is gone; its access tokens, refresh tokens, spent and live codes and an extension's
+/// records naming it are revoked with their grants, which take nothing more; another client's
+/// tokens stay; deleting again answers `false`. Panics on the first broken rule.
+pub async fn client_deletion<S: Storage>(storage: S) {
+    const NAME: &str = "client deletion (C-DR-2)";
+    let kit = Kit {
+        storage: Arc::new(storage),
+        now: SystemClock.now(),
+    };
+    let storage = &kit.storage;
+    let id = client_id();
+    let client = Client::public(id.as_str())
+        .redirect_uri("https://app.example/cb")
+        .build()
+        .unwrap_or_else(|e| panic!("{NAME}: {e}"));
+    ok(storage.save_client(client).await, NAME);
+    let other = client_id();
+    let bystander = Client::public(other.as_str())
+        .redirect_uri("https://other.example/cb")
+        .build()
+        .unwrap_or_else(|e| panic!("{NAME}: {e}"));
+    ok(storage.save_client(bystander).await, NAME);
+
+    // A redeemed code with its tokens, a pending code, an app token, an extension's record.
+    let grant = GrantId::generate();
+    let spent_code = AuthorizationCode::generate().digest();
+    let code = kit.code_for(grant, &id).into_exchange_record();
+    ok(storage.save_record(spent_code, code, kit.now).await, NAME);
+    let issued = kit.tokens_for(grant, &id, 0, true);
+    check(
+        kit.redeem(&spent_code, kit.now, &issued).await == Exchange::Issued,
+        NAME,
+        "a live code is redeemed",
+    );
+    let pending_code = AuthorizationCode::generate().digest();
+    let pending = kit
+        .code_for(GrantId::generate(), &id)
+        .into_exchange_record();
+    ok(
+        storage.save_record(pending_code, pending, kit.now).await,
+        NAME,
+    );
+    let app = kit.tokens_for(GrantId::generate(), &id, 0, false);
+    kit.save(&app, NAME).await;
+    let polled_digest = Digest::of(&fresh_id("device-code"));
+    let polled = Polled {
+        client_id: id.clone(),
+        polls: 0,
+        approved_by: None,
+        note: String::new(),
+    };
+    let polled = ExchangeRecord::new(
+        POLLED,
+        GrantId::generate(),
+        kit.at(600),
+        RecordData::new(polled),
+    );
+    ok(
+        storage.save_record(polled_digest, polled, kit.now).await,
+        NAME,
+    );
+    let kept = kit.tokens_for(GrantId::generate(), &other, 0, true);
+    kit.save(&kept, NAME).await;
+
+    check(
+        ok(storage.delete_client(id.as_str()).await, NAME),
+        NAME,
+        "deleting a registered client answers true",
+    );
+    check(
+        ok(storage.client(id.as_str()).await, NAME).is_none(),
+        NAME,
+        "a deleted client is gone",
+    );
+    let rule = "every token issued to a deleted client is dead";
+    kit.assert_gone(&issued, NAME, rule).await;
+    kit.assert_gone(&app, NAME, rule).await;
+    for (kind, digest) in [
+        (ExchangeKind::CODE, &pending_code),
+        (ExchangeKind::CODE, &spent_code),
+        (POLLED, &polled_digest),
+    ] {
+        check(
+            kit.record(kind, digest, NAME).await.is_none(),
+            NAME,
+            "every record issued to a deleted client is gone",
+        );
+    }
+    let late = kit.tokens_for(grant, &id, 1, true);
+    check(
+        !ok(storage.save_tokens(late).await, NAME),
+        NAME,
+        "the grants of a deleted client take no more tokens",
+    );
+    kit.assert_stored(&kept, NAME).await;
+    check(
+        ok(storage.client(other.as_str()).await, NAME).is_some(),
+        NAME,
+        "other clients stay",
+    );
+    check(
+        !ok(storage.delete_client(id.as_str()).await, NAME),
+        NAME,
+        "deleting an unknown client answers false",
     );
 }
 
@@ -339,9 +448,13 @@ impl<S: Storage> Kit<S> {
     }
 
     fn code(&self, grant: GrantId) -> CodeRecord {
+        self.code_for(grant, &client_id())
+    }
+
+    fn code_for(&self, grant: GrantId, client_id: &ClientId) -> CodeRecord {
         let mut code = CodeRecord::new(
             grant,
-            client_id(),
+            client_id.clone(),
             OwnerId::new(fresh_id("owner")),
             "https://app.example/cb?x=1 y",
             scope("read messages:net.app.core.pm"),
@@ -356,7 +469,17 @@ impl<S: Storage> Kit<S> {
 
     /// Tokens of `grant` issued at `now + offset`, with a refresh token if asked.
     fn tokens(&self, grant: GrantId, offset: u64, refresh: bool) -> NewTokens {
-        let client_id = client_id();
+        self.tokens_for(grant, &client_id(), offset, refresh)
+    }
+
+    /// As [`tokens`](Self::tokens), issued to `client_id`.
+    fn tokens_for(
+        &self,
+        grant: GrantId,
+        client_id: &ClientId,
+        offset: u64,
+        refresh: bool,
+    ) -> NewTokens {
         let record = |lifetime| {
             TokenRecord::new(
                 grant,

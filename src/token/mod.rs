@@ -94,6 +94,11 @@ secret_type! {
     /// A client secret in clear, as given to the client's developer once at registration.
     pub ClientSecret
 }
+secret_type! {
+    /// A registration access token in clear (RFC 7591 §3.2.1), as given to a dynamically
+    /// registered client once: it manages the registration (RFC 7592).
+    pub(crate) RegistrationToken
+}
 
 #[cfg(test)]
 mod tests {

@@ -1194,3 +1194,189 @@ mod openid {
         std::fs::remove_file(&path).unwrap();
     }
 }
+
+/// What a Model Context Protocol client does with nothing but the URL of a protected API:
+/// discovery from a `401`, dynamic registration, the code flow with PKCE and `resource`, and the
+/// call with an audience-bound token (C-PR-1, C-DR-1, C-RI-1, C-JT-1).
+mod mcp {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode, header};
+    use grantor::CodeChallenge;
+    use serde_json::{Value, json};
+
+    use super::{ISSUER, answer, call, log_in, post, start};
+    use crate::Browser;
+    use crate::axum_server::setup::DEMO_USER;
+
+    const REDIRECT: &str = "http://127.0.0.1:33418/oauth/callback";
+    const VERIFIER: &str = "mcp-client-verifier-0123456789-abcdefghijklmnopqrstuvw";
+
+    /// The path and query of an absolute URL on the server.
+    fn local(url: &str) -> &str {
+        url.strip_prefix(ISSUER).expect("a URL on the server")
+    }
+
+    async fn post_json(router: &axum::Router, uri: &str, body: &Value) -> (StatusCode, Value) {
+        let request = Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let page = call(router, request).await;
+        (page.status, serde_json::from_str(&page.body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn an_mcp_client_discovers_registers_authorizes_and_calls_the_api() {
+        let (router, _clock) = start(ISSUER).await;
+        let api = format!("{ISSUER}/api/me");
+
+        // 1. The API refuses the anonymous call and names its metadata.
+        let refused = call(
+            &router,
+            Request::get("/api/me").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        let challenge = refused.headers[header::WWW_AUTHENTICATE].to_str().unwrap();
+        let metadata_url = challenge
+            .split("resource_metadata=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the challenge names the resource metadata");
+
+        // 2. The protected-resource metadata: the resource is the URL called (RFC 9728 §3.3),
+        //    and it names the authorization server.
+        let resource: Value = crate::get_json(&router, local(metadata_url)).await;
+        assert_eq!(resource["resource"], api.as_str());
+        let issuer = resource["authorization_servers"][0].as_str().unwrap();
+        assert_eq!(issuer, ISSUER);
+
+        // 3. The authorization server's metadata (RFC 8414).
+        let server: Value =
+            crate::get_json(&router, "/.well-known/oauth-authorization-server").await;
+        assert_eq!(server["issuer"], ISSUER);
+        assert!(
+            server["code_challenge_methods_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("S256"))
+        );
+        let registration = server["registration_endpoint"].as_str().unwrap();
+
+        // 4. Dynamic registration of a public native client (RFC 7591).
+        let (status, registered) = post_json(
+            &router,
+            local(registration),
+            &json!({
+                "client_name": "MCP Inspector",
+                "redirect_uris": [REDIRECT],
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+                "token_endpoint_auth_method": "none",
+                "scope": "messages",
+            }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{registered}");
+        let client_id = registered["client_id"].as_str().unwrap().to_owned();
+        assert!(registered.get("client_secret").is_none());
+
+        // 5. The code flow with PKCE and the resource, through the login and consent pages.
+        let challenge = CodeChallenge::s256(VERIFIER);
+        let authorization = url::Url::parse_with_params(
+            server["authorization_endpoint"].as_str().unwrap(),
+            &[
+                ("response_type", "code"),
+                ("client_id", client_id.as_str()),
+                ("redirect_uri", REDIRECT),
+                ("scope", "messages"),
+                ("state", "mcp-state"),
+                ("code_challenge", challenge.value()),
+                ("code_challenge_method", "S256"),
+                ("resource", api.as_str()),
+            ],
+        )
+        .unwrap();
+        let mut browser = Browser::new(&router);
+        let login = browser.get(local(authorization.as_str())).await;
+        assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+        let redirect = log_in(&mut browser, &login, DEMO_USER.0, DEMO_USER.1).await;
+        let consent = browser.get(redirect.location()).await;
+        assert!(consent.body.contains("MCP Inspector"), "{}", consent.body);
+        let approved = post(
+            &mut browser,
+            "/consent",
+            &answer(&consent, "approve", &["messages"]),
+        )
+        .await;
+        assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.body);
+        assert!(approved.location().starts_with(REDIRECT));
+        assert_eq!(
+            approved.location_param("state").as_deref(),
+            Some("mcp-state")
+        );
+        let code = approved.location_param("code").unwrap();
+
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "authorization_code")
+            .append_pair("code", &code)
+            .append_pair("client_id", &client_id)
+            .append_pair("redirect_uri", REDIRECT)
+            .append_pair("code_verifier", VERIFIER)
+            .append_pair("resource", &api)
+            .finish();
+        let request = Request::post(local(server["token_endpoint"].as_str().unwrap()))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        let tokens = call(&router, request).await;
+        assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.body);
+        let tokens: Value = serde_json::from_str(&tokens.body).unwrap();
+        let token = tokens["access_token"].as_str().unwrap();
+
+        // The token is a JWT for the API (the demo's /api/me wants JWTs), audience-bound.
+        let payload = token.split('.').nth(1).unwrap();
+        use base64::Engine;
+        let claims: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(claims["aud"], api.as_str());
+        assert_eq!(claims["client_id"], client_id.as_str());
+
+        // 6. The call succeeds.
+        let me = crate::api_me(&router, token).await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+        let me: Value = serde_json::from_str(&me.body).unwrap();
+        assert_eq!(me["owner"], DEMO_USER.0);
+        assert_eq!(me["client_id"], client_id.as_str());
+    }
+
+    // C-DR-1: the example's registration hook: no scope gets the offered ones, a scope beyond
+    // them is refused and registers nothing.
+    #[tokio::test]
+    async fn the_example_reviews_the_scope_of_each_registration() {
+        let (router, _clock) = start(ISSUER).await;
+        let (status, registered) = post_json(
+            &router,
+            "/register",
+            &json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{registered}");
+        let mut scope: Vec<&str> = registered["scope"].as_str().unwrap().split(' ').collect();
+        scope.sort_unstable();
+        assert_eq!(scope, ["email", "messages", "openid", "profile"]);
+        let (status, refused) = post_json(
+            &router,
+            "/register",
+            &json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none",
+                    "scope": "messages admin"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(refused["error"], "invalid_client_metadata");
+    }
+}
