@@ -11,6 +11,10 @@
 //! - C-OI-4: UserInfo answers the library with the same `sub` and the email claim the granted
 //!   scope allows, and nothing the scope does not.
 //!
+//! - C-DR-1, C-RI-1, C-JT-1: the library registers itself dynamically (its registration
+//!   request, and its strict parsing of the `201` answer), then signs in with `resource`, and
+//!   the access token is a JWT for that resource that the API accepts.
+//!
 //! The user's part — the login and consent pages — is played by a second HTTP client that
 //! posts the example's forms and keeps its session cookie.
 
@@ -22,14 +26,16 @@ use std::sync::Arc;
 
 use axum_server::app::{self, App};
 use axum_server::setup::{DEMO_CLIENT, DEMO_USER, Setup};
-use grantor::{Config, MemoryStorage};
+use grantor::MemoryStorage;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+    CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreClientRegistrationRequest,
+    CoreGrantType, CoreProviderMetadata, CoreResponseType, CoreUserInfoClaims,
 };
+use openidconnect::registration::EmptyAdditionalClientMetadata;
 use openidconnect::reqwest;
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
+    AccessTokenHash, AuthorizationCode, ClientId, ClientName, CsrfToken, IssuerUrl, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, ResponseTypes, Scope, TokenResponse,
 };
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use tokio::net::TcpListener;
@@ -39,12 +45,11 @@ use tokio::net::TcpListener;
 async fn serve() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer = format!("http://{}", listener.local_addr().unwrap());
-    let config = Config::builder(&issuer).build().unwrap();
+    let setup = Setup::demo(&issuer);
+    let config = setup.config(&issuer).unwrap().build().unwrap();
     let storage = MemoryStorage::new();
     let keys = Arc::new(storage.clone());
-    let app = App::new(config, storage, keys, &Setup::demo(&issuer))
-        .await
-        .unwrap();
+    let app = App::new(config, storage, keys, &setup).await.unwrap();
     let router = app::router(app);
     tokio::spawn(async move { axum::serve(listener, router).await });
     issuer
@@ -153,6 +158,89 @@ async fn openidconnect_crate_discovers_signs_in_and_reads_userinfo() {
     assert_eq!(email, Some("alice@example.com"));
     assert_eq!(userinfo.email_verified(), Some(true));
     assert!(userinfo.name().is_none());
+}
+
+// C-DR-1, C-RI-1, C-JT-1: dynamic registration by the library, then the code flow for a
+// resource, whose audience-bound JWT access token the example's API accepts.
+#[tokio::test]
+async fn openidconnect_crate_registers_itself_and_signs_in_for_a_resource() {
+    let issuer = serve().await;
+    let http = http_client();
+    let api = format!("{issuer}/api/me");
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(issuer.clone()).unwrap(), &http)
+            .await
+            .unwrap();
+    let registration_url = metadata
+        .registration_endpoint()
+        .expect("discovery names the registration endpoint")
+        .clone();
+
+    // A public client, as a native app registers itself.
+    let redirect = RedirectUrl::new("http://127.0.0.1:47011/callback".to_owned()).unwrap();
+    let registered = CoreClientRegistrationRequest::new(
+        vec![redirect.clone()],
+        EmptyAdditionalClientMetadata {},
+    )
+    .set_client_name(Some(
+        vec![(None, ClientName::new("Interop Native App".to_owned()))]
+            .into_iter()
+            .collect(),
+    ))
+    .set_token_endpoint_auth_method(Some(CoreClientAuthMethod::None))
+    .set_grant_types(Some(vec![
+        CoreGrantType::AuthorizationCode,
+        CoreGrantType::RefreshToken,
+    ]))
+    .set_response_types(Some(vec![ResponseTypes::new(vec![CoreResponseType::Code])]))
+    .register_async(&registration_url, &http)
+    .await
+    .expect("the library accepts the registration response");
+    assert!(registered.client_secret().is_none(), "a public client");
+    assert!(registered.registration_access_token().is_some());
+    assert_eq!(registered.redirect_uris(), &vec![redirect.clone()]);
+
+    let client = CoreClient::from_provider_metadata(metadata, registered.client_id().clone(), None)
+        .set_redirect_uri(redirect);
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (authorize_url, _state, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("messages".to_owned()))
+        .add_extra_param("resource", &api)
+        .set_pkce_challenge(challenge)
+        .url();
+    let callback = sign_in(&http, authorize_url.as_str()).await;
+    let code = callback
+        .query_pairs()
+        .find(|(key, _)| key == "code")
+        .map(|(_, value)| value.into_owned())
+        .expect("a code in the redirect");
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .add_extra_param("resource", &api)
+        .request_async(&http)
+        .await
+        .expect("the library accepts the token response");
+    let id_token = tokens.id_token().expect("an ID token");
+    id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .expect("the library verifies the ID token");
+
+    // The access token is a JWT for the API (typ at+jwt), and the API takes it.
+    let access = tokens.access_token().secret();
+    let header = jsonwebtoken::decode_header(access).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    let me = http.get(&api).bearer_auth(access).send().await.unwrap();
+    assert_eq!(me.status(), 200);
+    let me: serde_json::Value = me.json().await.unwrap();
+    assert_eq!(me["client_id"], registered.client_id().as_str());
+    assert_eq!(me["owner"], DEMO_USER.0);
 }
 
 /// The user's part: opens the authorization URL, logs in as the demo user and approves every
