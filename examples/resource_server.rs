@@ -202,7 +202,10 @@ async fn fetch_json<T: serde::de::DeserializeOwned>(
 /// The path of the metadata document of `resource` on its host (RFC 9728 §3.1).
 pub fn metadata_path(resource: &str) -> String {
     let path = url::Url::parse(resource)
-        .map(|url| url.path().trim_end_matches('/').to_owned())
+        .map(|url| match url.path() {
+            "/" => String::new(),
+            path => path.to_owned(),
+        })
         .unwrap_or_default();
     format!("/.well-known/oauth-protected-resource{path}")
 }
@@ -223,8 +226,9 @@ async fn notes(State(verifier): State<Arc<Verifier>>, headers: HeaderMap) -> Res
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
     let checked = match token {
         Some(token) => verifier.verify(token, NOTES_SCOPE).await,
         None => Err(Rejection::Missing),
@@ -274,7 +278,6 @@ async fn metadata(State(verifier): State<Arc<Verifier>>) -> Response {
         "authorization_servers": [verifier.issuer],
         "scopes_supported": [NOTES_SCOPE],
         "bearer_methods_supported": ["header"],
-        "resource_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA"],
     }))
     .into_response()
 }

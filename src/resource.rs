@@ -123,9 +123,14 @@ impl Resource {
     }
 
     /// The path of the resource's metadata document on its host: the well-known prefix
-    /// followed by the identifier's path, without a trailing `/` (RFC 9728 §3.1).
+    /// followed by the identifier's path (none for a resource at the root of its host;
+    /// RFC 9728 §3.1).
     pub fn metadata_path(&self) -> String {
-        let path = self.url.path().trim_end_matches('/');
+        // Only the slash that is the whole path goes (RFC 9728 §3.1); `/mail/` keeps its own.
+        let path = match self.url.path() {
+            "/" => "",
+            path => path,
+        };
         let mut out = format!("{PROTECTED_RESOURCE_METADATA}{path}");
         if let Some(query) = self.url.query() {
             out.push('?');
@@ -224,6 +229,41 @@ impl Resources {
         Ok(audience)
     }
 
+    /// The audience of tokens that `client` gets from an existing grant (a code, a refresh
+    /// token) whose resources are `granted` (C-RI-1): without `requested`, those of them still
+    /// registered and allowed for the client; else the resources requested, each of which must
+    /// be among them and still registered and allowed (a request may narrow the audience, never
+    /// widen it). `invalid_target` otherwise.
+    pub(crate) fn narrow(
+        &self,
+        client: &Client,
+        granted: &[String],
+        requested: &[&str],
+    ) -> Result<Vec<String>, OAuthError> {
+        let usable = |id: &str| self.find(id).is_some() && client.allows_resource(id);
+        if requested.is_empty() {
+            return Ok(granted.iter().filter(|id| usable(id)).cloned().collect());
+        }
+        let mut audience: Vec<String> = Vec::with_capacity(requested.len());
+        for &id in requested {
+            check_indicator(id)?;
+            if !granted.iter().any(|known| known == id) {
+                return Err(OAuthError::invalid_target(
+                    "the resource was not part of the grant",
+                ));
+            }
+            if !usable(id) {
+                return Err(OAuthError::invalid_target(
+                    "the resource is no longer available to the client",
+                ));
+            }
+            if !audience.iter().any(|known| known == id) {
+                audience.push(id.to_owned());
+            }
+        }
+        Ok(audience)
+    }
+
     /// The format and lifetime of an access token for `audience`: JWT when any of its
     /// resources wants JWTs, and the shortest lifetime among them (else `None`: the server's).
     pub(crate) fn token_settings(&self, audience: &[String]) -> (TokenFormat, Option<Duration>) {
@@ -239,28 +279,6 @@ impl Resources {
         }
         (format, lifetime)
     }
-}
-
-/// The audience of tokens issued from an existing grant (a code, a refresh token) whose
-/// audience is `granted`: all of it when `requested` is empty, else the resources requested,
-/// each of which must be in it (a request may narrow, never widen; C-RI-1).
-pub(crate) fn narrow(granted: &[String], requested: &[&str]) -> Result<Vec<String>, OAuthError> {
-    if requested.is_empty() {
-        return Ok(granted.to_vec());
-    }
-    let mut audience: Vec<String> = Vec::with_capacity(requested.len());
-    for &id in requested {
-        check_indicator(id)?;
-        if !granted.iter().any(|known| known == id) {
-            return Err(OAuthError::invalid_target(
-                "the resource was not part of the grant",
-            ));
-        }
-        if !audience.iter().any(|known| known == id) {
-            audience.push(id.to_owned());
-        }
-    }
-    Ok(audience)
 }
 
 /// A `resource` value must be an absolute URI without a fragment (RFC 8707 §2).
@@ -348,14 +366,44 @@ mod tests {
     }
 
     #[test]
-    fn narrowing_never_widens() {
+    fn narrowing_never_widens_nor_keeps_what_was_withdrawn() {
+        let resources = resources();
+        let client = Client::public("c")
+            .redirect_uri("https://c.example/cb")
+            .build()
+            .unwrap();
         let granted = vec!["https://api.example/a".to_owned()];
-        assert_eq!(narrow(&granted, &[]).unwrap(), granted);
-        assert_eq!(
-            narrow(&granted, &["https://api.example/a"]).unwrap(),
-            granted
+        assert_eq!(resources.narrow(&client, &granted, &[]).unwrap(), granted);
+        let a = ["https://api.example/a"];
+        assert_eq!(resources.narrow(&client, &granted, &a).unwrap(), granted);
+        // B is registered, but not part of the grant.
+        let b = ["https://api.example/b"];
+        let error = resources.narrow(&client, &granted, &b).unwrap_err();
+        assert_eq!(error.code().as_str(), "invalid_target");
+        // A resource withdrawn since the grant: dropped, or refused when asked for.
+        let withdrawn = vec!["https://api.example/gone".to_owned()];
+        assert!(
+            resources
+                .narrow(&client, &withdrawn, &[])
+                .unwrap()
+                .is_empty()
         );
-        let error = narrow(&granted, &["https://api.example/b"]).unwrap_err();
+        let gone = ["https://api.example/gone"];
+        let error = resources.narrow(&client, &withdrawn, &gone).unwrap_err();
+        assert_eq!(error.code().as_str(), "invalid_target");
+        // A resource the client may no longer have.
+        let limited = Client::public("c")
+            .redirect_uri("https://c.example/cb")
+            .resources(["https://api.example/b"])
+            .build()
+            .unwrap();
+        assert!(
+            resources
+                .narrow(&limited, &granted, &[])
+                .unwrap()
+                .is_empty()
+        );
+        let error = resources.narrow(&limited, &granted, &a).unwrap_err();
         assert_eq!(error.code().as_str(), "invalid_target");
     }
 

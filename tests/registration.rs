@@ -22,7 +22,7 @@ const IAT: &str = "initial-access-token-for-developers";
 async fn fixture(policy: Option<RegistrationPolicy>) -> Fixture {
     Fixture::with_server(
         MemoryStorage::new(),
-        |c| c,
+        |c| c.scopes_supported("read write messages stats"),
         |builder| match policy {
             Some(policy) => builder.registration(policy),
             None => builder,
@@ -32,7 +32,7 @@ async fn fixture(policy: Option<RegistrationPolicy>) -> Fixture {
 }
 
 async fn open() -> Fixture {
-    fixture(Some(RegistrationPolicy::open())).await
+    fixture(Some(RegistrationPolicy::open().app_clients(true))).await
 }
 
 fn json_request(method: Method, uri: &str, body: &Value) -> Request<Vec<u8>> {
@@ -145,8 +145,11 @@ async fn metadata_lists_the_registration_endpoint_when_enabled() {
     );
     let elsewhere = Fixture::with_server(
         MemoryStorage::new(),
-        |c| c.registration_endpoint("https://auth.example.com/clients/"),
-        |b| b.registration(RegistrationPolicy::open()),
+        |c| {
+            c.registration_endpoint("https://auth.example.com/clients/")
+                .scopes_supported("read write")
+        },
+        |b| b.registration(RegistrationPolicy::open().app_clients(true)),
     )
     .await;
     assert_eq!(
@@ -261,7 +264,10 @@ async fn a_confidential_client_gets_a_secret_that_works() {
 // one is 401 invalid_token with a Bearer challenge, and stores nothing; with it, 201.
 #[tokio::test]
 async fn an_initial_access_token_may_be_required() {
-    let fx = fixture(Some(RegistrationPolicy::initial_access_token(IAT))).await;
+    let fx = fixture(Some(
+        RegistrationPolicy::initial_access_token(IAT).app_clients(true),
+    ))
+    .await;
     let before = clients(&fx);
     let missing = register(&fx, &native_app()).await;
     assert_unauthorized(&missing);
@@ -382,7 +388,7 @@ async fn bad_metadata_is_refused_and_registers_nothing() {
 async fn the_hook_amends_and_refuses() {
     let seen = Arc::new(AtomicUsize::new(0));
     let counter = seen.clone();
-    let policy = RegistrationPolicy::open().hook(
+    let policy = RegistrationPolicy::open().app_clients(true).hook(
         move |metadata: &mut ClientMetadata, context: &RegistrationContext<'_>| {
             if metadata.client_name.as_deref() == Some("Evil") {
                 return Err(RegistrationRefusal::denied("this client is not welcome"));
@@ -625,4 +631,98 @@ async fn a_deleted_public_client_cannot_refresh() {
         .token(&refresh_request((id, None), refresh, &[]))
         .await;
     assert_error(&refused, 400, "invalid_client");
+}
+
+// C-DR-1: open registration, by default, offers no client credentials grant (tokens without
+// any user's consent) and no scope beyond what the server advertises; either is refused and
+// registers nothing.
+#[tokio::test]
+async fn open_registration_refuses_app_clients_and_unadvertised_scopes() {
+    let fx = fixture(Some(RegistrationPolicy::open())).await;
+    let before = clients(&fx);
+    let app = json!({
+        "grant_types": ["client_credentials"],
+        "token_endpoint_auth_method": "client_secret_basic",
+        "scope": "read",
+    });
+    let response = register(&fx, &app).await;
+    assert_error(&response, 400, "invalid_client_metadata");
+    let mut wide = native_app();
+    wide["scope"] = json!("read admin");
+    let response = register(&fx, &wide).await;
+    assert_error(&response, 400, "invalid_client_metadata");
+    assert_eq!(clients(&fx), before);
+    // An explicit list replaces the advertised scopes.
+    let fx = fixture(Some(
+        RegistrationPolicy::open().scopes(ScopeSet::parse("read").unwrap()),
+    ))
+    .await;
+    let response = register(&fx, &native_app()).await;
+    assert_error(&response, 400, "invalid_client_metadata");
+    let mut narrow = native_app();
+    narrow["scope"] = json!("read");
+    registered(&fx, &narrow).await;
+}
+
+// C-DR-2: updating and deleting need the registration access token too: without it, or with a
+// wrong one, both are 401 and change nothing.
+#[tokio::test]
+async fn update_and_delete_without_the_token_change_nothing() {
+    let fx = open().await;
+    let answer = registered(&fx, &native_app()).await;
+    let id = text(&answer, "client_id").to_owned();
+    let token = text(&answer, "registration_access_token").to_owned();
+    let mut replacement = native_app();
+    replacement["client_id"] = json!(id);
+    replacement["redirect_uris"] = json!(["http://127.0.0.1/elsewhere"]);
+    for presented in [None, Some("wrong-token")] {
+        let mut put = json_request(Method::PUT, &format!("/register/{id}"), &replacement);
+        if let Some(presented) = presented {
+            put = with_bearer(put, presented);
+        }
+        assert_unauthorized(&fx.server.client_configuration(&put, &id).await);
+        let delete = configuration(Method::DELETE, &id, presented);
+        assert_unauthorized(&fx.server.client_configuration(&delete, &id).await);
+    }
+    let read = configuration(Method::GET, &id, Some(&token));
+    let read = json(&fx.server.client_configuration(&read, &id).await);
+    assert_eq!(read["redirect_uris"], json!(["http://127.0.0.1/callback"]));
+}
+
+// C-DR-1, C-DR-2, C-SE-1: SQLite keeps the registration access token and the client secret
+// only as SHA-256 digests: neither appears in the stored row.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn registration_secrets_are_stored_as_digests() {
+    use grantor::storage::SqliteStorage;
+    let storage = SqliteStorage::open("sqlite::memory:").await.unwrap();
+    let fx = Fixture::with_server(
+        storage,
+        |c| c.scopes_supported("read write stats"),
+        |b| b.registration(RegistrationPolicy::open().app_clients(true)),
+    )
+    .await;
+    let request = json_request(Method::POST, "/register", &service());
+    let response = fx.server.register(&request).await;
+    assert_eq!(response.status(), 201, "{}", body_text(&response));
+    let answer = json(&response);
+    let token = text(&answer, "registration_access_token");
+    let secret = text(&answer, "client_secret");
+    let rows: Vec<(String, Option<Vec<u8>>)> = grantor::storage::sqlx::query_as(
+        "SELECT metadata, secret_digest FROM grantor_clients WHERE id = $1",
+    )
+    .bind(text(&answer, "client_id"))
+    .fetch_all(fx.storage().pool())
+    .await
+    .unwrap();
+    let (metadata, secret_digest) = &rows[0];
+    assert!(
+        !metadata.contains(token) && !metadata.contains(secret),
+        "{metadata}"
+    );
+    assert!(metadata.contains(&Digest::of(token).to_hex()), "{metadata}");
+    assert_eq!(
+        secret_digest.as_deref(),
+        Some(Digest::of(secret).as_bytes().as_slice())
+    );
 }

@@ -635,3 +635,37 @@ async fn jwt_resources_need_signing_keys() {
         "only the opaque token was stored"
     );
 }
+
+// C-RI-1: a refresh cannot widen the grant to another registered resource.
+#[tokio::test]
+async fn refresh_cannot_add_a_registered_resource_outside_the_grant() {
+    let fx = fixture().await;
+    let response = fx
+        .server
+        .token(&password_request(
+            "alice",
+            "wonderland",
+            &[("resource", MAIL)],
+        ))
+        .await;
+    let refresh = json(&response)["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = (TRUSTED, Some(TRUSTED_SECRET));
+    let response = fx
+        .server
+        .token(&refresh_request(client, &refresh, &[("resource", FILES)]))
+        .await;
+    assert_error(&response, 400, "invalid_target");
+    let response = fx
+        .server
+        .token(&refresh_request(client, &refresh, &[]))
+        .await;
+    assert_eq!(response.status(), 200, "{}", body_text(&response));
+    let token = json(&response)["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        introspect_own(&fx, TRUSTED, TRUSTED_SECRET, &token).await["aud"],
+        MAIL
+    );
+}

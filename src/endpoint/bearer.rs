@@ -95,7 +95,9 @@ impl Requirement {
 
     /// Requires a token issued for this resource (RFC 8707: its identifier among the token's
     /// resources, the `aud` of a JWT access token; C-JT-2): a token for another resource, or
-    /// for none, is `invalid_token`. When the resource is registered on the
+    /// for none, is `invalid_token`. A requirement without a resource accepts tokens whatever
+    /// their audience: once a server has resources, give every route of them its resource,
+    /// or a token meant for one API is accepted by another. When the resource is registered on the
     /// [`Config`](crate::Config), every challenge names its metadata (`resource_metadata`,
     /// RFC 9728 §5.1).
     ///
@@ -394,7 +396,11 @@ async fn read<S: Storage>(
     token: &str,
 ) -> Result<Option<Arc<TokenRecord>>, Error> {
     let now = server.now();
-    server.load_keys(now).await?;
+    // Only a JWS (three parts) needs the signing keys: an outage of the key store must not
+    // stop opaque tokens from being checked.
+    if token.bytes().filter(|&b| b == b'.').count() == 2 {
+        server.load_keys(now).await?;
+    }
     for format in server.formats() {
         return match format.read(token, now) {
             Reading::NotMine => continue,

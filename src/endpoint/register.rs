@@ -78,6 +78,10 @@ pub struct RegistrationPolicy {
     /// The digest of the initial access token a registration must present, if one is needed.
     initial_token: Option<Digest>,
     hook: Option<Arc<dyn RegistrationHook>>,
+    /// The scopes a registered client may have; `None`: those the server advertises.
+    scopes: Option<ScopeSet>,
+    /// Whether registered clients may use grants without a user (client credentials).
+    app_clients: bool,
 }
 
 impl RegistrationPolicy {
@@ -86,6 +90,8 @@ impl RegistrationPolicy {
         Self {
             initial_token: None,
             hook: None,
+            scopes: None,
+            app_clients: false,
         }
     }
 
@@ -94,8 +100,50 @@ impl RegistrationPolicy {
     pub fn initial_access_token(token: &str) -> Self {
         Self {
             initial_token: Some(Digest::of(token)),
-            hook: None,
+            ..Self::open()
         }
+    }
+
+    /// The scopes a registered client may have (default: those the server advertises: its
+    /// `scopes_supported`, the always-granted scopes, the registered resources' scopes, and
+    /// OpenID Connect's on an OpenID Provider). A registration asking for more is
+    /// `invalid_client_metadata`, after the hook had its say.
+    pub fn scopes(mut self, scopes: ScopeSet) -> Self {
+        self.scopes = Some(scopes);
+        self
+    }
+
+    /// Lets registered confidential clients use the client credentials grant, which issues
+    /// tokens without any user's consent (default off: such a registration is
+    /// `invalid_client_metadata`). Turn it on only with an initial access token or a hook
+    /// that vets each registration.
+    pub fn app_clients(mut self, allowed: bool) -> Self {
+        self.app_clients = allowed;
+        self
+    }
+
+    /// Whether the policy lets a client with `metadata` register (after the hook): no grant
+    /// without a user unless allowed, and no scope beyond the registrable ones.
+    fn permits<S: Storage>(
+        &self,
+        server: &Server<S>,
+        metadata: &ClientMetadata,
+    ) -> Result<(), OAuthError> {
+        if !self.app_clients && metadata.grant_types.contains(&GrantType::ClientCredentials) {
+            return Err(bad_metadata(
+                "the client credentials grant is not open to registration",
+            ));
+        }
+        let registrable = match &self.scopes {
+            Some(scopes) => scopes.clone(),
+            None => advertised_scopes(server),
+        };
+        if !registrable.satisfies_all(&metadata.scope) {
+            return Err(bad_metadata(
+                "the scope asks for more than this server offers to registered clients",
+            ));
+        }
+        Ok(())
     }
 
     /// Runs `hook` on every registration and update, after grantor's checks: it may amend the
@@ -123,6 +171,8 @@ impl fmt::Debug for RegistrationPolicy {
                 &self.initial_token.as_ref().map(|_| "<redacted>"),
             )
             .field("hook", &self.hook.is_some())
+            .field("scopes", &self.scopes)
+            .field("app_clients", &self.app_clients)
             .finish()
     }
 }
@@ -775,6 +825,9 @@ async fn reviewed<S: Storage>(
     let realm = server.config().realm();
     check(server, &metadata).map_err(|error| error_json(&error, realm))?;
     let Some(hook) = &policy.hook else {
+        policy
+            .permits(server, &metadata)
+            .map_err(|error| error_json(&error, realm))?;
         return Ok(metadata);
     };
     if let Err(RegistrationRefusal(refusal)) = hook.review(&mut metadata, context).await {
@@ -791,7 +844,28 @@ async fn reviewed<S: Storage>(
         });
     }
     check(server, &metadata).map_err(|error| error_json(&error, realm))?;
+    policy
+        .permits(server, &metadata)
+        .map_err(|error| error_json(&error, realm))?;
     Ok(metadata)
+}
+
+/// The scopes a server advertises: its `scopes_supported` list, the always-granted scopes,
+/// the registered resources' scopes, and OpenID Connect's on an OpenID Provider.
+fn advertised_scopes<S: Storage>(server: &Server<S>) -> ScopeSet {
+    let config = server.config();
+    let mut scopes = config.always_granted_scopes().clone();
+    if let Some(listed) = &config.endpoints.scopes_supported {
+        scopes = scopes.union(listed);
+    }
+    for resource in config.resources() {
+        scopes = scopes.union(resource.scope());
+    }
+    if server.is_openid_provider() {
+        let openid = ScopeSet::parse("openid profile email address phone offline_access");
+        scopes = scopes.union(&openid.unwrap_or_default());
+    }
+    scopes
 }
 
 /// Answers a request to a client's configuration endpoint (`GET`, `PUT`, `DELETE` at

@@ -14,7 +14,6 @@ use crate::BoxFuture;
 use crate::client::{Client, GrantType};
 use crate::error::{Failure, OAuthError};
 use crate::grant::{Grant, GrantContext, Issue, unusable};
-use crate::resource;
 use crate::storage::{CodeRecord, Decision, ExchangeKind, Storage};
 use crate::token::TokenResponse;
 
@@ -49,10 +48,15 @@ impl<S: Storage> Grant<S> for AuthorizationCodeGrant {
                 }
                 // C-RI-1: the token request may narrow the code's resources, never widen them;
                 // a request that tries is refused and the code stays redeemable.
-                let resources = match resource::narrow(&code.resources, &requested) {
-                    Ok(resources) => resources,
-                    Err(error) => return Ok(Decision::refuse(error)),
-                };
+                let resources =
+                    match minter
+                        .config()
+                        .resources
+                        .narrow(client, &code.resources, &requested)
+                    {
+                        Ok(resources) => resources,
+                        Err(error) => return Ok(Decision::refuse(error)),
+                    };
                 let mut issue = Issue::user(code.owner.clone(), code.scope.clone())
                     .for_resources(resources)
                     .refresh_resources(code.resources.clone())

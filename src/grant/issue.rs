@@ -190,7 +190,8 @@ impl<'a> Issuer<'a> {
             _ => {
                 let (format, longest) = self.jwt.ok_or_else(|| {
                     Error::config(
-                        "a resource asks for JWT access tokens, but the server has no signing                          keys: make it an OpenID Provider",
+                        "a resource asks for JWT access tokens, but the server has no signing \
+                         keys: make it an OpenID Provider",
                     )
                 })?;
                 let lifetime = lifetime.unwrap_or(config.access_token_lifetime);

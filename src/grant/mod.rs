@@ -231,10 +231,14 @@ impl<'a, S: Storage> GrantContext<'a, S> {
     }
 
     /// The resources of tokens issued from a grant whose resources are `granted` (a code, a
-    /// refresh token): all of them, or those the request names, which must be among them (a
-    /// request may narrow the audience, never widen it; C-RI-1). `invalid_target` otherwise.
+    /// refresh token): those still registered and allowed for the client, or those the request
+    /// names, which must be among them (a request may narrow the audience, never widen it;
+    /// C-RI-1). `invalid_target` otherwise.
     pub fn narrow_resources(&self, granted: &[String]) -> Result<Vec<String>, OAuthError> {
-        crate::resource::narrow(granted, &self.requested_resources())
+        let requested = self.requested_resources();
+        self.config()
+            .resources
+            .narrow(self.client(), granted, &requested)
     }
 
     /// Issues the tokens of `issue` to the client and stores them: the issuing step every grant

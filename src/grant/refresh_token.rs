@@ -17,7 +17,6 @@ use crate::BoxFuture;
 use crate::client::GrantType;
 use crate::error::{Failure, OAuthError};
 use crate::grant::{Grant, GrantContext, Issue, unusable};
-use crate::resource;
 use crate::storage::{Decision, ExchangeKind, Storage, TokenRecord};
 use crate::token::TokenResponse;
 
@@ -68,7 +67,11 @@ impl<S: Storage> Grant<S> for RefreshTokenGrant {
                 };
                 // C-RI-1: a refresh may narrow the grant's resources, never widen them; the new
                 // refresh token keeps them all. A refused request changes nothing.
-                let resources = match resource::narrow(&old.resources, &requested_resources) {
+                let resources = match minter.config().resources.narrow(
+                    client,
+                    &old.resources,
+                    &requested_resources,
+                ) {
                     Ok(resources) => resources,
                     Err(error) => return Ok(Decision::refuse(error)),
                 };

@@ -24,7 +24,11 @@ use crate::time::Timestamp;
 use crate::token::{AccessToken, AccessTokenFormat, Reading};
 
 /// The `typ` header of a JWT access token (RFC 9068 §2.1).
-pub const AT_JWT: &str = "at+jwt";
+pub(crate) const AT_JWT: &str = "at+jwt";
+
+/// The clock difference tolerated between instances of a fleet when reading a JWT (`iat`
+/// slightly ahead, `exp` just passed); storage decides expiry exactly in any case.
+const LEEWAY_SECONDS: u64 = 5;
 
 /// The JWT access-token format (RFC 9068): header `typ: at+jwt` and `kid`; claims `iss`,
 /// `exp`, `aud` (the token's resources), `sub` (the owner, or the client for an app token),
@@ -130,8 +134,9 @@ impl AccessTokenFormat for JwtAccessTokens {
         let options = VerificationOptions {
             required_signature_type: Some(AT_JWT.to_owned()),
             allowed_issuers: Some([self.issuer.clone()].into()),
-            // The server's clock decides, without leeway: storage's record expires then too.
-            time_tolerance: Some(JoseDuration::from_secs(0)),
+            // A little leeway for clocks that differ across a fleet; the stored record, which
+            // bearer validation reads next, expires exactly.
+            time_tolerance: Some(JoseDuration::from_secs(LEEWAY_SECONDS)),
             artificial_time: Some(unix(now)),
             ..VerificationOptions::default()
         };
@@ -141,5 +146,131 @@ impl AccessTokenFormat for JwtAccessTokens {
             }
             _ => Reading::Invalid,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jwt_simple::prelude::{HS256Key, HeaderOptions, MACLike};
+
+    use super::*;
+    use crate::client::ClientId;
+    use crate::oidc::{KeyRing, NoClaims, RotationPolicy};
+    use crate::scope::ScopeSet;
+    use crate::storage::MemoryStorage;
+    use crate::token::GrantId;
+
+    const ISSUER: &str = "https://auth.example.com";
+    const NOW: Timestamp = Timestamp::from_secs(1_700_000_000);
+
+    async fn format(issuer: &str, provider: &Arc<OpenIdProvider>) -> JwtAccessTokens {
+        provider.keys().maintain(NOW).await.unwrap();
+        JwtAccessTokens::new(provider.clone(), issuer)
+    }
+
+    async fn provider() -> Arc<OpenIdProvider> {
+        let policy = RotationPolicy::new().algorithms([SigningAlgorithm::Es256]);
+        let ring = KeyRing::new(MemoryStorage::new(), policy).unwrap();
+        let provider = OpenIdProvider::builder(ring, NoClaims)
+            .require_rs256(false)
+            .build()
+            .unwrap();
+        Arc::new(provider)
+    }
+
+    fn record() -> TokenRecord {
+        let mut record = TokenRecord::new(
+            GrantId::generate(),
+            ClientId::new("app").unwrap(),
+            None,
+            ScopeSet::parse("read").unwrap(),
+            NOW,
+            NOW.after(std::time::Duration::from_secs(300)),
+        );
+        record.resources = vec!["https://api.example/a".to_owned()];
+        record
+    }
+
+    fn claims(expires: bool) -> JWTClaims<serde_json::Map<String, serde_json::Value>> {
+        JWTClaims {
+            issued_at: Some(unix(NOW)),
+            expires_at: expires.then(|| unix(NOW.after(std::time::Duration::from_secs(300)))),
+            invalid_before: None,
+            issuer: Some(ISSUER.to_owned()),
+            subject: Some("app".to_owned()),
+            audiences: None,
+            jwt_id: Some("jti-1".to_owned()),
+            nonce: None,
+            custom: serde_json::Map::new(),
+        }
+    }
+
+    fn is_verified(reading: Reading) -> bool {
+        matches!(reading, Reading::Verified)
+    }
+
+    fn is_invalid(reading: Reading) -> bool {
+        matches!(reading, Reading::Invalid)
+    }
+
+    // C-JT-2: what the format checks itself, before storage has its say.
+    #[tokio::test]
+    async fn reading_checks_type_issuer_algorithm_signature_and_expiry() {
+        let provider = provider().await;
+        let format = format(ISSUER, &provider).await;
+        let token = format.mint(&record()).unwrap();
+        let token = token.secret();
+        assert!(is_verified(format.read(token, NOW)));
+        assert!(matches!(format.read("opaque-token", NOW), Reading::NotMine));
+
+        // Expired (no leeway beyond the tolerance), and without `exp` at all.
+        let later = NOW.after(std::time::Duration::from_secs(300 + LEEWAY_SECONDS + 1));
+        assert!(is_invalid(format.read(token, later)));
+        let signer = provider
+            .keys()
+            .cached_signer(SigningAlgorithm::Es256, NOW)
+            .unwrap();
+        let endless = signer.sign_typed(claims(false), AT_JWT).unwrap();
+        assert!(is_invalid(format.read(&endless, NOW)));
+        // The same claims, typed `at+jwt`, verify: the refusals above are the format's.
+        let typed = signer.sign_typed(claims(true), AT_JWT).unwrap();
+        assert!(is_verified(format.read(&typed, NOW)));
+        // Typed as a plain JWT (as an ID token is), or as another kind of JWT.
+        let plain = signer.sign(claims(true)).unwrap();
+        assert!(is_invalid(format.read(&plain, NOW)));
+        let dpop = signer.sign_typed(claims(true), "dpop+jwt").unwrap();
+        assert!(is_invalid(format.read(&dpop, NOW)));
+        // Another issuer's format does not accept this issuer's tokens.
+        let other = JwtAccessTokens::new(provider.clone(), "https://other.example");
+        assert!(is_invalid(other.read(token, NOW)));
+
+        // `alg: none`, and HS256 keyed with the public key (the classic confusion).
+        let kid = jwt_simple::token::Token::decode_metadata(token)
+            .unwrap()
+            .key_id()
+            .unwrap()
+            .to_owned();
+        let payload = token.split('.').nth(1).unwrap();
+        let none_header =
+            URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"none","typ":"at+jwt","kid":"{kid}"}}"#));
+        let unsigned = format!("{none_header}.{payload}.");
+        assert!(is_invalid(format.read(&unsigned, NOW)));
+        let jwks = provider.keys().jwks(NOW).await.unwrap();
+        let public = serde_json::to_vec(&jwks["keys"][0]).unwrap();
+        let hmac = HS256Key::from_bytes(&public).with_key_id(&kid);
+        let options = HeaderOptions {
+            signature_type: Some(AT_JWT.to_owned()),
+            ..HeaderOptions::default()
+        };
+        let confused = hmac
+            .authenticate_with_options(claims(true), &options)
+            .unwrap();
+        assert!(is_invalid(format.read(&confused, NOW)));
+        // A changed payload under a good signature.
+        let parts: Vec<&str> = token.split('.').collect();
+        let forged_payload =
+            URL_SAFE_NO_PAD.encode(br#"{"iss":"https://auth.example.com","scope":"admin"}"#);
+        let tampered = format!("{}.{forged_payload}.{}", parts[0], parts[2]);
+        assert!(is_invalid(format.read(&tampered, NOW)));
     }
 }

@@ -155,6 +155,9 @@ impl OpenIdProvider {
         let options = VerificationOptions {
             allowed_issuers: Some([issuer.to_owned()].into()),
             allowed_audiences: Some([client.id().as_str().to_owned()].into()),
+            // Explicit typing (RFC 8725 §3.11): an ID token is `JWT`, never an access token
+            // (`at+jwt`) signed by the same keys.
+            required_signature_type: Some("JWT".to_owned()),
             artificial_time: Some(jwt_simple::prelude::UnixTimeStamp::from_secs(now.as_secs())),
             // A key signs at most `rotate_every` and is published `keep_retired` longer: no
             // hint it signed can be older than that.

@@ -21,6 +21,7 @@ struct Running {
     issuer: String,
     notes: String,
     server: Arc<grantor::Server<MemoryStorage>>,
+    storage: MemoryStorage,
     clock: ManualClock,
     verifier: Arc<Verifier>,
     http: reqwest::Client,
@@ -55,7 +56,7 @@ async fn start() -> Running {
         .build()
         .unwrap();
     let storage = MemoryStorage::new();
-    let app = App::new(config, storage.clone(), Arc::new(storage), &setup)
+    let app = App::new(config, storage.clone(), Arc::new(storage.clone()), &setup)
         .await
         .unwrap();
     let server = app.server.clone();
@@ -73,6 +74,7 @@ async fn start() -> Running {
         issuer,
         notes,
         server,
+        storage,
         clock,
         verifier,
         http: reqwest::Client::new(),
@@ -177,6 +179,60 @@ async fn the_resource_server_checks_jwt_access_tokens_with_the_jwks_alone() {
         metadata["authorization_servers"][0],
         running.issuer.as_str()
     );
+
+    // A token typed as a plain JWT (as an ID token is), signed by the server's own key with
+    // the claims of a good access token: refused for its `typ` alone.
+    let claims: Value = {
+        use base64::Engine;
+        let payload = token.split('.').nth(1).unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    let record = grantor::storage::KeyStore::keys(&running.storage)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|key| key.alg == "RS256")
+        .unwrap();
+    let pair = {
+        use jwt_simple::prelude::*;
+        RS256KeyPair::from_jwk(&record.private_jwk)
+            .unwrap()
+            .with_key_id(&record.kid)
+    };
+    let resign = |typ: &str| {
+        use jwt_simple::prelude::*;
+        let custom: serde_json::Map<String, Value> = claims.as_object().unwrap().clone();
+        let jwt = JWTClaims {
+            issued_at: None,
+            expires_at: None,
+            invalid_before: None,
+            issuer: None,
+            subject: None,
+            audiences: None,
+            jwt_id: None,
+            nonce: None,
+            custom,
+        };
+        let options = HeaderOptions {
+            signature_type: Some(typ.to_owned()),
+            ..HeaderOptions::default()
+        };
+        pair.sign_with_options(jwt, &options).unwrap()
+    };
+    assert_eq!(running.notes(Some(&resign("at+jwt"))).await.status(), 200);
+    assert_eq!(running.notes(Some(&resign("JWT"))).await.status(), 401);
+    // `alg: none`.
+    let parts: Vec<&str> = token.split('.').collect();
+    let none = {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(br#"{"alg":"none","typ":"at+jwt"}"#)
+    };
+    let unsigned = format!("{none}.{}.", parts[1]);
+    assert_eq!(running.notes(Some(&unsigned)).await.status(), 401);
 
     // A token whose signature does not hold.
     let mut forged = token.clone();
