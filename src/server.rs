@@ -298,18 +298,23 @@ impl<S: Storage> Server<S> {
         authorize::approve(self, request, approval).await
     }
 
-    /// Remembers that `owner` consented to `scope` for the client, until `until` (`None`: until
-    /// revoked), added to what they consented to before: later requests within it get
-    /// [`Interaction::Ready`] and skip the consent page. Fails with a backend that keeps no
-    /// consent ([`TokenStore::consent_store`](crate::storage::TokenStore::consent_store)).
+    /// Remembers that `owner` consented to `scope` for the client, for the `resources` (RFC
+    /// 8707; e.g. [`AuthorizationRequest::resources`]), until `until` (`None`: until revoked),
+    /// added to what they consented to before: later requests within it get
+    /// [`Interaction::Ready`] and skip the consent page; a request for another resource needs
+    /// consent again. Fails with a backend that keeps no consent
+    /// ([`TokenStore::consent_store`](crate::storage::TokenStore::consent_store)).
     pub async fn remember_consent(
         &self,
         owner: &OwnerId,
         client_id: &ClientId,
         scope: &ScopeSet,
+        resources: &[String],
         until: Option<Timestamp>,
     ) -> Result<(), Error> {
-        authorize::remember(self, self.consent_store()?, owner, client_id, scope, until).await
+        let consents = self.consent_store()?;
+        let consented = (scope, resources);
+        authorize::remember(self, consents, owner, client_id, consented, until).await
     }
 
     /// The consent `owner` gave the client, if one is remembered and live.

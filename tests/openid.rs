@@ -526,7 +526,13 @@ async fn prompt_none_answers_by_redirect_when_the_owner_would_have_to_interact()
     );
     // Once consent is remembered, the same request is served silently.
     fx.server
-        .remember_consent(&alice, &RP.parse().unwrap(), request.scope(), None)
+        .remember_consent(
+            &alice,
+            &RP.parse().unwrap(),
+            request.scope(),
+            request.resources(),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -549,7 +555,7 @@ async fn prompt_login_max_age_and_consent_force_the_pages() {
     let client = RP.parse().unwrap();
     let scope = ScopeSet::parse("openid").unwrap();
     fx.server
-        .remember_consent(&alice, &client, &scope, None)
+        .remember_consent(&alice, &client, &scope, &[], None)
         .await
         .unwrap();
     let earlier = login(&fx);
@@ -1203,6 +1209,7 @@ async fn revoking_consent_revokes_the_grants_of_the_owner_and_client() {
             &alice,
             &client,
             &scope,
+            &[],
             Some(fx.server.now().after(Duration::from_secs(3600))),
         )
         .await
@@ -1406,7 +1413,7 @@ async fn remembered_consent_does_not_cover_claims_beyond_its_scope() {
     let alice = OwnerId::new("alice");
     let scope = ScopeSet::parse("openid").unwrap();
     fx.server
-        .remember_consent(&alice, &RP.parse().unwrap(), &scope, None)
+        .remember_consent(&alice, &RP.parse().unwrap(), &scope, &[], None)
         .await
         .unwrap();
     let greedy = r#"{"userinfo":{"email":null,"phone_number":null,"address":null}}"#;

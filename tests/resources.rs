@@ -669,3 +669,36 @@ async fn refresh_cannot_add_a_registered_resource_outside_the_grant() {
         MAIL
     );
 }
+
+// C-RI-1: remembered consent is for the resources it was given for: a request for another
+// resource needs the consent page again.
+#[tokio::test]
+async fn remembered_consent_covers_only_its_resources() {
+    let fx = fixture().await;
+    let alice = OwnerId::new("alice");
+    let logged_in = Some((&alice, Timestamp::from_secs(START)));
+    let request = |resource: &str| {
+        let query = app_query_with(&format!("&resource={}", enc(resource)));
+        get(&format!("/authorize?{query}"))
+    };
+    let pending = fx.server.authorize(&request(MAIL)).await.unwrap();
+    let approval = Approval::new(alice.clone(), pending.scope().clone()).remember_consent(None);
+    fx.server.approve_with(pending, approval).await.unwrap();
+    let again = fx.server.authorize(&request(MAIL)).await.unwrap();
+    assert_eq!(
+        fx.server.interaction(&again, logged_in).await.unwrap(),
+        grantor::Interaction::Ready
+    );
+    let files = fx.server.authorize(&request(FILES)).await.unwrap();
+    assert_eq!(
+        fx.server.interaction(&files, logged_in).await.unwrap(),
+        grantor::Interaction::Consent
+    );
+    let consent = fx
+        .server
+        .consent(&alice, &APP.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(consent.resources, [MAIL]);
+}

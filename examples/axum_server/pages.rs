@@ -80,6 +80,17 @@ pub fn consent(
             )
         })
         .collect();
+    // The APIs the tokens will be for (RFC 8707), so the user knows where access goes.
+    let resources = match request.resources() {
+        [] => String::new(),
+        list => {
+            let items: String = list
+                .iter()
+                .map(|id| format!("<li><code>{}</code></li>", escape(id)))
+                .collect();
+            format!("<p>For these APIs:</p>\n<ul>{items}</ul>\n")
+        }
+    };
     let destination = url::Url::parse(request.redirect_uri())
         .ok()
         .and_then(|url| url.host_str().map(str::to_owned))
@@ -90,7 +101,7 @@ pub fn consent(
 <form method="post" action="/consent">
   <input type="hidden" name="csrf" value="{csrf}">
   <input type="hidden" name="request" value="{request_id}">
-{scopes}  <p>You will be sent back to <b>{destination}</b>. If you approve, {client} will not ask
+{scopes}{resources}  <p>You will be sent back to <b>{destination}</b>. If you approve, {client} will not ask
   again while you stay logged in.</p>
   <button name="decision" value="approve">Approve</button>
   <button name="decision" value="deny" class="secondary">Deny</button>

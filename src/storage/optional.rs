@@ -129,6 +129,9 @@ pub struct Consent {
     pub client_id: ClientId,
     /// The scope consented to.
     pub scope: ScopeSet,
+    /// The resources (RFC 8707) the consent is for: a request for any other resource needs
+    /// consent again.
+    pub resources: Vec<String>,
     /// When.
     pub granted_at: Timestamp,
     /// Until when it is remembered (`None`: until revoked).
@@ -136,7 +139,8 @@ pub struct Consent {
 }
 
 impl Consent {
-    /// `owner`'s consent to `scope` for `client_id`, remembered until `expires_at`.
+    /// `owner`'s consent to `scope` for `client_id`, remembered until `expires_at`, for no
+    /// particular resource.
     pub fn new(
         owner: OwnerId,
         client_id: ClientId,
@@ -148,9 +152,16 @@ impl Consent {
             owner,
             client_id,
             scope,
+            resources: Vec::new(),
             granted_at,
             expires_at,
         }
+    }
+
+    /// The same consent, for these resources.
+    pub fn for_resources(mut self, resources: Vec<String>) -> Self {
+        self.resources = resources;
+        self
     }
 
     /// Whether the consent is remembered at `now`.

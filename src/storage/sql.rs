@@ -147,12 +147,13 @@ pub(crate) const UPSERT_KEY: &str = "INSERT INTO grantor_keys (kid, alg, private
 
 pub(crate) const DELETE_KEY: &str = "DELETE FROM grantor_keys WHERE kid = $1";
 
-pub(crate) const SELECT_CONSENT: &str = "SELECT scope, granted_at, expires_at \
+pub(crate) const SELECT_CONSENT: &str = "SELECT scope, resources, granted_at, expires_at \
     FROM grantor_consents WHERE owner = $1 AND client_id = $2";
 
 pub(crate) const UPSERT_CONSENT: &str = "INSERT INTO grantor_consents (owner, client_id, \
-    scope, granted_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
+    scope, granted_at, expires_at, resources) VALUES ($1, $2, $3, $4, $5, $6) \
     ON CONFLICT (owner, client_id) DO UPDATE SET scope = excluded.scope, \
+    resources = excluded.resources, \
     granted_at = excluded.granted_at, expires_at = excluded.expires_at";
 
 /// Records a grant of a pair.
@@ -278,19 +279,23 @@ impl KeyRow {
 #[derive(sqlx::FromRow)]
 pub(crate) struct ConsentRow {
     scope: String,
+    resources: Option<String>,
     granted_at: i64,
     expires_at: Option<i64>,
 }
 
 impl ConsentRow {
     pub(crate) fn consent(self, owner: &OwnerId, client_id: &ClientId) -> Result<Consent, Error> {
+        let resources =
+            from_json_column(self.resources.as_deref(), "consent resources")?.unwrap_or_default();
         Ok(Consent::new(
             owner.clone(),
             client_id.clone(),
             scope(&self.scope)?,
             timestamp(self.granted_at),
             self.expires_at.map(timestamp),
-        ))
+        )
+        .for_resources(resources))
     }
 }
 
@@ -858,6 +863,9 @@ macro_rules! sql_storage {
                         .bind(consent.scope.to_string())
                         .bind(secs(consent.granted_at))
                         .bind(consent.expires_at.map(secs))
+                        .bind(sql::json_column(
+                            Some(&consent.resources).filter(|r| !r.is_empty()),
+                        )?)
                         .execute(&self.pool)
                         .await
                         .map_err(db)?;

@@ -352,12 +352,16 @@ pub async fn consent_store<C: ConsentStore>(store: C) {
         scope("email openid profile"),
         at(5),
         Some(at(3_600)),
-    );
+    )
+    .for_resources(vec![
+        "https://api.example/mail".to_owned(),
+        "https://api.example/files".to_owned(),
+    ]);
     ok(store.save_consent(wider.clone()).await, NAME);
     check(
         ok(store.consent(&owner, &client).await, NAME).as_ref() == Some(&wider),
         NAME,
-        "saving a pair's consent again replaces it",
+        "saving a pair's consent again replaces it, its resources too",
     );
     check(
         ok(store.consent(&other_owner, &client).await, NAME).is_none(),

@@ -1303,6 +1303,8 @@ mod mcp {
         let redirect = log_in(&mut browser, &login, DEMO_USER.0, DEMO_USER.1).await;
         let consent = browser.get(redirect.location()).await;
         assert!(consent.body.contains("MCP Inspector"), "{}", consent.body);
+        let api_listed = format!("<li><code>{api}</code></li>");
+        assert!(consent.body.contains(&api_listed), "{}", consent.body);
         let approved = post(
             &mut browser,
             "/consent",

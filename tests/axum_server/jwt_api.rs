@@ -228,8 +228,7 @@ async fn the_resource_server_checks_jwt_access_tokens_with_the_jwks_alone() {
     let parts: Vec<&str> = token.split('.').collect();
     let none = {
         use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(br#"{"alg":"none","typ":"at+jwt"}"#)
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"at+jwt"}"#)
     };
     let unsigned = format!("{none}.{}.", parts[1]);
     assert_eq!(running.notes(Some(&unsigned)).await.status(), 401);

@@ -748,7 +748,7 @@ pub(crate) async fn interaction<S: Storage>(
 }
 
 /// Whether a live remembered consent of `owner` to the request's client covers the request:
-/// its scope, and every claim its `claims` parameter asks for (which must be among the claims
+/// its scope, its resources, and every claim its `claims` parameter asks for (which must be among the claims
 /// of the consented scopes). Never, with a backend that keeps no consent.
 async fn consent_covers<S: Storage>(
     server: &Server<S>,
@@ -762,7 +762,12 @@ async fn consent_covers<S: Storage>(
         return Ok(false);
     };
     let claims = request.openid.as_ref().and_then(OpenIdRequest::claims);
+    let resources_covered = request
+        .resources
+        .iter()
+        .all(|resource| consent.resources.contains(resource));
     Ok(consent.is_live(server.now())
+        && resources_covered
         && consent.scope.satisfies_all(&request.scope)
         && claims.is_none_or(|claims| openid::within_scope(claims, &consent.scope)))
 }
@@ -956,7 +961,8 @@ pub(crate) async fn approve<S: Storage>(
                 (Err(error), _) => Err(error),
                 (Ok(()), None) => Ok(()),
                 (Ok(()), Some(until)) => {
-                    remember(server, consents, owner, client.id(), &scope, until).await
+                    let consented = (&scope, request.resources.as_slice());
+                    remember(server, consents, owner, client.id(), consented, until).await
                 }
             }
         }
@@ -1019,23 +1025,30 @@ pub(crate) async fn remember<S: Storage>(
     consents: &dyn ConsentStore,
     owner: &OwnerId,
     client_id: &ClientId,
-    scope: &ScopeSet,
+    (scope, resources): (&ScopeSet, &[String]),
     until: Option<Timestamp>,
 ) -> Result<(), Error> {
     let now = server.now();
     let earlier = consents
         .consent(owner, client_id)
         .await?
-        .filter(|consent| consent.is_live(now))
-        .map(|consent| consent.scope)
+        .filter(|consent| consent.is_live(now));
+    let (earlier_scope, mut all_resources) = earlier
+        .map(|consent| (consent.scope, consent.resources))
         .unwrap_or_default();
+    for resource in resources {
+        if !all_resources.contains(resource) {
+            all_resources.push(resource.clone());
+        }
+    }
     let consent = Consent::new(
         owner.clone(),
         client_id.clone(),
-        earlier.union(scope),
+        earlier_scope.union(scope),
         now,
         until,
-    );
+    )
+    .for_resources(all_resources);
     consents.save_consent(consent).await
 }
 
