@@ -139,6 +139,16 @@ impl Resource {
         out
     }
 
+    /// Whether `host` (`name` or `name:port`, lower case, as a `Host` header says) is the
+    /// resource's host.
+    pub(crate) fn serves_host(&self, host: &str) -> bool {
+        let Ok(sent) = Url::parse(&format!("{}://{host}/", self.url.scheme())) else {
+            return false;
+        };
+        sent.host_str() == self.url.host_str()
+            && sent.port_or_known_default() == self.url.port_or_known_default()
+    }
+
     /// The URL of the resource's metadata document (RFC 9728 §3.1): what a `401` from the
     /// resource names as `resource_metadata`.
     pub fn metadata_url(&self) -> String {
@@ -307,6 +317,20 @@ mod tests {
         );
         resources.set_default("https://api.example/a");
         resources
+    }
+
+    #[test]
+    fn a_resource_knows_its_host() {
+        let api = Resource::new("https://api.example/mail").unwrap();
+        for host in ["api.example", "api.example:443", "API.example"] {
+            assert!(api.serves_host(&host.to_ascii_lowercase()), "{host}");
+        }
+        for host in ["other.example", "api.example:8443", "api.example.evil", ""] {
+            assert!(!api.serves_host(host), "{host}");
+        }
+        let local = Resource::new("http://[::1]:8080/notes").unwrap();
+        assert!(local.serves_host("[::1]:8080"));
+        assert!(!local.serves_host("[::1]"));
     }
 
     #[test]

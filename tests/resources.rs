@@ -702,3 +702,24 @@ async fn remembered_consent_covers_only_its_resources() {
         .unwrap();
     assert_eq!(consent.resources, [MAIL]);
 }
+
+// C-PR-1: the metadata is found by path and, when the request names it, by host.
+#[tokio::test]
+async fn resource_metadata_is_per_host() {
+    let fx = fixture().await;
+    let with_host = |host: &str| {
+        http::Request::get("/.well-known/oauth-protected-resource/mail")
+            .header(http::header::HOST, host)
+            .body(Vec::<u8>::new())
+            .unwrap()
+    };
+    let found = fx
+        .server
+        .resource_metadata_response(&with_host("api.example"));
+    assert_eq!(found.status(), 200);
+    assert_eq!(json(&found)["resource"], MAIL);
+    let elsewhere = fx
+        .server
+        .resource_metadata_response(&with_host("other.example"));
+    assert_eq!(elsewhere.status(), 404);
+}

@@ -10,6 +10,7 @@
 //! identifier exactly as registered, which a client must check against the URL it called
 //! (RFC 9728 §3.3), so register the URL clients call.
 
+use http::header::HOST;
 use http::{Method, Request, Response, StatusCode};
 use serde::Serialize;
 
@@ -53,8 +54,8 @@ where
     .unwrap_or_default()
 }
 
-/// Answers a `GET` of a resource's metadata, found by the request's path: `200` with the
-/// document, `404` when no registered resource has its metadata there, `405` for methods other
+/// Answers a `GET` of a resource's metadata, found by the request's path (and host, when the
+/// request names one): `200` with the document, `404` when no registered resource has its metadata there, `405` for methods other
 /// than `GET` and `HEAD`.
 pub(crate) fn respond<S: Storage, B>(
     server: &Server<S>,
@@ -64,9 +65,21 @@ pub(crate) fn respond<S: Storage, B>(
         return method_not_allowed();
     }
     let path = request.uri().path();
+    // The host the request reached, when it says: resources of other hosts may share a path.
+    let host = request
+        .uri()
+        .authority()
+        .map(|authority| authority.as_str().to_ascii_lowercase())
+        .or_else(|| {
+            let header = request.headers().get(HOST)?.to_str().ok()?;
+            Some(header.to_ascii_lowercase())
+        });
     let found = server.config().resources().iter().find(|resource| {
         let own = resource.metadata_path();
         own.split('?').next() == Some(path)
+            && host
+                .as_deref()
+                .is_none_or(|host| resource.serves_host(host))
     });
     match found {
         Some(resource) => json(StatusCode::OK, &document(server, resource)),
