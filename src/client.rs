@@ -1133,4 +1133,45 @@ mod tests {
         assert!(!c.verify_secret("wrong"));
         assert!(!format!("{c:?}").contains(secret.secret()));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use crate::client::RedirectUri;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+            // C-AZ-2: a registered URI matches exactly the same string, and nothing else,
+            // whatever is sent.
+            #[test]
+            fn matching_is_exact(path in "[a-z0-9/._~-]{0,20}", sent in "\\PC{0,40}") {
+                let registered =
+                    RedirectUri::new(&format!("https://app.example/{path}")).unwrap();
+                prop_assert_eq!(registered.matches(&sent, false), sent == registered.as_str());
+                prop_assert!(registered.matches(registered.as_str(), false));
+                // An https URI is never relaxed, even for a native app.
+                prop_assert_eq!(registered.matches(&sent, true), sent == registered.as_str());
+            }
+
+            // RFC 8252 §7.3: for a loopback IP redirect of a native app, any port matches, and
+            // nothing else differs.
+            #[test]
+            fn loopback_ports_are_relaxed_and_nothing_else(
+                port in 1u16..,
+                path in "[a-z]{0,8}",
+                other in "[a-z]{0,8}",
+            ) {
+                let registered = RedirectUri::new(&format!("http://127.0.0.1/{path}")).unwrap();
+                let same = format!("http://127.0.0.1:{port}/{path}");
+                prop_assert!(registered.matches(&same, true));
+                // Without the relaxation, only the registered string itself matches.
+                prop_assert!(!registered.matches(&same, false));
+                let elsewhere = format!("http://127.0.0.1:{port}/{path}{other}x");
+                prop_assert!(!registered.matches(&elsewhere, true));
+                let host = format!("http://localhost:{port}/{path}");
+                prop_assert!(!registered.matches(&host, true));
+            }
+        }
+    }
 }

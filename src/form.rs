@@ -653,4 +653,39 @@ mod tests {
         headers.insert(CONTENT_TYPE, "application/json".parse().unwrap());
         assert!(!is_form(&headers));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::Params;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+            // Whatever the bytes, parsing answers (never panics), within the size limit.
+            #[test]
+            fn parsing_any_bytes_never_panics(
+                input in proptest::collection::vec(any::<u8>(), 0..200),
+            ) {
+                let _ = Params::parse(&input, 1024);
+            }
+
+            // What a standard encoder writes reads back as it was, pair by pair, in order
+            // (`url`'s form_urlencoded as the reference).
+            #[test]
+            fn encoded_pairs_read_back(
+                pairs in proptest::collection::vec(("\\PC{1,12}", "\\PC{0,12}"), 0..6),
+            ) {
+                let encoded = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(&pairs)
+                    .finish();
+                let params = Params::parse(encoded.as_bytes(), 1 << 16).unwrap();
+                let read: Vec<(String, String)> = params
+                    .pairs()
+                    .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                    .collect();
+                prop_assert_eq!(read, pairs);
+            }
+        }
+    }
 }

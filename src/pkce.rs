@@ -70,7 +70,14 @@ impl CodeChallenge {
                 ));
             }
         };
-        if !is_verifier_shaped(challenge) {
+        // An S256 challenge is a SHA-256 digest in base64url: exactly 43 characters of that
+        // alphabet. Anything else could never verify, so it is refused now, not at the token
+        // endpoint (RFC 7636 §4.2).
+        let shaped = match method {
+            ChallengeMethod::S256 => is_s256_shaped(challenge),
+            ChallengeMethod::Plain => is_verifier_shaped(challenge),
+        };
+        if !shaped {
             return Err(OAuthError::invalid_request("malformed code_challenge"));
         }
         Ok(Some(Self::new(method, challenge)))
@@ -111,6 +118,16 @@ impl CodeChallenge {
             ChallengeMethod::Plain => verifier.as_bytes().ct_eq(expected).into(),
         }
     }
+}
+
+/// Whether `challenge` can be an S256 challenge: 43 base64url characters (256 bits, unpadded).
+fn is_s256_shaped(challenge: &str) -> bool {
+    challenge.len() == 43
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        // The last character carries 2 bits of padding, which must be zero.
+        && URL_SAFE_NO_PAD.decode(challenge).is_ok()
 }
 
 impl fmt::Debug for CodeChallenge {
@@ -184,6 +201,34 @@ mod tests {
         assert!(!CodeChallenge::new(ChallengeMethod::Plain, bad.clone()).verify(&bad));
         assert!(CodeChallenge::from_request(Some("short"), Some("S256"), false).is_err());
         assert!(CodeChallenge::from_request(None, Some("S256"), false).is_err());
+    }
+
+    // C-PK-1: an S256 challenge is exactly 43 base64url characters (a SHA-256 digest); a
+    // longer one, a padded one, one outside the alphabet, or one whose last character sets
+    // padding bits could never verify and is refused at once.
+    #[test]
+    fn s256_challenges_are_exactly_a_digest() {
+        let refused = [
+            format!("{CHALLENGE}A"),
+            "a".repeat(64),
+            "a".repeat(128),
+            format!("{CHALLENGE}="),
+            CHALLENGE[..42].to_owned(),
+            format!("{}.", &CHALLENGE[..42]),
+            format!("{}~", &CHALLENGE[..42]),
+            // `N` (13 = 0b001101) leaves the padding bits set.
+            format!("{}N", &CHALLENGE[..42]),
+        ];
+        for challenge in refused {
+            let result = CodeChallenge::from_request(Some(&challenge), Some("S256"), false);
+            assert!(result.is_err(), "{challenge}");
+        }
+        // Any verifier's S256 challenge is accepted.
+        for verifier in [VERIFIER.to_owned(), "x".repeat(43), "~".repeat(128)] {
+            let challenge = CodeChallenge::s256(&verifier);
+            let read = CodeChallenge::from_request(Some(challenge.value()), Some("S256"), false);
+            assert_eq!(read.unwrap().unwrap(), challenge);
+        }
     }
 
     #[test]

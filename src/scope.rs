@@ -369,4 +369,45 @@ mod tests {
         assert_eq!(set("b").union(&set("a")).to_string(), "a b");
         assert_eq!(set("b a").to_header_value(), "a,b");
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use crate::scope::ScopeSet;
+
+        /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, tokens separated by
+        /// single spaces; the empty string is the empty set.
+        fn reference(text: &str) -> bool {
+            let nqchar =
+                |b: u8| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b);
+            text.is_empty()
+                || text
+                    .split(' ')
+                    .all(|token| !token.is_empty() && token.bytes().all(nqchar))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+            // Any text: parsed exactly when the grammar says so, never a panic.
+            #[test]
+            fn parsing_agrees_with_the_grammar(text in "[ -~\\t\"\\\\é]{0,30}") {
+                prop_assert_eq!(ScopeSet::parse(&text).is_ok(), reference(&text));
+            }
+
+            // A valid list reads back as a set: each token in it, and its text parses to the
+            // same set.
+            #[test]
+            fn valid_lists_round_trip(
+                tokens in proptest::collection::vec("[!#-\\[\\]-~]{1,10}", 1..6),
+            ) {
+                let text = tokens.join(" ");
+                let set = ScopeSet::parse(&text).unwrap();
+                for token in &tokens {
+                    prop_assert!(set.contains(token));
+                }
+                prop_assert_eq!(ScopeSet::parse(&set.to_string()).unwrap(), set);
+            }
+        }
+    }
 }

@@ -105,4 +105,38 @@ mod tests {
         assert!(decode(b"Bearer abc").unwrap_err().basic_challenge());
         assert!(decode(b"Basic !!!").is_err());
     }
+
+    mod properties {
+        use base64::Engine;
+        use base64::engine::general_purpose::STANDARD;
+        use proptest::prelude::*;
+
+        use super::super::decode;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+            // Any header value is answered, never a panic.
+            #[test]
+            fn decoding_any_header_never_panics(
+                header in proptest::collection::vec(any::<u8>(), 0..120),
+            ) {
+                let _ = decode(&header);
+            }
+
+            // Any id and secret, form-encoded then base64-encoded as RFC 6749 §2.3.1 says,
+            // decode back exactly (the `url` crate's encoder as the reference).
+            #[test]
+            fn encoded_credentials_decode_back(id in "\\PC{1,20}", secret in "\\PC{0,30}") {
+                let encode = |text: &str| -> String {
+                    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+                };
+                let raw = format!("{}:{}", encode(&id), encode(&secret));
+                let header = format!("Basic {}", STANDARD.encode(raw));
+                let credentials = decode(header.as_bytes()).unwrap();
+                prop_assert_eq!(credentials.id(), id.as_str());
+                prop_assert_eq!(credentials.secret(), secret.as_str());
+            }
+        }
+    }
 }

@@ -498,3 +498,38 @@ pub(crate) fn from_header(header: &HeaderValue) -> Result<Option<&str>, OAuthErr
         .map(Some)
         .map_err(|_| malformed())
 }
+
+#[cfg(test)]
+mod tests {
+    mod properties {
+        use http::HeaderValue;
+        use proptest::prelude::*;
+
+        use super::super::from_header;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+            // Any header value is answered, never a panic; a bearer token is found only in a
+            // `Bearer` header, and then it is the header's token part.
+            #[test]
+            fn any_authorization_header_is_answered(
+                value in proptest::collection::vec(32u8..127, 0..80),
+            ) {
+                let Ok(header) = HeaderValue::from_bytes(&value) else { return Ok(()); };
+                if let Ok(Some(token)) = from_header(&header) {
+                    let text = String::from_utf8(value.clone()).unwrap();
+                    prop_assert!(text.to_ascii_lowercase().starts_with("bearer "));
+                    prop_assert!(text.ends_with(token));
+                }
+            }
+
+            // Every b64token (RFC 6750 §2.1) is extracted exactly.
+            #[test]
+            fn every_b64token_is_extracted(token in "[A-Za-z0-9._~+/-]{1,60}=*") {
+                let header = HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
+                prop_assert_eq!(from_header(&header).unwrap(), Some(token.as_str()));
+            }
+        }
+    }
+}
