@@ -91,6 +91,7 @@ mod endpoint;
 mod error;
 mod form;
 pub mod grant;
+mod observe;
 #[cfg(feature = "oidc")]
 pub mod oidc;
 mod pkce;

@@ -27,6 +27,7 @@ use crate::grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, Grant, Grants, Issuer, PasswordGrant,
     RefreshTokenGrant,
 };
+use crate::observe;
 #[cfg(feature = "oidc")]
 use crate::oidc::{JwtAccessTokens, OpenIdProvider};
 use crate::scope::ScopeSet;
@@ -241,7 +242,12 @@ impl<S: Storage> Server<S> {
         &self,
         request: &Request<B>,
     ) -> Result<AuthorizationRequest, AuthorizationError> {
-        authorize::validate(self, request).await
+        let validated = authorize::validate(self, request);
+        observe::run("authorize", validated, |result| match result {
+            Ok(_) => "ok".to_owned(),
+            Err(error) => error.error().code().as_str().to_owned(),
+        })
+        .await
     }
 
     /// Turns a [saved](AuthorizationRequest::save) request back into a pending one, checked
@@ -282,7 +288,7 @@ impl<S: Storage> Server<S> {
         granted: &ScopeSet,
     ) -> Result<Response<Vec<u8>>, Error> {
         let approval = Approval::new(owner.clone(), granted.clone());
-        authorize::approve(self, request, approval).await
+        self.approve_with(request, approval).await
     }
 
     /// Approves a request as `approval` says: who granted what, and how they logged in (the
@@ -295,7 +301,16 @@ impl<S: Storage> Server<S> {
         request: AuthorizationRequest,
         approval: Approval,
     ) -> Result<Response<Vec<u8>>, Error> {
-        authorize::approve(self, request, approval).await
+        let client_id = request.client().id().clone();
+        let approved = async {
+            observe::client(client_id.as_str());
+            authorize::approve(self, request, approval).await
+        };
+        observe::run("approve", approved, |result| match result {
+            Ok(response) => observe::outcome(response),
+            Err(_) => "server_error".to_owned(),
+        })
+        .await
     }
 
     /// Remembers that `owner` consented to `scope` for the client, for the `resources` (RFC
@@ -373,7 +388,7 @@ impl<S: Storage> Server<S> {
 
     /// Answers a token-endpoint request (`POST`), whatever its grant type.
     pub async fn token<B: AsRef<[u8]>>(&self, request: &Request<B>) -> Response<Vec<u8>> {
-        token::respond(self, request).await
+        observe::respond("token", token::respond(self, request)).await
     }
 
     /// Answers a revocation request (`POST`, RFC 7009): `200` when the token is revoked or was
@@ -381,7 +396,7 @@ impl<S: Storage> Server<S> {
     /// access token revokes only that token. Another client's token is refused with
     /// `unauthorized_client`.
     pub async fn revoke<B: AsRef<[u8]>>(&self, request: &Request<B>) -> Response<Vec<u8>> {
-        revoke::respond(self, request).await
+        observe::respond("revoke", revoke::respond(self, request)).await
     }
 
     /// Answers an introspection request (`POST`, RFC 7662): `{"active":false}` for any token
@@ -390,7 +405,7 @@ impl<S: Storage> Server<S> {
     /// [`introspects_any_token`](crate::ClientBuilder::introspects_any_token) sees every access
     /// token.
     pub async fn introspect<B: AsRef<[u8]>>(&self, request: &Request<B>) -> Response<Vec<u8>> {
-        introspect::respond(self, request).await
+        observe::respond("introspect", introspect::respond(self, request)).await
     }
 
     /// The authorization server metadata document (RFC 8414), listing only what this server
@@ -427,7 +442,7 @@ impl<S: Storage> Server<S> {
     /// accepts a token holding `openid` whatever its audience (RFC 8707 resources).
     #[cfg(feature = "oidc")]
     pub async fn userinfo<B: AsRef<[u8]>>(&self, request: &Request<B>) -> Response<Vec<u8>> {
-        userinfo::respond(self, request).await
+        observe::respond("userinfo", userinfo::respond(self, request)).await
     }
 
     /// Answers a `GET` of the JSON Web Key Set (served at
@@ -453,7 +468,7 @@ impl<S: Storage> Server<S> {
     /// policy asks for; `403 access_denied` when registration is closed (no
     /// [`ServerBuilder::registration`]). See [`RegistrationPolicy`] for the order of checks.
     pub async fn register<B: AsRef<[u8]>>(&self, request: &Request<B>) -> Response<Vec<u8>> {
-        register::register(self, request).await
+        observe::respond("register", register::register(self, request)).await
     }
 
     /// Answers a request to a registered client's configuration endpoint (RFC 7592, C-DR-2):
@@ -467,7 +482,11 @@ impl<S: Storage> Server<S> {
         request: &Request<B>,
         client_id: &str,
     ) -> Response<Vec<u8>> {
-        register::configure(self, request, client_id).await
+        let configured = async {
+            observe::client(client_id);
+            register::configure(self, request, client_id).await
+        };
+        observe::respond("client_configuration", configured).await
     }
 
     /// Validates the bearer token of a request to a protected route.
@@ -479,7 +498,15 @@ impl<S: Storage> Server<S> {
         request: &Request<B>,
         requirement: &Requirement,
     ) -> Result<AccessGrant, BearerError> {
-        bearer::validate(self, request, requirement).await
+        let validated = bearer::validate(self, request, requirement);
+        observe::run("bearer", validated, |result| match result {
+            Ok(_) => "ok".to_owned(),
+            Err(error) => error
+                .error_code()
+                .map_or("no_token", |code| code.as_str())
+                .to_owned(),
+        })
+        .await
     }
 }
 

@@ -356,7 +356,10 @@ pub(crate) async fn validate_with<S: Storage, B: AsRef<[u8]>>(
         extract(config, request, in_body).map_err(|e| fail(BearerErrorKind::Malformed(e)))?;
     let token = token.ok_or_else(|| fail(BearerErrorKind::Missing))?;
     let record = match read(server, &token).await {
-        Ok(Some(record)) => record,
+        Ok(Some(record)) => {
+            crate::observe::client(record.client_id.as_str());
+            record
+        }
         Ok(None) => return Err(fail(BearerErrorKind::InvalidToken)),
         Err(error) => {
             config.report(&error);

@@ -62,6 +62,7 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
     let params = parse(server.config(), request)?;
     let storage = server.storage();
     let client = client_auth::authenticate(storage, request.headers(), &params).await?;
+    crate::observe::client(client.id().as_str());
     Ok(
         match presented::find(storage, &params, server.now()).await? {
             Presented::Live { kind, record, .. } if may_see(&client, kind, &record) => {

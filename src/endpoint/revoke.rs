@@ -65,6 +65,7 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
     let params = parse(server.config(), request)?;
     let storage = server.storage();
     let client = client_auth::authenticate(storage, request.headers(), &params).await?;
+    crate::observe::client(client.id().as_str());
     match presented::find(storage, &params, server.now()).await? {
         Presented::Live {
             kind,

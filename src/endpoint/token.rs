@@ -11,6 +11,7 @@ use crate::endpoint::{failure_json, json_bytes};
 use crate::error::{ErrorCode, Failure, OAuthError};
 use crate::form::Params;
 use crate::grant::{GrantContext, RequestHead};
+use crate::observe;
 use crate::server::Server;
 use crate::storage::Storage;
 use crate::token::TokenContext;
@@ -39,7 +40,9 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
             OAuthError::new(ErrorCode::UnsupportedGrantType)
                 .with_description("this grant type is not supported")
         })?;
+    observe::grant_type(grant_type.as_str());
     let client = client_auth::authenticate(server.storage(), request.headers(), &params).await?;
+    observe::client(client.id().as_str());
     if !client.allows_grant(grant_type) {
         return Err(
             OAuthError::unauthorized_client("the client may not use this grant type").into(),

@@ -403,6 +403,7 @@ pub(crate) async fn validate<S: Storage, B: AsRef<[u8]>>(
         ))
     })?;
     let client = registered_client(server, client_id).await?;
+    crate::observe::client(client.id().as_str());
     let sent_redirect_uri = params.get("redirect_uri").map_err(direct)?;
     let redirect_uri = trusted_redirect_uri(&client, sent_redirect_uri)?;
 
