@@ -118,6 +118,28 @@ pub struct TokenRecord {
     /// refresh token's are those of its grant, which a refresh may narrow but never widen.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
+    /// For a rotated refresh token: when it was rotated, and how many times it was answered
+    /// again within the refresh grace window (C-RG-1). `None` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<Rotation>,
+}
+
+/// When a refresh token was rotated, and how many grace answers it has had since (C-RG-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Rotation {
+    /// When the token was first rotated.
+    pub at: Timestamp,
+    /// How many times it was answered again within the grace window.
+    #[serde(default)]
+    pub retries: u32,
+}
+
+impl Rotation {
+    /// A rotation at `at`, with no grace answer yet.
+    pub fn new(at: Timestamp) -> Self {
+        Self { at, retries: 0 }
+    }
 }
 
 impl TokenRecord {
@@ -141,6 +163,7 @@ impl TokenRecord {
             confirmation: None,
             openid: None,
             resources: Vec::new(),
+            rotation: None,
         }
     }
 
