@@ -66,7 +66,7 @@ pub use optional::{Consent, ConsentStore, KeyRecord, KeyStore, ReplayCache};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStorage;
 pub use records::{
-    CodeRecord, NewTokens, OpenIdContext, Rotation, StoredRecord, StoredToken, TokenRecord,
+    Actor, CodeRecord, NewTokens, OpenIdContext, Rotation, StoredRecord, StoredToken, TokenRecord,
 };
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStorage;

@@ -122,6 +122,39 @@ pub struct TokenRecord {
     /// again within the refresh grace window (C-RG-1). `None` otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotation: Option<Rotation>,
+    /// Who acts on the owner's behalf with this token (RFC 8693 §4.1 `act`): set on a token
+    /// issued by a delegating token exchange, `None` otherwise.
+    #[serde(default, rename = "act", skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Actor>,
+}
+
+/// The party acting on the subject's behalf with a delegated token: the `act` claim of RFC 8693
+/// §4.1, in JWT access tokens and in introspection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Actor {
+    /// The actor's subject: an owner id, a client id for an app token, or another issuer's
+    /// subject.
+    pub sub: String,
+    /// The actor token's issuer, when it is not this server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+}
+
+impl Actor {
+    /// The actor `sub`, of this server.
+    pub fn new(sub: impl Into<String>) -> Self {
+        Self {
+            sub: sub.into(),
+            iss: None,
+        }
+    }
+
+    /// The same actor, of another issuer.
+    pub fn of_issuer(mut self, iss: impl Into<String>) -> Self {
+        self.iss = Some(iss.into());
+        self
+    }
 }
 
 /// When a refresh token was rotated, and how many grace answers it has had since (C-RG-1).
@@ -164,6 +197,7 @@ impl TokenRecord {
             openid: None,
             resources: Vec::new(),
             rotation: None,
+            actor: None,
         }
     }
 
