@@ -28,7 +28,10 @@
 //! An exchanged access token of this server's subject joins the subject's grant family, so that
 //! revoking the subject's grant (a replayed refresh token, a deleted client, a logout) revokes
 //! the exchanged tokens too, and a subject whose grant was revoked is `invalid_grant`. Other
-//! subjects start a family of their own. No refresh token is issued. With an actor, the new
+//! subjects start a family of their own. (So deleting the exchanging client, which revokes the
+//! grants its tokens belong to, revokes the subject's grant too.) No refresh token is issued.
+//! The exchanging client's registered scopes do not bound the new token — it is the subject's
+//! token, not the client's own: the policy and the subject token do. With an actor, the new
 //! token records it ([`Actor`], the `act` claim of JWT access tokens and of introspection);
 //! without one (impersonation) it does not.
 
