@@ -32,6 +32,8 @@ pub struct Config {
     pub(crate) refresh_token_lifetime: Duration,
     pub(crate) issue_refresh_tokens: bool,
     pub(crate) rotate_refresh_tokens: bool,
+    pub(crate) refresh_grace_period: Option<Duration>,
+    pub(crate) refresh_grace_retries: u32,
     pub(crate) refresh_tokens_for_client_credentials: bool,
     pub(crate) require_pkce_for_all: bool,
     pub(crate) allow_plain_pkce: bool,
@@ -68,6 +70,8 @@ impl Config {
                 refresh_token_lifetime: Duration::from_secs(30 * 24 * 3600),
                 issue_refresh_tokens: true,
                 rotate_refresh_tokens: true,
+                refresh_grace_period: None,
+                refresh_grace_retries: 1,
                 refresh_tokens_for_client_credentials: false,
                 require_pkce_for_all: false,
                 allow_plain_pkce: false,
@@ -119,6 +123,18 @@ impl Config {
     /// Whether each refresh replaces the refresh token (public clients' always do).
     pub fn rotates_refresh_tokens(&self) -> bool {
         self.rotate_refresh_tokens
+    }
+
+    /// The refresh grace window (C-RG-1): how long after a refresh token was rotated the same
+    /// client may present it again and get fresh tokens of the same family instead of having
+    /// the family revoked. `None` (the default): off.
+    pub fn refresh_grace_period(&self) -> Option<Duration> {
+        self.refresh_grace_period
+    }
+
+    /// How many times a rotated refresh token is answered within the grace window (default 1).
+    pub fn refresh_grace_retries(&self) -> u32 {
+        self.refresh_grace_retries
     }
 
     /// The authorization endpoint's URL, as the metadata advertises it.
@@ -227,6 +243,8 @@ impl fmt::Debug for Config {
             .field("refresh_token_lifetime", &self.refresh_token_lifetime)
             .field("issue_refresh_tokens", &self.issue_refresh_tokens)
             .field("rotate_refresh_tokens", &self.rotate_refresh_tokens)
+            .field("refresh_grace_period", &self.refresh_grace_period)
+            .field("refresh_grace_retries", &self.refresh_grace_retries)
             .field("require_pkce_for_all", &self.require_pkce_for_all)
             .field("allow_plain_pkce", &self.allow_plain_pkce)
             .field("require_state", &self.require_state)
@@ -326,6 +344,42 @@ impl ConfigBuilder {
     /// Space-delimited scopes added to every user token, e.g. `"basic"` (C-SC-2).
     pub fn always_granted_scopes(mut self, scopes: &str) -> Self {
         scopes.clone_into(&mut self.always_granted_scopes);
+        self
+    }
+
+    /// Turns on the refresh grace window (C-RG-1; default off): a rotated refresh token
+    /// presented again **by the client it was issued to**, less than `period` after its
+    /// rotation, is answered with fresh tokens of the same grant family (a new access token and
+    /// a new refresh token) instead of revoking the family, at most
+    /// [`refresh_grace_retries`](Self::refresh_grace_retries) times. This covers a refresh
+    /// response lost on the way and two tabs refreshing at once. The refresh token issued by
+    /// the first rotation stays valid too: every refresh token of the family is usable once.
+    /// After the window, from another client, or beyond the retries, a replay revokes the
+    /// family as without the window (C-TK-11). A zero `period` turns the window off.
+    ///
+    /// Keep the window short (seconds): within it, a stolen rotated token is as good as the
+    /// legitimate one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use grantor::Config;
+    ///
+    /// let config = Config::builder("https://auth.example.com")
+    ///     .refresh_grace_period(Duration::from_secs(30))
+    ///     .build()?;
+    /// assert_eq!(config.refresh_grace_period(), Some(Duration::from_secs(30)));
+    /// assert_eq!(config.refresh_grace_retries(), 1);
+    /// # Ok::<(), grantor::Error>(())
+    /// ```
+    pub fn refresh_grace_period(mut self, period: Duration) -> Self {
+        self.config.refresh_grace_period = Some(period).filter(|period| !period.is_zero());
+        self
+    }
+
+    /// How many times, within the [grace window](Self::refresh_grace_period), a rotated
+    /// refresh token is answered (default 1; 0 answers none, as if the window were off).
+    pub fn refresh_grace_retries(mut self, retries: u32) -> Self {
+        self.config.refresh_grace_retries = retries;
         self
     }
 

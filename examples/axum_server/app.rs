@@ -88,9 +88,14 @@ impl<S: Storage> App<S> {
             .claims_supported(users.claim_names())
             .build()?;
         let offered = registrable_scopes(&config);
+        let exchange = setup.exchange_grant(config.issuer())?;
         let mut server = Server::builder(config, storage)
             .authenticator(users.clone())
             .openid(provider);
+        // Token exchange (RFC 8693), when the file has a policy for it.
+        if let Some(grant) = exchange {
+            server = server.grant(grant);
+        }
         if let Some(policy) = setup.registration.as_ref().and_then(|r| r.policy()) {
             // Host's choice: a client registering itself may have the scopes of the demo's
             // resources and OpenID Connect's; one that names none gets them all.

@@ -21,6 +21,8 @@
 //! | `resources` | the protected resources tokens are for (RFC 8707), each `{"resource": URL or path below the issuer, "scopes": […], "access_token_format": "opaque" \| "jwt", "access_token_lifetime": seconds}`; default: this server's `/api/me`, opaque |
 //! | `default_resource` | the resource a request naming none is for (default `/api/me` when registered) |
 //! | `registration` | dynamic client registration at `/register`: `{"open": true}`, or `{"initial_access_token": "…"}` to require that token; default closed |
+//! | `exchange` | token exchange (RFC 8693) at `/token`: a list of `{"client_id": …, "from_audience": …, "to_resource": …, "scopes": […]}`, each letting that client (registered for the grant type `urn:ietf:params:oauth:grant-type:token-exchange`) trade a subject token whose audience includes `from_audience` (a resource, or a client id for an ID token) for a token for `to_resource` with at most `scopes` (within the subject token's; an ID token, which has none, gets them); absent: the grant is not offered; any other exchange is refused |
+//! | `refresh_grace_seconds` | the refresh grace window: for how many seconds a rotated refresh token may be presented once more by its client (a lost response, two tabs) before a replay revokes its family; 0 or absent: off |
 //!
 //! Each client:
 //!
@@ -44,9 +46,9 @@
 //! | `password` | the password, in clear (hashed at startup; required) |
 //! | `claims` | standard OpenID Connect claims (`name`, `email`, `email_verified`, …), served by UserInfo to clients granted the matching scope (`profile`, `email`, `address`, `phone`) |
 //!
+//!
 //! Fields that later issues give a meaning are accepted now and ignored (each field's doc names
-//! its issue), so that one file works across versions: top-level `profile`, `exchange`,
-//! `refresh_grace_seconds`; per client `token_endpoint_auth_method`, `jwks`,
+//! its issue), so that one file works across versions: top-level `profile`; per client `token_endpoint_auth_method`, `jwks`,
 //! `dpop_bound_access_tokens`, `require_pushed_authorization_requests` (see [`Reserved`]).
 //! Any other field is an error, so that a typo does not go unnoticed.
 //!
@@ -58,10 +60,11 @@ use std::path::Path;
 
 use std::time::Duration;
 
+use grantor::grant::{Allowance, ExchangeRequest, ExchangeTokenType, TokenExchangeGrant};
 use grantor::oidc::{ClaimSet, SigningAlgorithm};
 use grantor::{
-    Client, ClientSecret, Config, ConfigBuilder, GrantType, RegistrationPolicy, Resource,
-    ResponseType, TokenFormat,
+    Client, ClientSecret, Config, ConfigBuilder, GrantType, OAuthError, RegistrationPolicy,
+    Resource, ResponseType, ScopeSet, TokenFormat,
 };
 use serde::Deserialize;
 
@@ -85,11 +88,28 @@ pub struct Setup {
     pub registration: Option<RegistrationEntry>,
     /// A security profile to switch on: used by the high-security issue (FAPI 2.0, C-FA-1).
     pub profile: Option<Reserved>,
-    /// The token-exchange policy: used by the token-exchange issue (RFC 8693: C-TX-1,
-    /// C-TX-2).
-    pub exchange: Option<Reserved>,
-    /// The refresh-token grace window: used by the refresh-grace issue (C-RG-1).
-    pub refresh_grace_seconds: Option<Reserved>,
+    /// The token-exchange policy (RFC 8693: C-TX-1, C-TX-2): which client may trade which
+    /// subject tokens for which resource; absent: the grant is not offered.
+    pub exchange: Option<Vec<ExchangeEntry>>,
+    /// The refresh-token grace window in seconds (C-RG-1); 0 or absent: off.
+    pub refresh_grace_seconds: Option<u64>,
+}
+
+/// One rule of the token-exchange policy: `client_id` may trade a subject token whose audience
+/// includes `from_audience` for a token for `to_resource`, with at most `scopes`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeEntry {
+    /// The client asking for the exchange.
+    pub client_id: String,
+    /// An audience of the subject token: a resource (a path below the issuer, or a URL), or
+    /// a client id for an ID token.
+    pub from_audience: String,
+    /// The resource the new token is for (a path below the issuer, or a URL).
+    pub to_resource: String,
+    /// The most scope the new token may have (it never has more than the subject token).
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 /// One client. Its `Debug` leaves the secret out. `Default` is an entry with every optional
@@ -372,7 +392,54 @@ impl Setup {
         if let Some(id) = default {
             config = config.default_resource(&id);
         }
+        if let Some(seconds) = self.refresh_grace_seconds.filter(|&seconds| seconds > 0) {
+            config = config.refresh_grace_period(Duration::from_secs(seconds));
+        }
         Ok(config)
+    }
+
+    /// The token-exchange grant with the file's policy, when the file has one: an exchange is
+    /// allowed when a rule names the client, an audience of the subject token, and exactly the
+    /// resource asked for; its token gets at most the rule's scopes.
+    pub fn exchange_grant(
+        &self,
+        issuer: &str,
+    ) -> Result<Option<TokenExchangeGrant>, grantor::Error> {
+        let Some(entries) = &self.exchange else {
+            return Ok(None);
+        };
+        let rules = entries
+            .iter()
+            .map(|entry| {
+                let scopes = ScopeSet::parse(&entry.scopes.join(" "))
+                    .map_err(|_| grantor::Error::config("malformed exchange scopes"))?;
+                Ok((
+                    entry.client_id.clone(),
+                    absolute(&entry.from_audience, issuer),
+                    absolute(&entry.to_resource, issuer),
+                    scopes,
+                ))
+            })
+            .collect::<Result<Vec<_>, grantor::Error>>()?;
+        let policy = move |request: &ExchangeRequest<'_>| {
+            rules
+                .iter()
+                .find(|(client, from, to, _)| {
+                    request.client.id().as_str() == client
+                        && request.subject.has_audience(from)
+                        && request.resources == [to.as_str()]
+                })
+                .map(|(_, _, _, scopes)| {
+                    let allowance = Allowance::new().scope(scopes.clone());
+                    // An ID token carries no scope: the rule's scopes are granted explicitly.
+                    match request.subject.token_type {
+                        ExchangeTokenType::IdToken => allowance.beyond_subject(),
+                        _ => allowance,
+                    }
+                })
+                .ok_or_else(|| OAuthError::unauthorized_client("this exchange is not allowed"))
+        };
+        Ok(Some(TokenExchangeGrant::new(policy)))
     }
 
     /// The algorithms the server signs ID tokens with: RS256, which every OpenID Provider

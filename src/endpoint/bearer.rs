@@ -394,7 +394,7 @@ pub(crate) async fn validate_with<S: Storage, B: AsRef<[u8]>>(
 /// The live record of a presented access token, read through the server's formats: from
 /// storage for a stored token, from the token itself for a self-contained one (and then from
 /// storage too, when revocation applies to it).
-async fn read<S: Storage>(
+pub(crate) async fn read<S: Storage>(
     server: &Server<S>,
     token: &str,
 ) -> Result<Option<Arc<TokenRecord>>, Error> {

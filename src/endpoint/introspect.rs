@@ -25,7 +25,8 @@
 //!
 //! `active`, `scope`, `client_id`, `token_type` (the access token's type, `Bearer` or `DPoP`;
 //! `refresh_token` for refresh tokens), `cnf` for a token bound to a key (RFC 7800), `exp`,
-//! `iat`, `iss`, `aud` (the resources the token is for, RFC 8707), and `sub`: the resource owner's [`OwnerId`]. App tokens
+//! `iat`, `iss`, `aud` (the resources the token is for, RFC 8707), `act` for a delegated token
+//! (its actor, RFC 8693 §4.1), and `sub`: the resource owner's [`OwnerId`]. App tokens
 //! (client credentials) have no owner and no `sub`, so a resource server can tell them from user
 //! tokens. grantor knows no human-readable user name, so `username` is never sent.
 //!
@@ -41,7 +42,7 @@ use crate::endpoint::token::parse;
 use crate::endpoint::{failure_json, json};
 use crate::error::Failure;
 use crate::server::Server;
-use crate::storage::{Storage, TokenRecord};
+use crate::storage::{Actor, Storage, TokenRecord};
 use crate::token::Confirmation;
 
 /// Answers an introspection request: the token's state as JSON, or the RFC error.
@@ -103,6 +104,8 @@ fn active(kind: TokenKind, record: &TokenRecord, issuer: &str) -> serde_json::Va
         token_type: &'static str,
         #[serde(skip_serializing_if = "Option::is_none")]
         cnf: Option<&'a Confirmation>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        act: Option<&'a Actor>,
         exp: u64,
         iat: u64,
         iss: &'a str,
@@ -122,6 +125,7 @@ fn active(kind: TokenKind, record: &TokenRecord, issuer: &str) -> serde_json::Va
             TokenKind::Refresh => "refresh_token",
         },
         cnf: record.confirmation.as_ref(),
+        act: record.actor.as_ref(),
         exp: record.expires_at.as_secs(),
         iat: record.issued_at.as_secs(),
         iss: issuer,

@@ -56,7 +56,7 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
         uri: request.uri(),
         headers: request.headers(),
     };
-    let context = GrantContext::new(grant_type, &params, head, server.storage(), issuer);
+    let context = GrantContext::new(grant_type, &params, head, server, issuer);
     let mut response = grant.exchange(context).await?;
     if let Some(hook) = &config.token_response_fields {
         for (name, value) in hook(&TokenContext::of(&response, grant_type, client.id())) {

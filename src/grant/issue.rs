@@ -16,8 +16,8 @@ use crate::error::{Error, Failure, OAuthError};
 use crate::resource::TokenFormat;
 use crate::scope::{OFFLINE_ACCESS, OPENID, ScopeSet};
 use crate::storage::{
-    ExchangeKind, ExchangeRecord, NewTokens, OpenIdContext, RecordData, StoredRecord, StoredToken,
-    TokenRecord, TokenStore,
+    Actor, ExchangeKind, ExchangeRecord, NewTokens, OpenIdContext, RecordData, StoredRecord,
+    StoredToken, TokenRecord, TokenStore,
 };
 use crate::time::Timestamp;
 use crate::token::{AccessTokenFormat, Confirmation, GrantId, RefreshToken, TokenResponse};
@@ -44,6 +44,9 @@ pub struct Issue {
     openid: Option<OpenIdContext>,
     resources: Vec<String>,
     refresh_resources: Option<Vec<String>>,
+    actor: Option<Actor>,
+    lifetime: Option<Duration>,
+    not_after: Option<Timestamp>,
 }
 
 impl Issue {
@@ -69,7 +72,31 @@ impl Issue {
             openid: None,
             resources: Vec::new(),
             refresh_resources: None,
+            actor: None,
+            lifetime: None,
+            not_after: None,
         }
+    }
+
+    /// Records who acts on the owner's behalf with the access token (a delegating token
+    /// exchange, RFC 8693 §4.1): its `act` claim, in a JWT access token and in introspection.
+    pub fn acting(mut self, actor: Actor) -> Self {
+        self.actor = Some(actor);
+        self
+    }
+
+    /// The access token's lifetime, instead of the configured one (or its resource's). A JWT
+    /// access token still lives no longer than its signing key may stay published.
+    pub fn lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = Some(lifetime);
+        self
+    }
+
+    /// The access token expires at `at` at the latest (a token exchange's token never
+    /// outlives its subject token).
+    pub fn expires_by(mut self, at: Timestamp) -> Self {
+        self.not_after = Some(at);
+        self
     }
 
     /// Whether to issue a refresh token too. It is issued only when the client may use the
@@ -185,7 +212,10 @@ impl<'a> Issuer<'a> {
         let (format, lifetime) = match format {
             TokenFormat::Opaque => (
                 self.format,
-                lifetime.unwrap_or(config.access_token_lifetime),
+                issue
+                    .lifetime
+                    .or(lifetime)
+                    .unwrap_or(config.access_token_lifetime),
             ),
             _ => {
                 let (format, longest) = self.jwt.ok_or_else(|| {
@@ -194,7 +224,10 @@ impl<'a> Issuer<'a> {
                          keys: make it an OpenID Provider",
                     )
                 })?;
-                let lifetime = lifetime.unwrap_or(config.access_token_lifetime);
+                let lifetime = issue
+                    .lifetime
+                    .or(lifetime)
+                    .unwrap_or(config.access_token_lifetime);
                 (format, lifetime.min(longest))
             }
         };
@@ -204,9 +237,12 @@ impl<'a> Issuer<'a> {
             issue.owner,
             issue.scope,
             now,
-            now.after(lifetime),
+            issue
+                .not_after
+                .map_or(now.after(lifetime), |at| at.min(now.after(lifetime))),
         );
         access.confirmation = issue.confirmation;
+        access.actor = issue.actor;
         let refresh_resources = issue
             .refresh_resources
             .unwrap_or_else(|| issue.resources.clone());

@@ -12,7 +12,8 @@
 //!
 //! The built-in grants: [`AuthorizationCodeGrant`], [`RefreshTokenGrant`],
 //! [`ClientCredentialsGrant`] and [`PasswordGrant`] (registered with an
-//! [`Authenticator`](crate::Authenticator)). The implicit grant has no token request; the
+//! [`Authenticator`](crate::Authenticator)), and, registered by the host with its policy,
+//! [`TokenExchangeGrant`] (RFC 8693). The implicit grant has no token request; the
 //! authorization endpoint issues its token through the same issuing step.
 
 mod authorization_code;
@@ -20,6 +21,7 @@ mod client_credentials;
 mod issue;
 mod password;
 mod refresh_token;
+mod token_exchange;
 
 use std::fmt;
 use std::sync::Arc;
@@ -31,6 +33,11 @@ pub use client_credentials::ClientCredentialsGrant;
 pub use issue::{Issue, Issuer, Minter};
 pub use password::PasswordGrant;
 pub use refresh_token::RefreshTokenGrant;
+pub use token_exchange::{
+    ACCESS_TOKEN_TYPE, Allowance, ExchangePolicy, ExchangeRequest, ExchangeToken,
+    ExchangeTokenType, ID_TOKEN_TYPE, JWT_TOKEN_TYPE, JwtVerifier, RefuseAll, TOKEN_EXCHANGE,
+    TokenExchangeGrant,
+};
 
 use crate::BoxFuture;
 use crate::client::{Client, GrantType};
@@ -38,7 +45,8 @@ use crate::config::Config;
 use crate::error::{Error, Failure, OAuthError};
 use crate::form::Params;
 use crate::scope::ScopeSet;
-use crate::storage::{Decision, Exchange, ExchangeKind, ExchangeRecord, Storage};
+use crate::server::Server;
+use crate::storage::{Decision, Exchange, ExchangeKind, ExchangeRecord, Storage, TokenRecord};
 use crate::time::Timestamp;
 use crate::token::{Digest, TokenResponse};
 
@@ -98,6 +106,7 @@ pub struct GrantContext<'a, S> {
     params: &'a Params,
     request: RequestHead<'a>,
     storage: &'a S,
+    server: &'a Server<S>,
     issuer: Issuer<'a>,
 }
 
@@ -123,16 +132,30 @@ impl<'a, S: Storage> GrantContext<'a, S> {
         grant_type: &'a GrantType,
         params: &'a Params,
         request: RequestHead<'a>,
-        storage: &'a S,
+        server: &'a Server<S>,
         issuer: Issuer<'a>,
     ) -> Self {
         Self {
             grant_type,
             params,
             request,
-            storage,
+            storage: server.storage(),
+            server,
             issuer,
         }
+    }
+
+    /// The live record of an access token this server issued, read as bearer validation reads
+    /// it (through the server's access-token formats, then storage): `None` when the token is
+    /// unknown, expired or revoked.
+    pub async fn access_token(&self, token: &str) -> Result<Option<Arc<TokenRecord>>, Error> {
+        crate::endpoint::bearer::read(self.server, token).await
+    }
+
+    /// The server, for the built-in grants that need more than the context gives a host's
+    /// grant (its OpenID Provider, say).
+    pub(crate) fn server(&self) -> &'a Server<S> {
+        self.server
     }
 
     /// The grant type of the request.

@@ -10,14 +10,26 @@
 //! token keeps the original scope (§6), so the client can later ask for the rest again. Each
 //! rotation gives the new refresh token a full refresh-token lifetime. Tokens bound to a key
 //! (`cnf`) stay bound to it through every refresh.
+//!
+//! With the refresh grace window configured
+//! ([`ConfigBuilder::refresh_grace_period`](crate::ConfigBuilder::refresh_grace_period),
+//! C-RG-1), a rotated token presented again by its own client shortly after its rotation is
+//! answered with fresh tokens of the same family instead, a limited number of times: the spent
+//! record keeps when it was rotated and how many such answers it has had ([`Rotation`]), and
+//! the decision is taken inside the same exactly-once step, so racing requests on several
+//! instances count every answer.
 
 use std::borrow::Cow;
 
 use crate::BoxFuture;
+use crate::client::Client;
 use crate::client::GrantType;
 use crate::error::{Failure, OAuthError};
 use crate::grant::{Grant, GrantContext, Issue, unusable};
-use crate::storage::{Decision, ExchangeKind, Storage, TokenRecord};
+use crate::storage::{
+    Decision, ExchangeKind, ExchangeRecord, RecordData, Rotation, Storage, TokenRecord,
+};
+use crate::time::Timestamp;
 use crate::token::TokenResponse;
 
 /// The `refresh_token` grant: exchanges a refresh token for new tokens of the same grant
@@ -43,10 +55,23 @@ impl<S: Storage> Grant<S> for RefreshTokenGrant {
             // rotation is their only replay detection (RFC 9700 §4.14.2).
             let rotate = ctx.config().rotate_refresh_tokens || !client.is_confidential();
             let requested_resources = ctx.requested_resources();
+            let grace = Grace {
+                period: ctx.config().refresh_grace_period,
+                retries: ctx.config().refresh_grace_retries,
+            };
             ctx.redeem(ExchangeKind::REFRESH_TOKEN, token, |record, minter| {
-                if let Some(decision) = unusable(record, minter.now()) {
-                    return Ok(decision);
-                }
+                let now = minter.now();
+                // C-RG-1: a spent token within the grace window is answered once more; any
+                // other spent token is a replay (C-TK-11).
+                let retry = match grace.retry(record, client, now)? {
+                    Some(rotation) => Some(rotation),
+                    None => {
+                        if let Some(decision) = unusable(record, now) {
+                            return Ok(decision);
+                        }
+                        None
+                    }
+                };
                 let old: Cow<'_, TokenRecord> = record.data.get()?;
                 if old.client_id != *client.id() {
                     return Ok(Decision::refuse(OAuthError::invalid_grant(
@@ -93,13 +118,60 @@ impl<S: Storage> Grant<S> for RefreshTokenGrant {
                 let tokens = minter.issue(issue)?;
                 let rotated = tokens.refresh.is_some();
                 let decision = Decision::issue(tokens);
-                Ok(if rotated {
-                    decision.with_record(record.spend(record.expires_at))
-                } else {
-                    decision
+                let mut data = old.into_owned();
+                Ok(match retry {
+                    // The token stays spent, with one more grace answer counted.
+                    Some(rotation) => {
+                        data.rotation = Some(Rotation {
+                            retries: rotation.retries.saturating_add(1),
+                            ..rotation
+                        });
+                        decision.with_record(record.with_data(RecordData::new(data)))
+                    }
+                    None if rotated => {
+                        data.rotation = Some(Rotation::new(now));
+                        decision.with_record(
+                            record
+                                .spend(record.expires_at)
+                                .with_data(RecordData::new(data)),
+                        )
+                    }
+                    None => decision,
                 })
             })
             .await
         })
+    }
+}
+
+/// The refresh grace window as configured (C-RG-1).
+#[derive(Debug, Clone, Copy)]
+struct Grace {
+    period: Option<std::time::Duration>,
+    retries: u32,
+}
+
+impl Grace {
+    /// The rotation of a spent refresh token that may be answered once more: presented by the
+    /// client it was issued to, unexpired, within the window after its rotation, with fewer
+    /// than the allowed answers so far. `None` for any other record.
+    fn retry(
+        &self,
+        record: &ExchangeRecord,
+        client: &Client,
+        now: Timestamp,
+    ) -> Result<Option<Rotation>, crate::Error> {
+        let Some(period) = self.period else {
+            return Ok(None);
+        };
+        if !record.spent || now >= record.expires_at {
+            return Ok(None);
+        }
+        let data: Cow<'_, TokenRecord> = record.data.get()?;
+        Ok(data.rotation.filter(|rotation| {
+            data.client_id == *client.id()
+                && now < rotation.at.after(period)
+                && rotation.retries < self.retries
+        }))
     }
 }

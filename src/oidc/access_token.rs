@@ -32,7 +32,8 @@ const LEEWAY_SECONDS: u64 = 5;
 
 /// The JWT access-token format (RFC 9068): header `typ: at+jwt` and `kid`; claims `iss`,
 /// `exp`, `aud` (the token's resources), `sub` (the owner, or the client for an app token),
-/// `client_id`, `iat`, `jti`, `scope`, and `auth_time`, `acr` and `cnf` when known (C-JT-1).
+/// `client_id`, `iat`, `jti`, `scope`, and `auth_time`, `acr`, `cnf` and `act` (the actor of a
+/// delegated token, RFC 8693 §4.1) when known (C-JT-1).
 ///
 /// A server that is an OpenID Provider mints a resource's tokens in this format when the
 /// resource asks for it ([`TokenFormat::Jwt`](crate::TokenFormat::Jwt)), and reads them
@@ -98,6 +99,11 @@ impl AccessTokenFormat for JwtAccessTokens {
         if let Some(confirmation) = &record.confirmation {
             let cnf = serde_json::to_value(confirmation).map_err(Error::other)?;
             custom.insert("cnf".into(), cnf);
+        }
+        // A delegated token names its actor (RFC 8693 §4.1).
+        if let Some(actor) = &record.actor {
+            let act = serde_json::to_value(actor).map_err(Error::other)?;
+            custom.insert("act".into(), act);
         }
         let subject = match &record.owner {
             Some(owner) => owner.as_str(),

@@ -43,6 +43,14 @@ use crate::scope::ScopeSet;
 use crate::storage::OpenIdContext;
 use crate::time::Timestamp;
 
+/// What an ID token this server signed says, for token exchange.
+#[derive(Debug, Clone)]
+pub(crate) struct VerifiedIdToken {
+    pub(crate) subject: String,
+    pub(crate) audience: Vec<String>,
+    pub(crate) expires_at: Timestamp,
+}
+
 /// What makes a server an OpenID Provider: its signing keys, where the owners' claims come
 /// from, and how subjects and ID tokens are made. Build one with [`OpenIdProvider::builder`].
 ///
@@ -173,6 +181,44 @@ impl OpenIdProvider {
             )
             .into()
         })
+    }
+
+    /// An unexpired ID token this server signed (token exchange, RFC 8693): its subject, its
+    /// audience and its expiry; `None` when the token is not one (a bad signature, another
+    /// issuer, expired, or a JWT access token, whose `typ` is `at+jwt`).
+    pub(crate) async fn verify_id_token(
+        &self,
+        token: &str,
+        issuer: &str,
+        now: Timestamp,
+    ) -> Result<Option<VerifiedIdToken>, Error> {
+        let typ = jwt_simple::token::Token::decode_metadata(token)
+            .ok()
+            .and_then(|metadata| metadata.signature_type().map(str::to_owned));
+        if typ.as_deref() == Some(access_token::AT_JWT) {
+            return Ok(None);
+        }
+        let options = VerificationOptions {
+            allowed_issuers: Some([issuer.to_owned()].into()),
+            artificial_time: Some(jwt_simple::prelude::UnixTimeStamp::from_secs(now.as_secs())),
+            time_tolerance: Some(jwt_simple::prelude::Duration::from_secs(0)),
+            ..VerificationOptions::default()
+        };
+        let Some(claims) = self.keys.verify(token, now, options).await? else {
+            return Ok(None);
+        };
+        let (Some(subject), Some(expires_at), Some(audience)) =
+            (claims.subject, claims.expires_at, claims.audiences)
+        else {
+            return Ok(None);
+        };
+        let mut audience: Vec<String> = audience.into_set().into_iter().collect();
+        audience.sort();
+        Ok(Some(VerifiedIdToken {
+            subject,
+            audience,
+            expires_at: Timestamp::from_secs(expires_at.as_secs()),
+        }))
     }
 
     /// The claims UserInfo returns for a token of `owner` with `scope`: `sub`, then the claims

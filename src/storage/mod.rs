@@ -65,7 +65,9 @@ pub use memory::{MemoryStats, MemoryStorage};
 pub use optional::{Consent, ConsentStore, KeyRecord, KeyStore, ReplayCache};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStorage;
-pub use records::{CodeRecord, NewTokens, OpenIdContext, StoredRecord, StoredToken, TokenRecord};
+pub use records::{
+    Actor, CodeRecord, NewTokens, OpenIdContext, Rotation, StoredRecord, StoredToken, TokenRecord,
+};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStorage;
 /// The sqlx crate the SQL backends are built on, for its connection and pool option types.

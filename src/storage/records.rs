@@ -118,6 +118,61 @@ pub struct TokenRecord {
     /// refresh token's are those of its grant, which a refresh may narrow but never widen.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
+    /// For a rotated refresh token: when it was rotated, and how many times it was answered
+    /// again within the refresh grace window (C-RG-1). `None` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<Rotation>,
+    /// Who acts on the owner's behalf with this token (RFC 8693 §4.1 `act`): set on a token
+    /// issued by a delegating token exchange, `None` otherwise.
+    #[serde(default, rename = "act", skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Actor>,
+}
+
+/// The party acting on the subject's behalf with a delegated token: the `act` claim of RFC 8693
+/// §4.1, in JWT access tokens and in introspection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Actor {
+    /// The actor's subject: an owner id, a client id for an app token, or another issuer's
+    /// subject.
+    pub sub: String,
+    /// The actor token's issuer, when it is not this server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+}
+
+impl Actor {
+    /// The actor `sub`, of this server.
+    pub fn new(sub: impl Into<String>) -> Self {
+        Self {
+            sub: sub.into(),
+            iss: None,
+        }
+    }
+
+    /// The same actor, of another issuer.
+    pub fn of_issuer(mut self, iss: impl Into<String>) -> Self {
+        self.iss = Some(iss.into());
+        self
+    }
+}
+
+/// When a refresh token was rotated, and how many grace answers it has had since (C-RG-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Rotation {
+    /// When the token was first rotated.
+    pub at: Timestamp,
+    /// How many times it was answered again within the grace window.
+    #[serde(default)]
+    pub retries: u32,
+}
+
+impl Rotation {
+    /// A rotation at `at`, with no grace answer yet.
+    pub fn new(at: Timestamp) -> Self {
+        Self { at, retries: 0 }
+    }
 }
 
 impl TokenRecord {
@@ -141,6 +196,8 @@ impl TokenRecord {
             confirmation: None,
             openid: None,
             resources: Vec::new(),
+            rotation: None,
+            actor: None,
         }
     }
 

@@ -102,12 +102,12 @@ pub(crate) const UPDATE_RECORD: &str = "UPDATE grantor_records SET data = $2, ex
     spent = $4, retain_until = $5 WHERE digest = $1";
 
 pub(crate) const INSERT_TOKEN: &str = "INSERT INTO grantor_tokens (digest, grant_id, \
-    client_id, owner, scope, issued_at, expires_at, confirmation, openid, resources) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    client_id, owner, scope, issued_at, expires_at, confirmation, openid, resources, actor) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
 /// Reads an access token.
 pub(crate) const SELECT_TOKEN: &str = "SELECT grant_id, client_id, owner, scope, issued_at, \
-    expires_at, confirmation, openid, resources FROM grantor_tokens WHERE digest = $1";
+    expires_at, confirmation, openid, resources, actor FROM grantor_tokens WHERE digest = $1";
 
 pub(crate) const DELETE_ACCESS_TOKEN: &str = "DELETE FROM grantor_tokens WHERE digest = $1";
 
@@ -408,6 +408,7 @@ pub(crate) struct TokenRow {
     confirmation: Option<String>,
     openid: Option<String>,
     resources: Option<String>,
+    actor: Option<String>,
 }
 
 impl TokenRow {
@@ -430,6 +431,7 @@ impl TokenRow {
         record.openid = from_json_column(self.openid.as_deref(), "OpenID context")?;
         record.resources =
             from_json_column(self.resources.as_deref(), "resources")?.unwrap_or_default();
+        record.actor = from_json_column(self.actor.as_deref(), "actor")?;
         Ok(record)
     }
 }
@@ -559,6 +561,7 @@ macro_rules! sql_storage {
                 .bind(sql::json_column(
                     Some(&record.resources).filter(|resources| !resources.is_empty()),
                 )?)
+                .bind(sql::json_column(record.actor.as_ref())?)
                 .execute(&mut *conn)
                 .await
                 .map_err(db)?;

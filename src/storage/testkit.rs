@@ -36,8 +36,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CodeRecord, Consent, ConsentStore, Decision, Exchange, ExchangeKind, ExchangeRecord, KeyRecord,
-    KeyStore, NewTokens, OpenIdContext, RecordData, ReplayCache, Storage, StoredRecord,
+    Actor, CodeRecord, Consent, ConsentStore, Decision, Exchange, ExchangeKind, ExchangeRecord,
+    KeyRecord, KeyStore, NewTokens, OpenIdContext, RecordData, ReplayCache, Storage, StoredRecord,
     StoredToken, TokenRecord,
 };
 use crate::authenticator::OwnerId;
@@ -980,6 +980,12 @@ impl<S: Storage> Kit<S> {
         ];
         self.save(&audience, NAME).await;
         self.assert_stored(&audience, NAME).await;
+        // A delegated token (RFC 8693) keeps its actor.
+        let mut delegated = self.tokens(GrantId::generate(), 0, true);
+        Arc::make_mut(&mut delegated.access.record).actor =
+            Some(Actor::new("gateway").of_issuer("https://idp.example"));
+        self.save(&delegated, NAME).await;
+        self.assert_stored(&delegated, NAME).await;
     }
 
     async fn token_expiry(&self) {

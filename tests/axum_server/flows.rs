@@ -1076,7 +1076,8 @@ mod openid {
             "default_resource": "https://api.example.com",
             "registration": {"open": false, "initial_access_token": "registration-secret-12345"},
             "profile": "fapi2",
-            "exchange": {"allow": [{"client_id": "gateway", "audience": "https://api.example.com"}]},
+            "exchange": [{"client_id": "gateway", "from_audience": "https://api.example.com",
+                          "to_resource": "https://api.example.com", "scopes": ["messages"]}],
             "refresh_grace_seconds": 30,
             "clients": [{
                 "client_id": "wiki",
@@ -1106,6 +1107,17 @@ mod openid {
             .build()
             .unwrap();
         assert_eq!(config.default_resource(), Some("https://api.example.com"));
+        // C-RG-1: `refresh_grace_seconds` turns the grace window on.
+        assert_eq!(
+            config.refresh_grace_period(),
+            Some(std::time::Duration::from_secs(30))
+        );
+        assert!(
+            setup
+                .exchange_grant("http://127.0.0.1:8080")
+                .unwrap()
+                .is_some()
+        );
         let api = config.resource("https://api.example.com").unwrap();
         assert_eq!(api.format(), grantor::TokenFormat::Jwt);
         let algorithms = setup.signing_algorithms().unwrap();

@@ -12,6 +12,7 @@ mod axum_server;
 mod resource_server;
 
 mod browser;
+mod exchange;
 mod flows;
 mod jwt_api;
 
