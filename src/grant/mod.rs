@@ -11,12 +11,14 @@
 //! the same revocation.
 //!
 //! The built-in grants: [`AuthorizationCodeGrant`], [`RefreshTokenGrant`],
-//! [`ClientCredentialsGrant`] and [`PasswordGrant`] (registered with an
-//! [`Authenticator`](crate::Authenticator)). The implicit grant has no token request; the
+//! [`ClientCredentialsGrant`], [`PasswordGrant`] (registered with an
+//! [`Authenticator`](crate::Authenticator)) and [`DeviceCodeGrant`] (RFC 8628, registered by
+//! the host). The implicit grant has no token request; the
 //! authorization endpoint issues its token through the same issuing step.
 
 mod authorization_code;
 mod client_credentials;
+pub(crate) mod device;
 mod issue;
 mod password;
 mod refresh_token;
@@ -28,6 +30,10 @@ use http::{HeaderMap, Method, Uri};
 
 pub use authorization_code::AuthorizationCodeGrant;
 pub use client_credentials::ClientCredentialsGrant;
+pub use device::{
+    DEVICE_CODE, DEVICE_CODE_GRANT_TYPE, DeviceCodeGrant, USER_CODE, USER_CODE_ALPHABET,
+    USER_CODE_LENGTH,
+};
 pub use issue::{Issue, Issuer, Minter};
 pub use password::PasswordGrant;
 pub use refresh_token::RefreshTokenGrant;
