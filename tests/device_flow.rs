@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use grantor::ConfigBuilder;
 use grantor::grant::{DEVICE_CODE_GRANT_TYPE, DeviceCodeGrant};
+use grantor::storage::TokenStore;
 use grantor::{
     Client, ClientSecret, DeviceError, GrantType, MemoryStorage, OwnerId, Requirement, ScopeSet,
     Storage,
@@ -238,23 +239,60 @@ async fn polling_answers_pending_slow_down_and_then_tokens_once() {
         .unwrap();
     assert_eq!(grant.owner().unwrap().as_str(), "user-alice");
 
-    // Presented again: a replay, refused, and it revokes what the code was exchanged for.
+    // Presented again: refused; the tokens already issued stay valid.
     fx.advance(15);
-    assert_error(&poll(&fx, TV, &device_code).await, 400, "invalid_grant");
-    assert!(!access_is_live(&fx, text(&tokens, "access_token")).await);
+    let response = poll(&fx, TV, &device_code).await;
+    assert_error(&response, 400, "invalid_grant");
+    assert!(body_text(&response).contains("already used"));
+    assert!(access_is_live(&fx, text(&tokens, "access_token")).await);
 }
 
-// C-DV-2: after its lifetime, polling is expired_token, and the user code is gone.
+// C-DV-2: after its lifetime, polling is expired_token (approved or not), and the user code
+// is gone.
 #[tokio::test]
 async fn an_expired_device_code_is_expired_token() {
     let fx = fixture().await;
     let (device_code, user_code) = start(&fx, "read").await;
-    fx.advance(600);
+    fx.advance(599);
+    assert_error(
+        &poll(&fx, TV, &device_code).await,
+        400,
+        "authorization_pending",
+    );
+    fx.advance(1);
     assert_error(&poll(&fx, TV, &device_code).await, 400, "expired_token");
     assert!(matches!(
         fx.server.device_request(&user_code, ADDR).await,
         Err(DeviceError::UnknownCode)
     ));
+
+    let (device_code, user_code) = start(&fx, "read").await;
+    approve(&fx, &user_code, "read").await;
+    fx.advance(600);
+    assert_error(&poll(&fx, TV, &device_code).await, 400, "expired_token");
+    // Past its retention (a lifetime after expiry), the records are purged like any others:
+    // the code is then simply invalid.
+    fx.advance(601);
+    let purged = fx.storage().purge_expired(fx.server.now()).await.unwrap();
+    assert!(
+        purged >= 2,
+        "the device code and user code records: {purged}"
+    );
+    assert_error(&poll(&fx, TV, &device_code).await, 400, "invalid_grant");
+}
+
+// C-DV-2: a poll without device_code is invalid_request.
+#[tokio::test]
+async fn a_poll_without_a_device_code_is_invalid_request() {
+    let fx = fixture().await;
+    let response = fx
+        .server
+        .token(&token_request(&[
+            ("grant_type", DEVICE_CODE_GRANT_TYPE),
+            ("client_id", TV),
+        ]))
+        .await;
+    assert_error(&response, 400, "invalid_request");
 }
 
 // C-DV-2: after a denial, polling is access_denied and the code is spent; the user code no
@@ -411,12 +449,16 @@ async fn racing_pollers_get_one_set_of_tokens<S: Storage>(fx: Fixture<S>) {
         statuses.contains(&200) && statuses.contains(&400),
         "{statuses:?}"
     );
-    let refused = if first.status() == 200 {
-        &second
+    let (issued, refused) = if first.status() == 200 {
+        (&first, &second)
     } else {
-        &first
+        (&second, &first)
     };
     assert_error(refused, 400, "invalid_grant");
+    // One set of tokens, and it stays valid.
+    let tokens = json(issued);
+    assert!(access_is_live(&fx, text(&tokens, "access_token")).await);
+    assert!(refresh_is_live(&fx, text(&tokens, "refresh_token")).await);
 }
 
 // C-DV-2: tokens exactly once, through the generic exactly-once primitive, on every backend.

@@ -52,8 +52,11 @@ const SLOW_DOWN_STEP: u64 = 5;
 /// sooner than its interval allows (and the interval grows by 5 s), `access_denied` after a
 /// denial, `expired_token` after the code's lifetime, and the tokens exactly once after an
 /// approval, with a refresh token when the configuration issues them. A device code polled by
-/// another client than its own is `invalid_grant`; a device code presented again after its
-/// tokens were issued revokes them, as a replayed authorization code does.
+/// another client than its own is `invalid_grant`, and so is one polled again after its
+/// tokens were issued (or after the denial was answered): of two pollers racing, one gets the
+/// tokens, the other `invalid_grant`, and the tokens stay valid. Unlike an authorization code,
+/// which travels through the browser and may leak there, a device code stays on the device, so
+/// a second poll is its own retry and revokes nothing.
 ///
 /// Not registered by default: register it with
 /// [`ServerBuilder::grant`](crate::ServerBuilder::grant), and allow clients the grant type
@@ -162,7 +165,12 @@ impl<S: Storage> Grant<S> for DeviceCodeGrant {
                     )));
                 }
                 if record.spent {
-                    return Ok(Decision::replay());
+                    // A second poll after the tokens (or the denial): refused, and nothing is
+                    // revoked. A device code never passes through a browser, so a second
+                    // poll is the device's own retry or race, not a leak to punish.
+                    return Ok(Decision::refuse(OAuthError::invalid_grant(
+                        "the device code was already used",
+                    )));
                 }
                 if now >= record.expires_at {
                     return Ok(Decision::refuse(
@@ -182,9 +190,7 @@ impl<S: Storage> Grant<S> for DeviceCodeGrant {
                             .with_refresh_token(with_refresh)
                             .with_openid(OpenIdContext::new());
                         let tokens = minter.issue(issue)?;
-                        // Kept as long as its tokens, so that a late replay still revokes them.
-                        let kept = tokens.expires_at();
-                        Ok(Decision::issue(tokens).with_record(record.spend(kept)))
+                        Ok(Decision::issue(tokens).with_record(record.spend(record.retain_until)))
                     }
                     Answer::Pending => {
                         let mut next = data.into_owned();
