@@ -23,7 +23,7 @@ async fn post_form(router: &Router, uri: &str, form: &[(&str, &str)]) -> Page {
 }
 
 /// The device's first step: its codes, as JSON.
-async fn device_authorization(router: &Router) -> serde_json::Value {
+pub(super) async fn device_authorization(router: &Router) -> serde_json::Value {
     let page = post_form(
         router,
         "/device_authorization",
@@ -35,7 +35,7 @@ async fn device_authorization(router: &Router) -> serde_json::Value {
 }
 
 /// One poll of the device at `/token`.
-async fn poll(router: &Router, device_code: &str) -> (StatusCode, serde_json::Value) {
+pub(super) async fn poll(router: &Router, device_code: &str) -> (StatusCode, serde_json::Value) {
     let page = post_form(
         router,
         "/token",
