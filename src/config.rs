@@ -277,6 +277,10 @@ impl fmt::Debug for Config {
             .field("max_extra_parameter_bytes", &self.max_extra_parameter_bytes)
             .field("endpoints", &self.endpoints)
             .field("resources", &self.resources)
+            .field("device_code_lifetime", &self.device_code_lifetime)
+            .field("device_poll_interval", &self.device_poll_interval)
+            .field("device_user_code_attempts", &self.device_user_code_attempts)
+            .field("device_user_code_window", &self.device_user_code_window)
             .finish_non_exhaustive()
     }
 }

@@ -7,10 +7,11 @@ mod common;
 use common::*;
 use grantor::ConfigBuilder;
 use grantor::grant::{DEVICE_CODE_GRANT_TYPE, DeviceCodeGrant};
+use grantor::storage::ClientStore;
 use grantor::storage::TokenStore;
 use grantor::{
-    Client, ClientSecret, DeviceError, GrantType, MemoryStorage, OwnerId, Requirement, ScopeSet,
-    Storage,
+    Client, ClientId, ClientSecret, DeviceError, GrantType, MemoryStorage, OwnerId, Requirement,
+    Resource, ScopeSet, Storage,
 };
 use http::Response;
 use std::time::Duration;
@@ -437,6 +438,81 @@ async fn wrong_user_codes_are_limited() {
     ));
     fx.advance(1);
     assert!(fx.server.device_request(&user_code, ADDR).await.is_ok());
+}
+
+// C-DV-1, C-DV-2: the resources named at the device authorization endpoint are the tokens'
+// audience; the scope is what the user granted within the request's.
+#[tokio::test]
+async fn tokens_are_for_the_requested_resources_and_the_granted_scope() {
+    const MAIL: &str = "https://mail.example/";
+    let fx = fixture_with(MemoryStorage::new(), |c| {
+        c.resource(Resource::new(MAIL).unwrap().scopes("read").unwrap())
+    })
+    .await;
+    let response = authorize_device(
+        &fx,
+        &[
+            ("client_id", TV),
+            ("scope", "read write"),
+            ("resource", MAIL),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 200, "{}", body_text(&response));
+    let body = json(&response);
+    let request = fx
+        .server
+        .device_request(text(&body, "user_code"), ADDR)
+        .await
+        .unwrap();
+    assert_eq!(request.resources(), [MAIL]);
+    let alice = OwnerId::new("user-alice");
+    // Nothing granted within the request's scope: refused, the request still pending.
+    assert!(matches!(
+        fx.server
+            .approve_device(request.clone(), &alice, &ScopeSet::parse("admin").unwrap())
+            .await,
+        Err(DeviceError::NothingGranted)
+    ));
+    fx.server
+        .approve_device(request, &alice, &ScopeSet::parse("read admin").unwrap())
+        .await
+        .unwrap();
+    let response = poll(&fx, TV, text(&body, "device_code")).await;
+    assert_eq!(response.status(), 200, "{}", body_text(&response));
+    let tokens = json(&response);
+    assert_eq!(tokens["scope"], "read");
+    let checked = fx
+        .server
+        .validate_bearer(
+            &bearer("/mail", text(&tokens, "access_token")),
+            &Requirement::user().resource(MAIL),
+        )
+        .await;
+    assert!(checked.is_ok(), "{checked:?}");
+}
+
+// C-DV-2: an approval is a grant like any other: revoking the user's consent to the client
+// revokes its tokens, and deleting the client forgets its pending device requests.
+#[tokio::test]
+async fn device_grants_are_revoked_with_consent_and_client() {
+    let fx = fixture().await;
+    let (device_code, user_code) = start(&fx, "read").await;
+    approve(&fx, &user_code, "read").await;
+    let tokens = json(&poll(&fx, TV, &device_code).await);
+    let alice = OwnerId::new("user-alice");
+    let tv = ClientId::new(TV).unwrap();
+    assert_eq!(fx.server.revoke_consent(&alice, &tv).await.unwrap(), 1);
+    assert!(!access_is_live(&fx, text(&tokens, "access_token")).await);
+    assert!(!refresh_is_live(&fx, text(&tokens, "refresh_token")).await);
+
+    let (device_code, user_code) = start(&fx, "read").await;
+    assert!(fx.storage().delete_client(TV).await.unwrap());
+    assert!(matches!(
+        fx.server.device_request(&user_code, ADDR).await,
+        Err(DeviceError::UnknownCode)
+    ));
+    assert_error(&poll(&fx, TV, &device_code).await, 400, "invalid_client");
 }
 
 /// Two pollers racing after the approval: exactly one gets tokens.
