@@ -68,7 +68,7 @@ pub struct DeviceCodeGrant;
 impl DeviceCodeGrant {
     /// The grant type clients are allowed to use it: [`DEVICE_CODE_GRANT_TYPE`].
     pub fn grant_type() -> GrantType {
-        GrantType::extension(DEVICE_CODE_GRANT_TYPE).unwrap_or(GrantType::AuthorizationCode)
+        GrantType::known_extension(DEVICE_CODE_GRANT_TYPE)
     }
 }
 
@@ -240,6 +240,11 @@ mod tests {
         assert_eq!(
             DeviceCodeGrant::grant_type().as_str(),
             DEVICE_CODE_GRANT_TYPE
+        );
+        assert_eq!(
+            DEVICE_CODE_GRANT_TYPE.parse::<GrantType>().ok(),
+            Some(DeviceCodeGrant::grant_type()),
+            "a client's configured grant type is the grant's"
         );
     }
 }
