@@ -234,6 +234,11 @@ impl GrantType {
         Ok(Self::Extension(ExtensionGrantType(uri.into())))
     }
 
+    /// An extension grant type whose URI grantor itself defines (known to be valid).
+    pub(crate) fn known_extension(uri: &'static str) -> Self {
+        Self::Extension(ExtensionGrantType(uri.into()))
+    }
+
     /// The name used in `grant_type` and in server metadata (`implicit` for the implicit grant).
     pub fn as_str(&self) -> &str {
         match self {

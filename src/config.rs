@@ -52,6 +52,10 @@ pub struct Config {
     pub(crate) token_response_fields: Option<FieldsHook>,
     pub(crate) endpoints: Endpoints,
     pub(crate) resources: Resources,
+    pub(crate) device_code_lifetime: Duration,
+    pub(crate) device_poll_interval: Duration,
+    pub(crate) device_user_code_attempts: u32,
+    pub(crate) device_user_code_window: Duration,
 }
 
 impl Config {
@@ -90,6 +94,10 @@ impl Config {
                 token_response_fields: None,
                 endpoints: Endpoints::default(),
                 resources: Resources::default(),
+                device_code_lifetime: Duration::from_secs(600),
+                device_poll_interval: Duration::from_secs(5),
+                device_user_code_attempts: 10,
+                device_user_code_window: Duration::from_secs(600),
             },
         }
     }
@@ -183,6 +191,34 @@ impl Config {
         self.resources.default_id()
     }
 
+    /// The device authorization endpoint's URL (RFC 8628 §3.1), as the metadata advertises it
+    /// when the device grant is registered.
+    pub fn device_authorization_endpoint(&self) -> &str {
+        self.endpoints
+            .device_authorization
+            .as_deref()
+            .unwrap_or_default()
+    }
+
+    /// The verification URI shown to the user of a device (RFC 8628 §3.2): the host's page
+    /// where a user code is entered.
+    pub fn device_verification_uri(&self) -> &str {
+        self.endpoints
+            .device_verification
+            .as_deref()
+            .unwrap_or_default()
+    }
+
+    /// How long a device code can be polled and its user code entered (RFC 8628 `expires_in`).
+    pub fn device_code_lifetime(&self) -> Duration {
+        self.device_code_lifetime
+    }
+
+    /// The interval a device starts polling at (RFC 8628 `interval`).
+    pub fn device_poll_interval(&self) -> Duration {
+        self.device_poll_interval
+    }
+
     /// The client registration endpoint's URL (RFC 7591), as the metadata advertises it when
     /// registration is open; a registered client manages its registration at this URL followed
     /// by `/` and its client id (RFC 7592).
@@ -259,6 +295,10 @@ impl fmt::Debug for Config {
             .field("max_extra_parameter_bytes", &self.max_extra_parameter_bytes)
             .field("endpoints", &self.endpoints)
             .field("resources", &self.resources)
+            .field("device_code_lifetime", &self.device_code_lifetime)
+            .field("device_poll_interval", &self.device_poll_interval)
+            .field("device_user_code_attempts", &self.device_user_code_attempts)
+            .field("device_user_code_window", &self.device_user_code_window)
             .finish_non_exhaustive()
     }
 }
@@ -339,6 +379,18 @@ impl ConfigBuilder {
         /// How many bytes those parameters' names and values may take together (default 4 KiB).
         /// More is `invalid_request`.
         max_extra_parameter_bytes: usize;
+        /// How long a device code and its user code stay valid (RFC 8628 `expires_in`; default
+        /// 600 s).
+        device_code_lifetime: Duration;
+        /// The interval a device must wait between polls (RFC 8628 `interval`; default 5 s).
+        /// Polling sooner is answered `slow_down`, and the interval grows by 5 s.
+        device_poll_interval: Duration;
+        /// How many wrong user codes one key (the caller's address, say) may enter within
+        /// [`device_user_code_window`](Self::device_user_code_window) before every entry from
+        /// it is refused, the right code included (C-DV-3; default 10).
+        device_user_code_attempts: u32;
+        /// The sliding window over which wrong user codes are counted (default 600 s).
+        device_user_code_window: Duration;
     }
 
     /// Space-delimited scopes added to every user token, e.g. `"basic"` (C-SC-2).
@@ -475,6 +527,21 @@ impl ConfigBuilder {
         self
     }
 
+    /// The device authorization endpoint's URL (default: the issuer followed by
+    /// `/device_authorization`), as advertised in the metadata.
+    pub fn device_authorization_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.config.endpoints.device_authorization = Some(url.into());
+        self
+    }
+
+    /// The verification URI a device shows its user (default: the issuer followed by
+    /// `/device`): the host's page that takes a user code. `verification_uri_complete` is it
+    /// with `?user_code=` (or `&user_code=`) appended.
+    pub fn device_verification_uri(mut self, url: impl Into<String>) -> Self {
+        self.config.endpoints.device_verification = Some(url.into());
+        self
+    }
+
     /// The client registration endpoint's URL (default: the issuer followed by `/register`);
     /// see [`ServerBuilder::registration`](crate::ServerBuilder::registration).
     pub fn registration_endpoint(mut self, url: impl Into<String>) -> Self {
@@ -547,6 +614,8 @@ pub(crate) struct Endpoints {
     pub(crate) userinfo: Option<String>,
     pub(crate) jwks: Option<String>,
     pub(crate) registration: Option<String>,
+    pub(crate) device_authorization: Option<String>,
+    pub(crate) device_verification: Option<String>,
     pub(crate) scopes_supported_text: Option<String>,
     pub(crate) scopes_supported: Option<ScopeSet>,
 }
@@ -564,6 +633,8 @@ impl Endpoints {
             (&mut self.userinfo, "/userinfo"),
             (&mut self.jwks, "/jwks"),
             (&mut self.registration, "/register"),
+            (&mut self.device_authorization, "/device_authorization"),
+            (&mut self.device_verification, "/device"),
         ] {
             match url {
                 Some(url) => check_endpoint(url)?,

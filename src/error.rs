@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// An error code defined by RFC 6749 (§4.1.2.1, §5.2), RFC 6750 (§3.1), RFC 7009 (§2.2.1),
-/// RFC 7591 (§3.2.2), RFC 8707 (§2) or OpenID Connect Core (§3.1.2.6).
+/// RFC 7591 (§3.2.2), RFC 8707 (§2), RFC 8628 (§3.5) or OpenID Connect Core (§3.1.2.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -59,6 +59,13 @@ pub enum ErrorCode {
     /// A client metadata field sent for registration is invalid, or the fields are
     /// inconsistent (RFC 7591 §3.2.2).
     InvalidClientMetadata,
+    /// The user has not yet answered the device authorization request (RFC 8628 §3.5): poll
+    /// again after the interval.
+    AuthorizationPending,
+    /// The device polls too often (RFC 8628 §3.5): the interval it must keep grew by 5 s.
+    SlowDown,
+    /// The device code expired (RFC 8628 §3.5): start a new device authorization.
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -88,6 +95,9 @@ impl ErrorCode {
             Self::InvalidTarget => "invalid_target",
             Self::InvalidRedirectUri => "invalid_redirect_uri",
             Self::InvalidClientMetadata => "invalid_client_metadata",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
         }
     }
 }

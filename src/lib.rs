@@ -112,6 +112,7 @@ pub use endpoint::authorize::{
     ResponseMode, SavedAuthorization,
 };
 pub use endpoint::bearer::{AccessGrant, Audience, BearerError, Requirement, X_OAUTH_SCOPES};
+pub use endpoint::device::{DeviceError, DeviceRequest};
 pub use endpoint::register::{
     ClientMetadata, RegistrationContext, RegistrationHook, RegistrationOperation,
     RegistrationPolicy, RegistrationRefusal,

@@ -18,6 +18,7 @@ use crate::endpoint::authorize::{
     self, Approval, AuthorizationError, AuthorizationRequest, Interaction, SavedAuthorization,
 };
 use crate::endpoint::bearer::{self, AccessGrant, BearerError, Requirement};
+use crate::endpoint::device::{self, AttemptLimiter, DeviceError, DeviceRequest};
 use crate::endpoint::register::{self, RegistrationPolicy};
 #[cfg(feature = "oidc")]
 use crate::endpoint::userinfo;
@@ -52,6 +53,8 @@ pub struct Server<S> {
     jwt: Option<Arc<JwtAccessTokens>>,
     /// Who may register clients dynamically; `None`: nobody.
     registration: Option<RegistrationPolicy>,
+    /// Wrong user codes entered on the device verification page, by key (C-DV-3).
+    device_attempts: AttemptLimiter,
 }
 
 impl<S: Storage> Server<S> {
@@ -92,6 +95,7 @@ impl<S: Storage> Server<S> {
                 #[cfg(feature = "oidc")]
                 jwt: None,
                 registration: None,
+                device_attempts: AttemptLimiter::default(),
             },
         }
     }
@@ -182,6 +186,18 @@ impl<S: 'static> Server<S> {
     /// ```
     pub fn openid_configuration_path(&self) -> String {
         metadata::openid_path(self.config.issuer())
+    }
+
+    /// The counter of wrong user codes.
+    pub(crate) fn device_attempts(&self) -> &AttemptLimiter {
+        &self.device_attempts
+    }
+
+    /// Whether the device authorization grant (RFC 8628) is registered: the device
+    /// authorization endpoint answers, and the metadata lists it.
+    pub fn device_flow_enabled(&self) -> bool {
+        self.grants
+            .contains(&crate::grant::DeviceCodeGrant::grant_type())
     }
 
     /// The registration policy, when dynamic client registration is enabled.
@@ -398,6 +414,74 @@ impl<S: Storage> Server<S> {
             return token::respond(self, request).await;
         }
         observe::respond("token", token::respond(self, request)).await
+    }
+
+    /// Answers a device authorization request (`POST`, RFC 8628 §3.1, C-DV-1), served at
+    /// [`Config::device_authorization_endpoint`](crate::Config::device_authorization_endpoint).
+    /// The client authenticates as at the token endpoint (a public client by its
+    /// `client_id`) and must be allowed the device grant type (else `unauthorized_client`);
+    /// `scope` and `resource` are resolved as in an authorization request (`invalid_scope`,
+    /// `invalid_target`). `200` with `device_code`, `user_code` (`XXXX-XXXX`),
+    /// `verification_uri`, `verification_uri_complete`, `expires_in` and `interval`.
+    /// `unsupported_grant_type` when [`DeviceCodeGrant`](crate::grant::DeviceCodeGrant) is not
+    /// registered.
+    pub async fn device_authorization<B: AsRef<[u8]>>(
+        &self,
+        request: &Request<B>,
+    ) -> Response<Vec<u8>> {
+        if !observe::active() {
+            return device::respond(self, request).await;
+        }
+        observe::respond("device_authorization", device::respond(self, request)).await
+    }
+
+    /// The pending device request a user entered `user_code` for, on the host's verification
+    /// page (C-DV-3). Entry ignores case, hyphens and white space. `key` names who is
+    /// entering codes (the caller's address, say): after
+    /// [`device_user_code_attempts`](crate::ConfigBuilder::device_user_code_attempts) wrong
+    /// codes (default 10) within
+    /// [`device_user_code_window`](crate::ConfigBuilder::device_user_code_window) (default
+    /// 600 s), every code from that key is refused with [`DeviceError::TooManyAttempts`], the
+    /// right one included. An unknown, expired or already answered code is
+    /// [`DeviceError::UnknownCode`], whichever it is. The count is kept in this server's
+    /// memory.
+    pub async fn device_request(
+        &self,
+        user_code: &str,
+        key: &str,
+    ) -> Result<DeviceRequest, DeviceError> {
+        if !observe::active() {
+            return device::find(self, user_code, key).await;
+        }
+        let found = device::find(self, user_code, key);
+        observe::run("device_verification", found, |result| {
+            match result {
+                Ok(_) => "ok",
+                Err(DeviceError::UnknownCode) => "unknown_code",
+                Err(DeviceError::TooManyAttempts { .. }) => "too_many_attempts",
+                Err(_) => "server_error",
+            }
+            .to_owned()
+        })
+        .await
+    }
+
+    /// Approves a device request on behalf of `owner`, who granted `granted` (a subset of
+    /// [`DeviceRequest::scope`]; anything else is dropped): the device's next poll gets the
+    /// tokens. A request is answered once: approving or denying it again (or after it
+    /// expired) is [`DeviceError::UnknownCode`].
+    pub async fn approve_device(
+        &self,
+        request: DeviceRequest,
+        owner: &OwnerId,
+        granted: &ScopeSet,
+    ) -> Result<(), DeviceError> {
+        device::approve(self, request, owner, granted).await
+    }
+
+    /// Denies a device request: the device's next poll is answered `access_denied`.
+    pub async fn deny_device(&self, request: DeviceRequest) -> Result<(), DeviceError> {
+        device::deny(self, request).await
     }
 
     /// Answers a revocation request (`POST`, RFC 7009): `200` when the token is revoked or was

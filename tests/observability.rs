@@ -8,12 +8,20 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use common::*;
+use grantor::grant::{
+    ACCESS_TOKEN_TYPE, Allowance, DEVICE_CODE_GRANT_TYPE, DeviceCodeGrant, ExchangeRequest,
+    TokenExchangeGrant,
+};
 use grantor::oidc::{KeyRing, NoClaims, OpenIdProvider, RotationPolicy, SigningAlgorithm};
-use grantor::{MemoryStorage, OwnerId, RegistrationPolicy, Requirement, ScopeSet};
+use grantor::{
+    Client, ClientSecret, MemoryStorage, OwnerId, RegistrationPolicy, Requirement, ScopeSet,
+};
 use http::Method;
 use serde_json::{Value, json};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::FmtSpan;
+
+const GATEWAY_SECRET: &str = "gateway-secret-with-enough-entropy";
 
 /// Everything the subscriber writes, kept for the assertions.
 #[derive(Clone, Default)]
@@ -65,10 +73,30 @@ async fn every_endpoint_call_is_a_span_and_no_secret_is_traced() {
     let fx = Fixture::with_server(
         storage,
         |c| c.scopes_supported("read write"),
-        |b| b.openid(provider).registration(RegistrationPolicy::open()),
+        |b| {
+            b.openid(provider)
+                .registration(RegistrationPolicy::open())
+                .grant(DeviceCodeGrant)
+                .grant(TokenExchangeGrant::new(|_: &ExchangeRequest<'_>| {
+                    Ok(Allowance::new().scope(ScopeSet::parse("read").unwrap()))
+                }))
+        },
     )
     .await;
+    let tv = Client::public("tv")
+        .grant_types([DeviceCodeGrant::grant_type()])
+        .allowed_scopes("read")
+        .build()
+        .unwrap();
+    fx.server.register_client(tv).await.unwrap();
+    let gateway = Client::confidential("gateway", &ClientSecret::new(GATEWAY_SECRET))
+        .grant_types([TokenExchangeGrant::grant_type()])
+        .allowed_scopes("read")
+        .build()
+        .unwrap();
+    fx.server.register_client(gateway).await.unwrap();
     let mut secrets: Vec<String> = vec![
+        GATEWAY_SECRET.to_owned(),
         SVC_SECRET.to_owned(),
         TRUSTED_SECRET.to_owned(),
         WORKER_SECRET.to_owned(),
@@ -169,6 +197,67 @@ async fn every_endpoint_call_is_a_span_and_no_secret_is_traced() {
         .unwrap();
     secrets.push(redirect_params(&approved)["code"].clone());
 
+    // The device flow: authorization, a pending poll, the user's code, approval, tokens.
+    let started = json(
+        &fx.server
+            .device_authorization(&post_form(
+                "/device_authorization",
+                form_body(&[("client_id", "tv"), ("scope", "read")]),
+            ))
+            .await,
+    );
+    let device_code = started["device_code"].as_str().unwrap().to_owned();
+    let user_code = started["user_code"].as_str().unwrap().to_owned();
+    secrets.extend([device_code.clone(), user_code.clone()]);
+    let poll = || {
+        token_request(&[
+            ("grant_type", DEVICE_CODE_GRANT_TYPE),
+            ("device_code", device_code.as_str()),
+            ("client_id", "tv"),
+        ])
+    };
+    assert_eq!(fx.server.token(&poll()).await.status(), 400);
+    let pending = fx
+        .server
+        .device_request(&user_code, "203.0.113.9")
+        .await
+        .unwrap();
+    let alice = OwnerId::new("alice");
+    let read = ScopeSet::parse("read").unwrap();
+    fx.server
+        .approve_device(pending, &alice, &read)
+        .await
+        .unwrap();
+    fx.advance(10);
+    let device_tokens = json(&fx.server.token(&poll()).await);
+    secrets.push(device_tokens["access_token"].as_str().unwrap().to_owned());
+
+    // Token exchange: the gateway trades the user's token for its own.
+    let subject = fx.app_tokens().await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    secrets.push(subject.clone());
+    let exchanged = fx
+        .server
+        .token(&basic_token_request(
+            "gateway",
+            GATEWAY_SECRET,
+            &[
+                ("grant_type", TokenExchangeGrant::grant_type().as_str()),
+                ("subject_token", subject.as_str()),
+                ("subject_token_type", ACCESS_TOKEN_TYPE),
+            ],
+        ))
+        .await;
+    assert_eq!(exchanged.status(), 200, "{}", body_text(&exchanged));
+    secrets.push(
+        json(&exchanged)["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+
     // Registration and its management.
     let registration = json!({
         "redirect_uris": ["https://registered.example/cb"],
@@ -260,6 +349,19 @@ async fn every_endpoint_call_is_a_span_and_no_secret_is_traced() {
         &["endpoint=\"userinfo\"", "client_id=\"app\""],
         &["endpoint=\"register\"", "status=201"],
         &["endpoint=\"client_configuration\"", "status=200"],
+        &[
+            "endpoint=\"device_authorization\"",
+            "client_id=\"tv\"",
+            "status=200",
+        ],
+        &[
+            "endpoint=\"token\"",
+            "client_id=\"tv\"",
+            "outcome=\"authorization_pending\"",
+        ],
+        &["endpoint=\"token\"", "client_id=\"tv\"", "status=200"],
+        &["endpoint=\"device_verification\"", "outcome=\"ok\""],
+        &["endpoint=\"token\"", "client_id=\"gateway\"", "status=200"],
     ] {
         assert!(has(expected), "missing {expected:?}\n{text}");
     }

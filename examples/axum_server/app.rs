@@ -18,6 +18,12 @@
 //!    back to the client, with a code or with `error=access_denied`. The consent is remembered
 //!    for the session's life.
 //!
+//! A device without a browser (RFC 8628, `examples/device_cli.rs`) posts to
+//! `/device_authorization` and shows the user a code; the user opens `GET /device` (the
+//! `verification_uri_complete` pre-fills the code), posts the code, and then goes through the
+//! same login and consent pages, the device request held in the session like an authorization
+//! request. Approving or denying answers the device's next poll at `/token`.
+//!
 //! The OpenID Provider's endpoints are one line each: UserInfo (`GET`/`POST /userinfo`), the
 //! signing keys (`GET /jwks`), and discovery (`/.well-known/openid-configuration`, the same
 //! document as RFC 8414's metadata).
@@ -26,22 +32,25 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Form, FromRequest, Path, Query, Request, State};
+use axum::extract::{
+    ConnectInfo, Form, FromRequest, FromRequestParts, Path, Query, Request, State,
+};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use grantor::grant::DeviceCodeGrant;
 use grantor::oidc::{KeyRing, OpenIdProvider, RotationPolicy};
 use grantor::storage::KeyStore;
 use grantor::{
-    Approval, AuthorizationError, ClientMetadata, Config, ErrorCode, Interaction, OwnerId,
-    PROTECTED_RESOURCE_METADATA, RegistrationContext, RegistrationRefusal, Requirement, ScopeSet,
-    Server, Storage, Timestamp,
+    Approval, AuthorizationError, ClientMetadata, Config, DeviceError, ErrorCode, Interaction,
+    OwnerId, PROTECTED_RESOURCE_METADATA, RegistrationContext, RegistrationRefusal, Requirement,
+    ScopeSet, Server, Storage, Timestamp,
 };
 
 use super::axum_glue::{Buffered, protected_json, reply};
 use super::demo_client;
 use super::pages::{self, LoginReason};
-use super::sessions::{Held, Login, Session, Sessions};
+use super::sessions::{Held, Login, Pending, Session, Sessions};
 use super::setup::{self, DEMO_CLIENT, DEMO_VERIFIER, Setup};
 use super::users::Users;
 
@@ -91,7 +100,9 @@ impl<S: Storage> App<S> {
         let exchange = setup.exchange_grant(config.issuer())?;
         let mut server = Server::builder(config, storage)
             .authenticator(users.clone())
-            .openid(provider);
+            .openid(provider)
+            // The device authorization grant (RFC 8628): clients opt in with its grant type.
+            .grant(DeviceCodeGrant);
         // Token exchange (RFC 8693), when the file has a policy for it.
         if let Some(grant) = exchange {
             server = server.grant(grant);
@@ -145,6 +156,12 @@ pub fn router<S: Storage>(app: App<S>) -> Router {
         .route("/token", post(token::<S>))
         .route("/revoke", post(revoke::<S>))
         .route("/introspect", post(introspect::<S>))
+        // Device authorization (RFC 8628): the device's endpoint, and the user's page.
+        .route("/device_authorization", post(device_authorization::<S>))
+        .route(
+            "/device",
+            get(show_device::<S>).post(enter_device_code::<S>),
+        )
         // Dynamic client registration (RFC 7591) and each client's configuration (RFC 7592);
         // they answer 403 when the setup does not open registration.
         .route("/register", post(register::<S>))
@@ -286,14 +303,20 @@ async fn answer_consent<S: Storage>(State(app): State<App<S>>, checked: CheckedF
     let Some(Held { request, .. }) = app.sessions.take(&session, request_id, now) else {
         return pages::unknown_request();
     };
-    if !approve {
-        return reply(app.server.deny(request));
-    }
     // Only the boxes left checked, and only what was requested.
     let checked: ScopeSet = form
         .all("scope")
         .filter_map(|scope| scope.parse().ok())
         .collect();
+    let request = match request {
+        Pending::Code(request) => request,
+        Pending::Device(request) => {
+            return app.answer_device(request, &login, approve, &checked).await;
+        }
+    };
+    if !approve {
+        return reply(app.server.deny(request));
+    }
     let granted = checked.restricted_to(request.scope());
     // Remembered for the session's life, once the approval succeeds: this client's next
     // requests for no more than this skip the consent page.
@@ -324,16 +347,28 @@ impl<S: Storage> App<S> {
     /// needs nothing: `prompt=none` requests that would need a page are refused, and requests
     /// that remembered consent covers are approved.
     async fn next_step(&self, held: Held, login: Option<&Login>) -> Step {
+        let request = match &held.request {
+            Pending::Code(request) => request,
+            // A device request always shows the consent page, remembered consent or not: the
+            // user confirms that the device in front of them is the one asking (RFC 8628 §5.4).
+            Pending::Device(_) => {
+                return match login {
+                    Some(login) => Step::Show(Ask::Consent(login.user.clone()), Box::new(held)),
+                    None => Step::Show(Ask::Login(LoginReason::NoLogin), Box::new(held)),
+                };
+            }
+        };
         let who = login.map(|login| (&login.user, login.at));
-        let interaction = match self.server.interaction(&held.request, who).await {
+        let interaction = match self.server.interaction(request, who).await {
             Ok(interaction) => interaction,
             Err(_) => return Step::Done(internal_error()),
         };
         match (interaction, login) {
             // `prompt=none`: never a page, the error goes back to the client.
-            (Interaction::Refuse(error), _) => {
-                Step::Done(reply(self.server.reject(held.request, error)))
-            }
+            (Interaction::Refuse(error), _) => match held.request {
+                Pending::Code(request) => Step::Done(reply(self.server.reject(request, error))),
+                Pending::Device(_) => Step::Done(internal_error()),
+            },
             (Interaction::Ready, Some(login)) => self.approve_remembered(held, login).await,
             (Interaction::Consent, Some(login)) => {
                 Step::Show(Ask::Consent(login.user.clone()), Box::new(held))
@@ -356,7 +391,40 @@ impl<S: Storage> App<S> {
             Err(_) => return Step::Done(internal_error()),
         };
         let granted = held.request.scope().restricted_to(&remembered);
-        Step::Done(self.approve(held.request, login, granted, None).await)
+        match held.request {
+            Pending::Code(request) => Step::Done(self.approve(request, login, granted, None).await),
+            Pending::Device(_) => Step::Show(Ask::Consent(login.user.clone()), Box::new(held)),
+        }
+    }
+
+    /// Answers a device request from the consent page: grantor records the answer, which the
+    /// device's next poll gets; the page tells the user.
+    async fn answer_device(
+        &self,
+        request: grantor::DeviceRequest,
+        login: &Login,
+        approve: bool,
+        checked: &ScopeSet,
+    ) -> Response {
+        let client = request.client().name().to_owned();
+        let answered = if approve {
+            let granted = checked.restricted_to(request.scope());
+            self.server
+                .approve_device(request, &login.user, &granted)
+                .await
+        } else {
+            self.server.deny_device(request).await
+        };
+        match answered {
+            Ok(()) => pages::device_answered(approve, &client),
+            Err(DeviceError::NothingGranted) => pages::error(
+                StatusCode::BAD_REQUEST,
+                "Nothing was checked",
+                "Enter the code again and check what the device may access, or deny it.",
+            ),
+            Err(DeviceError::Internal(_)) => internal_error(),
+            Err(_) => pages::unknown_request(),
+        }
     }
 
     /// Approves a request for the logged-in user: grantor's redirect with the code (or
@@ -386,6 +454,77 @@ impl<S: Storage> App<S> {
 /// `POST /token`: every grant type behind one call.
 async fn token<S: Storage>(State(app): State<App<S>>, Buffered(request): Buffered) -> Response {
     reply(app.server.token(&request).await)
+}
+
+/// `POST /device_authorization`: a device asks for a device code and a user code (RFC 8628).
+async fn device_authorization<S: Storage>(
+    State(app): State<App<S>>,
+    Buffered(request): Buffered,
+) -> Response {
+    reply(app.server.device_authorization(&request).await)
+}
+
+/// `GET /device?user_code=…`: the verification page, the code pre-filled when the device's
+/// `verification_uri_complete` was opened. It starts a session (for the form's CSRF token).
+async fn show_device<S: Storage>(
+    State(app): State<App<S>>,
+    headers: HeaderMap,
+    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    let now = app.server.now();
+    let params = Fields(params.map(|Query(params)| params).unwrap_or_default());
+    let user_code = params.one("user_code").unwrap_or_default();
+    match app.sessions.resume(&headers, now) {
+        Some(session) => pages::device(user_code, &session.csrf, None),
+        None => {
+            let session = app.sessions.start(now);
+            app.with_cookie(pages::device(user_code, &session.csrf, None), &session)
+        }
+    }
+}
+
+/// `POST /device`: the user entered a code. grantor finds the pending device request (wrong
+/// codes are counted per caller address, C-DV-3), which then waits in the session through the
+/// login and consent pages, as an authorization request does.
+async fn enter_device_code<S: Storage>(
+    State(app): State<App<S>>,
+    Caller(caller): Caller,
+    checked: CheckedForm,
+) -> Response {
+    let CheckedForm { session, form } = checked;
+    let now = app.server.now();
+    let entered = form.one("user_code").unwrap_or_default();
+    let request = match app.server.device_request(entered, &caller).await {
+        Ok(request) => request,
+        Err(DeviceError::Internal(_)) => return internal_error(),
+        Err(error) => {
+            return pages::device(entered, &session.csrf, Some(&error.to_string()));
+        }
+    };
+    let held = Held::device(request, now);
+    match app.next_step(held, session.login.as_ref()).await {
+        Step::Done(response) => response,
+        Step::Show(ask, held) => app.show(ask, *held, &session, now),
+    }
+}
+
+/// The caller's address, which wrong user codes are counted by; `unknown` when the server was
+/// not started with connection info (then every caller shares one count).
+struct Caller(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let address = parts
+            .extensions
+            .get::<ConnectInfo<std::net::SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip().to_string());
+        Ok(Self(address.unwrap_or_else(|| "unknown".to_owned())))
+    }
 }
 
 /// `POST /revoke`: a client revokes a token, e.g. at logout (RFC 7009).

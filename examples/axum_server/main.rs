@@ -188,7 +188,9 @@ async fn serve<S: Storage + KeyStore + Clone>(
     };
     let app = app::App::new(config, storage, keys, setup).await?;
     print_welcome(&addr, &issuer, &app.server, setup);
-    axum::serve(listener, app::router(app)).await?;
+    // With each connection's address, which the device page counts wrong user codes by.
+    let service = app::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).await?;
     Ok(())
 }
 
@@ -210,6 +212,8 @@ fn print_welcome<S: Storage>(
     println!("  POST {issuer}/token       token, every grant type");
     println!("  POST {issuer}/revoke      revocation (RFC 7009)");
     println!("  POST {issuer}/introspect  introspection (RFC 7662)");
+    println!("  POST {issuer}/device_authorization  device authorization (RFC 8628)");
+    println!("  GET  {issuer}/device      the device verification page (enter a user code)");
     println!("  GET  {issuer}/userinfo    UserInfo, also POST (OpenID Connect)");
     println!("  GET  {issuer}/jwks        signing keys of ID tokens and JWT access tokens (JWKS)");
     if server.registration_enabled() {
@@ -247,5 +251,10 @@ fn print_welcome<S: Storage>(
         let url = demo_client::authorization_url(issuer, DEMO_CLIENT, &scope, DEMO_VERIFIER);
         println!("\nOpen this URL in a browser, log in, and approve:\n\n  {url}\n");
         println!("The demo client's callback page then shows how to exchange the code.");
+    }
+    if setup.clients.iter().any(|c| c.client_id == setup::DEMO_CLI) {
+        println!(
+            "Or log in a device: cargo run --example device_cli -- {issuer} (then open {issuer}/device)"
+        );
     }
 }

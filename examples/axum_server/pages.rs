@@ -1,4 +1,4 @@
-//! The HTML pages the host owns: login, consent and errors.
+//! The HTML pages the host owns: login, consent, the device verification page and errors.
 //!
 //! Every page is sent with `X-Frame-Options: DENY` and `Content-Security-Policy:
 //! frame-ancestors 'none'` (no other site may frame them and trick a click on "Approve") and
@@ -7,7 +7,9 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use grantor::{AuthorizationRequest, OwnerId};
+use grantor::OwnerId;
+
+use super::sessions::Pending;
 
 use super::html::escape;
 
@@ -26,21 +28,19 @@ pub enum LoginReason {
 /// The login form: fields `username` and `password`, posted to `/login` with the CSRF token and
 /// the id of the waiting authorization request. The username is pre-filled with the request's
 /// `login_hint`, if it has one.
-pub fn login(
-    request: &AuthorizationRequest,
-    csrf: &str,
-    request_id: &str,
-    reason: LoginReason,
-) -> Response {
+pub fn login(request: &Pending, csrf: &str, request_id: &str, reason: LoginReason) -> Response {
     let notice = match reason {
         LoginReason::NoLogin => "",
         LoginReason::Failed => r#"<p class="error" role="alert">Wrong username or password.</p>"#,
         LoginReason::Again => "<p>The application asks you to log in again.</p>",
     };
-    let hint = request
-        .openid()
-        .and_then(|openid| openid.login_hint())
-        .unwrap_or_default();
+    let hint = match request {
+        Pending::Code(request) => request
+            .openid()
+            .and_then(|openid| openid.login_hint())
+            .unwrap_or_default(),
+        Pending::Device(_) => "",
+    };
     let body = format!(
         r#"<h1>Log in</h1>
 <p>to continue to <b>{client}</b>.</p>
@@ -63,12 +63,7 @@ pub fn login(
 /// The consent page: the client's name, the requested scopes as pre-checked checkboxes named
 /// `scope`, and two buttons named `decision` (`approve`, `deny`). An approval is remembered
 /// for the session's life (see [`app`](super::app)).
-pub fn consent(
-    request: &AuthorizationRequest,
-    user: &OwnerId,
-    csrf: &str,
-    request_id: &str,
-) -> Response {
+pub fn consent(request: &Pending, user: &OwnerId, csrf: &str, request_id: &str) -> Response {
     let scopes: String = request
         .scope()
         .iter()
@@ -91,18 +86,34 @@ pub fn consent(
             format!("<p>For these APIs:</p>\n<ul>{items}</ul>\n")
         }
     };
-    let destination = url::Url::parse(request.redirect_uri())
-        .ok()
-        .and_then(|url| url.host_str().map(str::to_owned))
-        .unwrap_or_default();
+    // Where the answer goes: back to the client's redirect URI, or to the device that showed
+    // the code (RFC 8628 §5.4: say so, since the user did not start this in the browser).
+    let destination = match request {
+        Pending::Code(request) => {
+            let host = url::Url::parse(request.redirect_uri())
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_owned))
+                .unwrap_or_default();
+            format!(
+                "You will be sent back to <b>{}</b>. If you approve, {} will not ask again \
+                 while you stay logged in.",
+                escape(&host),
+                escape(request.client().name())
+            )
+        }
+        Pending::Device(request) => format!(
+            "Approve only if the device in front of you shows the code <b>{}</b>: it will be \
+             signed in to your account.",
+            escape(request.user_code())
+        ),
+    };
     let body = format!(
         r#"<h1>{client} wants access to your account</h1>
 <p>Signed in as <b>{user}</b>. Uncheck what you do not want to share.</p>
 <form method="post" action="/consent">
   <input type="hidden" name="csrf" value="{csrf}">
   <input type="hidden" name="request" value="{request_id}">
-{scopes}{resources}  <p>You will be sent back to <b>{destination}</b>. If you approve, {client} will not ask
-  again while you stay logged in.</p>
+{scopes}{resources}  <p>{destination}</p>
   <button name="decision" value="approve">Approve</button>
   <button name="decision" value="deny" class="secondary">Deny</button>
 </form>"#,
@@ -110,9 +121,43 @@ pub fn consent(
         user = escape(user.as_str()),
         csrf = escape(csrf),
         request_id = escape(request_id),
-        destination = escape(&destination),
     );
     page(StatusCode::OK, "Authorize", &body)
+}
+
+/// The device verification page (RFC 8628 §3.3): a form with the `user_code` field, pre-filled
+/// from `verification_uri_complete`, posted to `/device` with the CSRF token. `notice` says
+/// why the code was refused, if it was.
+pub fn device(user_code: &str, csrf: &str, notice: Option<&str>) -> Response {
+    let notice = notice
+        .map(|notice| format!(r#"<p class="error" role="alert">{}</p>"#, escape(notice)))
+        .unwrap_or_default();
+    let body = format!(
+        r#"<h1>Connect a device</h1>
+<p>Enter the code your device shows.</p>
+{notice}
+<form method="post" action="/device">
+  <input type="hidden" name="csrf" value="{csrf}">
+  <label>Code <input name="user_code" value="{user_code}" autocomplete="off" autocapitalize="characters" required autofocus></label>
+  <button>Continue</button>
+</form>"#,
+        csrf = escape(csrf),
+        user_code = escape(user_code),
+    );
+    page(StatusCode::OK, "Connect a device", &body)
+}
+
+/// The page after a device request was answered on the consent page.
+pub fn device_answered(approved: bool, client: &str) -> Response {
+    if approved {
+        let message = format!("{client} is signed in. You can return to your device.");
+        let body = format!("<h1>Device connected</h1>\n<p>{}</p>", escape(&message));
+        page(StatusCode::OK, "Device connected", &body)
+    } else {
+        let message = format!("{client} was not allowed to access your account.");
+        let body = format!("<h1>Device not allowed</h1>\n<p>{}</p>", escape(&message));
+        page(StatusCode::OK, "Device not allowed", &body)
+    }
 }
 
 /// An error page: what went wrong and what the user can do.

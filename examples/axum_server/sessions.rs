@@ -20,7 +20,7 @@ use std::time::Duration;
 use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use grantor::{AuthorizationRequest, OwnerId, Timestamp};
+use grantor::{AuthorizationRequest, Client, DeviceRequest, OwnerId, ScopeSet, Timestamp};
 use subtle::ConstantTimeEq;
 
 /// The session cookie's name.
@@ -72,11 +72,50 @@ struct Entry {
     last_seen: Timestamp,
 }
 
-/// A waiting authorization request, taken out of its session by [`Sessions::take`]: answer it,
-/// or give it back with [`Sessions::put_back`].
+/// What waits for the user's answer: an authorization request of the code flow, or a device
+/// request whose user code was entered on `/device` (RFC 8628). Both go through the same
+/// login and consent pages.
+// Most waiting requests are authorization requests; boxing them would cost an allocation each
+// for the rarer, smaller device requests' sake.
+#[allow(clippy::large_enum_variant)]
+pub enum Pending {
+    /// A validated authorization request.
+    Code(AuthorizationRequest),
+    /// A pending device request.
+    Device(DeviceRequest),
+}
+
+impl Pending {
+    /// The client asking.
+    pub fn client(&self) -> &Client {
+        match self {
+            Self::Code(request) => request.client(),
+            Self::Device(request) => request.client(),
+        }
+    }
+
+    /// The scope to ask the user about.
+    pub fn scope(&self) -> &ScopeSet {
+        match self {
+            Self::Code(request) => request.scope(),
+            Self::Device(request) => request.scope(),
+        }
+    }
+
+    /// The resources (RFC 8707) the tokens will be for.
+    pub fn resources(&self) -> &[String] {
+        match self {
+            Self::Code(request) => request.resources(),
+            Self::Device(request) => request.resources(),
+        }
+    }
+}
+
+/// A waiting request, taken out of its session by [`Sessions::take`]: answer it, or give it
+/// back with [`Sessions::put_back`].
 pub struct Held {
     /// The validated request.
-    pub request: AuthorizationRequest,
+    pub request: Pending,
     /// Its id in the session, which the pages' forms post back.
     pub id: String,
     created: Timestamp,
@@ -85,6 +124,15 @@ pub struct Held {
 impl Held {
     /// A request to keep under a new id, from `now`.
     pub fn new(request: AuthorizationRequest, now: Timestamp) -> Self {
+        Self::of(Pending::Code(request), now)
+    }
+
+    /// A device request to keep under a new id, from `now`.
+    pub fn device(request: DeviceRequest, now: Timestamp) -> Self {
+        Self::of(Pending::Device(request), now)
+    }
+
+    fn of(request: Pending, now: Timestamp) -> Self {
         Self {
             request,
             id: random_id(),

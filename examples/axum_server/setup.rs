@@ -32,7 +32,7 @@
 //! | `client_secret` | the secret of a confidential client; absent: a public client, which must use PKCE |
 //! | `name` | the name shown on the login and consent pages (default: the id) |
 //! | `redirect_uris` | the registered redirect URIs (needed by the code and implicit grants) |
-//! | `grant_types` | grant type names (default `authorization_code` and `refresh_token`) |
+//! | `grant_types` | grant type names (default `authorization_code` and `refresh_token`; `urn:ietf:params:oauth:grant-type:device_code` for a device, RFC 8628) |
 //! | `scopes` | the scopes the client may request; a request that names none gets all of them. Add `openid` for OpenID Connect |
 //! | `response_types` | the response types the client may ask for, e.g. `"code"`, `"code id_token"` (default: those its grant types imply) |
 //! | `id_token_signed_response_alg` | how its ID tokens are signed: `RS256` (default), `PS256`, `ES256` or `EdDSA` |
@@ -287,6 +287,10 @@ pub type Reserved = serde::de::IgnoredAny;
 
 /// The demo client's id.
 pub const DEMO_CLIENT: &str = "demo-app";
+/// The device-flow demo client's id (`examples/device_cli.rs`).
+pub const DEMO_CLI: &str = "demo-cli";
+/// The grant type of device-code polling (RFC 8628), as client entries name it.
+pub const DEVICE_CODE_GRANT_TYPE: &str = grantor::grant::DEVICE_CODE_GRANT_TYPE;
 /// The demo client's PKCE code verifier, for the authorization URL printed at startup and the
 /// callback page. A real client makes a fresh random verifier for every request.
 pub const DEMO_VERIFIER: &str = "demo-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
@@ -303,20 +307,33 @@ impl Setup {
     }
 
     /// The built-in demo: one public OpenID Connect client whose redirect URI is this
-    /// server's `/callback` page, one user with a name and an email address, `/api/me` and
+    /// server's `/callback` page, one public device-flow client (`demo-cli`), one user with a name and an email address, `/api/me` and
     /// the resource server example's notes API as resources with JWT access tokens, and open
     /// registration.
     pub fn demo(issuer: &str) -> Self {
         Self {
-            clients: vec![ClientEntry {
-                client_id: DEMO_CLIENT.to_owned(),
-                name: Some("Demo App".to_owned()),
-                redirect_uris: vec![format!("{issuer}/callback")],
-                scopes: ["openid", "profile", "email", "messages"]
-                    .map(String::from)
-                    .to_vec(),
-                ..ClientEntry::default()
-            }],
+            clients: vec![
+                ClientEntry {
+                    client_id: DEMO_CLIENT.to_owned(),
+                    name: Some("Demo App".to_owned()),
+                    redirect_uris: vec![format!("{issuer}/callback")],
+                    scopes: ["openid", "profile", "email", "messages"]
+                        .map(String::from)
+                        .to_vec(),
+                    ..ClientEntry::default()
+                },
+                // `examples/device_cli.rs`: a public client of the device grant (RFC 8628).
+                ClientEntry {
+                    client_id: DEMO_CLI.to_owned(),
+                    name: Some("Demo CLI".to_owned()),
+                    grant_types: Some(vec![
+                        DEVICE_CODE_GRANT_TYPE.to_owned(),
+                        "refresh_token".to_owned(),
+                    ]),
+                    scopes: ["openid", "profile"].map(String::from).to_vec(),
+                    ..ClientEntry::default()
+                },
+            ],
             users: vec![UserEntry {
                 username: DEMO_USER.0.to_owned(),
                 password: DEMO_USER.1.to_owned(),

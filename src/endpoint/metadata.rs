@@ -6,7 +6,8 @@
 //! the registered grants (the `password` grant only with an authenticator, `refresh_token`
 //! only when refresh tokens are issued, a host's extension grants), `plain` PKCE only when
 //! enabled, `iss` support (RFC 9207) only when it is on, `registration_endpoint` (RFC 7591)
-//! only when registration is open.
+//! only when registration is open, `device_authorization_endpoint` (RFC 8628) only when the
+//! device grant is registered.
 //!
 //! Endpoint URLs default to the issuer followed by `/authorize`, `/token`, `/revoke` and
 //! `/introspect`; hosts that mount the routes elsewhere say where with
@@ -70,6 +71,8 @@ pub(crate) fn document<S: Storage>(server: &Server<S>) -> serde_json::Value {
         userinfo_endpoint: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         registration_endpoint: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        device_authorization_endpoint: Option<&'a str>,
         scopes_supported: Vec<&'a str>,
         response_types_supported: Vec<&'static str>,
         response_modes_supported: Vec<&'static str>,
@@ -128,6 +131,9 @@ pub(crate) fn document<S: Storage>(server: &Server<S>) -> serde_json::Value {
         registration_endpoint: server
             .registration_enabled()
             .then_some(config.registration_endpoint()),
+        device_authorization_endpoint: server
+            .device_flow_enabled()
+            .then_some(config.device_authorization_endpoint()),
         // Always present (C-MD-1): the configured list, else the scopes every user token gets,
         // with `openid` on an OpenID Provider. RFC 8414 §2 lets a server leave some of its
         // scopes unlisted.

@@ -4,6 +4,7 @@
 
 pub(crate) mod authorize;
 pub(crate) mod bearer;
+pub(crate) mod device;
 pub(crate) mod introspect;
 pub(crate) mod metadata;
 mod presented;

@@ -11,13 +11,15 @@
 //! the same revocation.
 //!
 //! The built-in grants: [`AuthorizationCodeGrant`], [`RefreshTokenGrant`],
-//! [`ClientCredentialsGrant`] and [`PasswordGrant`] (registered with an
-//! [`Authenticator`](crate::Authenticator)), and, registered by the host with its policy,
-//! [`TokenExchangeGrant`] (RFC 8693). The implicit grant has no token request; the
+//! [`ClientCredentialsGrant`], [`PasswordGrant`] (registered with an
+//! [`Authenticator`](crate::Authenticator)), and, registered by the host,
+//! [`DeviceCodeGrant`] (RFC 8628) and [`TokenExchangeGrant`] (RFC 8693, with its policy). The
+//! implicit grant has no token request; the
 //! authorization endpoint issues its token through the same issuing step.
 
 mod authorization_code;
 mod client_credentials;
+pub(crate) mod device;
 mod issue;
 mod password;
 mod refresh_token;
@@ -30,6 +32,10 @@ use http::{HeaderMap, Method, Uri};
 
 pub use authorization_code::AuthorizationCodeGrant;
 pub use client_credentials::ClientCredentialsGrant;
+pub use device::{
+    DEVICE_CODE, DEVICE_CODE_GRANT_TYPE, DeviceCodeGrant, USER_CODE, USER_CODE_ALPHABET,
+    USER_CODE_LENGTH,
+};
 pub use issue::{Issue, Issuer, Minter};
 pub use password::PasswordGrant;
 pub use refresh_token::RefreshTokenGrant;

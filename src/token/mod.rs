@@ -23,7 +23,7 @@ pub use response::{TokenContext, TokenResponse};
 pub use token_type::{Confirmation, ConfirmationMethod, TokenType};
 
 /// 256 random bits, base64url without padding (43 characters).
-fn random_secret() -> String {
+pub(crate) fn random_secret() -> String {
     // `fill` draws the bytes in bulk; `random::<[u8; N]>()` would draw them one at a time.
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes[..]);

@@ -1,5 +1,6 @@
-//! The OpenID Connect code flow in a real browser: headless Chromium driven through chromedriver
-//! (WebDriver) with fantoccini, against the example's router listening on a free localhost port.
+//! The OpenID Connect code flow, and the device flow's verification page, in a real browser:
+//! headless Chromium driven through chromedriver (WebDriver) with fantoccini, against the
+//! example's router listening on a free localhost port.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). Without them the
 //! test says it was skipped and passes.
@@ -17,7 +18,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 
 use super::axum_server::demo_client::authorization_url;
 use super::axum_server::setup::{DEMO_CLIENT, DEMO_USER, DEMO_VERIFIER};
-use super::{api_me, exchange, get_json, query_param, start, verify_id_token};
+use super::{api_me, device, exchange, get_json, query_param, start, verify_id_token};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -146,6 +147,74 @@ async fn code_flow_in_headless_chromium() {
     let tokens = exchange(&router, &code, DEMO_VERIFIER).await;
     assert!(tokens["id_token"].is_string());
 
+    browser.close().await.unwrap();
+}
+
+// C-DV-1, C-DV-2: the device flow's verification page in a real browser: the user types the
+// code (lower case, without the hyphen), logs in, approves on the consent page, and the
+// device's next poll gets the tokens.
+#[tokio::test]
+async fn device_code_entry_in_headless_chromium() {
+    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "browser test skipped: chromium/chromedriver not installed"
+        );
+        return;
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (router, _clock) = start(&base).await;
+    let server = router.clone();
+    tokio::spawn(async move { axum::serve(listener, server).await });
+
+    let codes = device::device_authorization(&router).await;
+    let device_code = codes["device_code"].as_str().unwrap();
+    let typed = codes["user_code"]
+        .as_str()
+        .unwrap()
+        .replace('-', "")
+        .to_lowercase();
+
+    let driver = Chromedriver::start().await;
+    let browser = driver.session().await;
+    browser
+        .goto(codes["verification_uri"].as_str().unwrap())
+        .await
+        .unwrap();
+    find(&browser, "input[name=user_code]")
+        .await
+        .send_keys(&typed)
+        .await
+        .unwrap();
+    find(&browser, "form button").await.click().await.unwrap();
+    find(&browser, "input[name=username]")
+        .await
+        .send_keys(DEMO_USER.0)
+        .await
+        .unwrap();
+    find(&browser, "input[name=password]")
+        .await
+        .send_keys(DEMO_USER.1)
+        .await
+        .unwrap();
+    find(&browser, "form button").await.click().await.unwrap();
+    let approve = find(&browser, "button[name=decision][value=approve]").await;
+    assert_eq!(
+        find(&browser, "h1").await.text().await.unwrap(),
+        "Demo CLI wants access to your account"
+    );
+    approve.click().await.unwrap();
+    browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath("//h1[text()='Device connected']"))
+        .await
+        .unwrap();
+
+    let (status, tokens) = device::poll(&router, device_code).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert!(tokens["id_token"].is_string());
     browser.close().await.unwrap();
 }
 

@@ -417,8 +417,17 @@ async fn the_sample_config_loads() {
     let ids: Vec<&str> = clients.iter().map(|c| c.id().as_str()).collect();
     assert_eq!(
         ids,
-        ["demo-app", "billing-service", "legacy-cli", "team-wiki"]
+        [
+            "demo-app",
+            "billing-service",
+            "legacy-cli",
+            "team-wiki",
+            "living-room-tv"
+        ]
     );
+    // A device client (RFC 8628) by its grant type's URN.
+    assert!(clients[4].allows_grant(&grantor::grant::DeviceCodeGrant::grant_type()));
+    assert!(!clients[4].is_confidential());
     assert!(!clients[0].is_confidential());
     assert!(clients[0].allowed_scopes().contains("openid"));
     assert!(clients[1].is_confidential());

@@ -2,7 +2,8 @@
 //! Connect (ID tokens, UserInfo, discovery, `prompt` and `max_age`, remembered consent, the keys
 //! file), and every bad input of its login and consent pages (`flows`), and the OpenID Connect
 //! code flow in a real, headless Chromium (`browser`, skipped when Chromium is not installed),
-//! and `examples/resource_server.rs` checking the example's JWT access tokens (`jwt_api`).
+//! `examples/resource_server.rs` checking the example's JWT access tokens (`jwt_api`), and the
+//! device authorization grant through `/device_authorization` and the `/device` page (`device`).
 
 #[path = "../../examples/axum_server/main.rs"]
 #[allow(dead_code)]
@@ -12,6 +13,7 @@ mod axum_server;
 mod resource_server;
 
 mod browser;
+mod device;
 mod exchange;
 mod flows;
 mod jwt_api;
