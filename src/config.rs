@@ -56,6 +56,7 @@ pub struct Config {
     pub(crate) device_poll_interval: Duration,
     pub(crate) device_user_code_attempts: u32,
     pub(crate) device_user_code_window: Duration,
+    pub(crate) device_user_code_budget: u32,
 }
 
 impl Config {
@@ -98,6 +99,7 @@ impl Config {
                 device_poll_interval: Duration::from_secs(5),
                 device_user_code_attempts: 10,
                 device_user_code_window: Duration::from_secs(600),
+                device_user_code_budget: 1_000,
             },
         }
     }
@@ -299,6 +301,7 @@ impl fmt::Debug for Config {
             .field("device_poll_interval", &self.device_poll_interval)
             .field("device_user_code_attempts", &self.device_user_code_attempts)
             .field("device_user_code_window", &self.device_user_code_window)
+            .field("device_user_code_budget", &self.device_user_code_budget)
             .finish_non_exhaustive()
     }
 }
@@ -389,8 +392,15 @@ impl ConfigBuilder {
         /// [`device_user_code_window`](Self::device_user_code_window) before every entry from
         /// it is refused, the right code included (C-DV-3; default 10).
         device_user_code_attempts: u32;
-        /// The sliding window over which wrong user codes are counted (default 600 s).
+        /// The sliding window over which wrong user codes are counted (default 600 s; at least
+        /// the device code lifetime, so that a code's whole life is covered).
         device_user_code_window: Duration;
+        /// How many wrong user codes the server takes from all keys together within the window
+        /// before every entry is refused (default 1,000): the bound on guessing when an
+        /// attacker has many addresses. With `n` live codes, the chance that the budget finds
+        /// one is about `budget × n / 20⁸` (1,000 live codes: 1 in 26,000). Counted by each
+        /// instance of a fleet.
+        device_user_code_budget: u32;
     }
 
     /// Space-delimited scopes added to every user token, e.g. `"basic"` (C-SC-2).
@@ -582,6 +592,15 @@ impl ConfigBuilder {
         if config.code_lifetime.as_secs() == 0 || config.code_lifetime > MAX_CODE_LIFETIME {
             return Err(Error::config(
                 "the code lifetime must be between 1 s and 10 min",
+            ));
+        }
+        if config.device_user_code_attempts == 0
+            || config.device_user_code_budget == 0
+            || config.device_user_code_window < config.device_code_lifetime
+        {
+            return Err(Error::config(
+                "user-code entry needs at least one attempt per key and overall, counted over \
+                 a window at least as long as the device code lifetime (C-DV-3)",
             ));
         }
         if config.access_token_lifetime.as_secs() == 0

@@ -396,11 +396,7 @@ async fn user_codes_are_entered_case_insensitively_with_or_without_separators() 
 // code is refused until the oldest wrong one leaves the window; an unknown code says only so.
 #[tokio::test]
 async fn wrong_user_codes_are_limited() {
-    // Codes live longer than the window here, so that the window's end can be seen.
-    let fx = fixture_with(MemoryStorage::new(), |c| {
-        c.device_code_lifetime(Duration::from_secs(1800))
-    })
-    .await;
+    let fx = fixture().await;
     let (_, user_code) = start(&fx, "read").await;
     for attempt in 0..10 {
         let wrong = if attempt % 2 == 0 {
@@ -423,21 +419,62 @@ async fn wrong_user_codes_are_limited() {
         matches!(error, DeviceError::TooManyAttempts { retry_after: 590 }),
         "{error:?}"
     );
-    // Another key is not affected.
-    assert!(
-        fx.server
-            .device_request(&user_code, "203.0.113.9")
-            .await
-            .is_ok()
-    );
-    // Once the first wrong attempt leaves the 600 s window, one more attempt is allowed.
+    // Another key is not affected, and a right code costs it no attempt.
+    for _ in 0..12 {
+        assert!(
+            fx.server
+                .device_request(&user_code, "203.0.113.9")
+                .await
+                .is_ok()
+        );
+    }
+    // Once the first wrong attempt leaves the 600 s window, one more attempt is allowed (the
+    // first code has expired by then: a new one).
     fx.advance(589);
     assert!(matches!(
         fx.server.device_request(&user_code, ADDR).await,
         Err(DeviceError::TooManyAttempts { retry_after: 1 })
     ));
     fx.advance(1);
-    assert!(fx.server.device_request(&user_code, ADDR).await.is_ok());
+    let (_, fresh) = start(&fx, "read").await;
+    assert!(fx.server.device_request(&fresh, ADDR).await.is_ok());
+}
+
+// C-DV-3: an attacker with many addresses meets the server's budget: once the wrong codes of
+// all keys together reach it, every entry is refused, the right code included, until the
+// oldest leaves the window. A window shorter than the codes' lifetime is refused.
+#[tokio::test]
+async fn the_servers_budget_bounds_guessing_from_many_keys() {
+    let fx = fixture_with(MemoryStorage::new(), |c| c.device_user_code_budget(3)).await;
+    let (_, user_code) = start(&fx, "read").await;
+    for key in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
+        let error = fx.server.device_request("BCDF-GHJK", key).await.unwrap_err();
+        assert!(matches!(error, DeviceError::UnknownCode), "{error:?}");
+    }
+    let error = fx
+        .server
+        .device_request(&user_code, "198.51.100.4")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, DeviceError::TooManyAttempts { retry_after: 600 }),
+        "{error:?}"
+    );
+    fx.advance(600);
+    let (_, fresh) = start(&fx, "read").await;
+    assert!(fx.server.device_request(&fresh, "198.51.100.4").await.is_ok());
+
+    let short = grantor::Config::builder(ISSUER)
+        .device_code_lifetime(Duration::from_secs(1800))
+        .device_user_code_window(Duration::from_secs(600))
+        .build();
+    assert!(short.is_err());
+    for bad in [
+        grantor::Config::builder(ISSUER).device_user_code_attempts(0).build(),
+        grantor::Config::builder(ISSUER).device_user_code_budget(0).build(),
+    ] {
+        assert!(bad.is_err());
+    }
 }
 
 // C-DV-1, C-DV-2: the resources named at the device authorization endpoint are the tokens'

@@ -508,8 +508,13 @@ async fn enter_device_code<S: Storage>(
     }
 }
 
-/// The caller's address, which wrong user codes are counted by; `unknown` when the server was
-/// not started with connection info (then every caller shares one count).
+/// The caller's address, which wrong user codes are counted by: an IPv4 address, or an IPv6
+/// address's /64 (one subscriber usually holds a whole /64, so counting single IPv6 addresses
+/// would give them 2⁶⁴ counts); `unknown` when the server was not started with connection info.
+/// Host's choice: behind a reverse proxy every caller has the proxy's address, so they would
+/// share one count: take the client's address from the proxy's header (`X-Forwarded-For`,
+/// checked against your proxy) instead. The server's own budget bounds guessing whatever the
+/// keys (`ConfigBuilder::device_user_code_budget`).
 struct Caller(String);
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
@@ -522,7 +527,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
         let address = parts
             .extensions
             .get::<ConnectInfo<std::net::SocketAddr>>()
-            .map(|ConnectInfo(address)| address.ip().to_string());
+            .map(|ConnectInfo(address)| match address.ip() {
+                std::net::IpAddr::V4(ip) => ip.to_string(),
+                std::net::IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
+                    // An IPv4 caller of a dual-stack listener.
+                    Some(v4) => v4.to_string(),
+                    None => {
+                        let [a, b, c, d, ..] = ip.segments();
+                        format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+                    }
+                },
+            });
         Ok(Self(address.unwrap_or_else(|| "unknown".to_owned())))
     }
 }

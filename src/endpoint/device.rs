@@ -223,38 +223,78 @@ impl From<Error> for DeviceError {
     }
 }
 
-/// Counts wrong user codes per key in a sliding window (C-DV-3). Kept in the server's memory:
-/// each instance of a fleet counts its own.
+/// Counts wrong user codes per key and overall in a sliding window (C-DV-3). Kept in the
+/// server's memory: each instance of a fleet counts its own.
+///
+/// An entry reserves its attempt before the code is looked up, under one lock, so that
+/// entries sent at once cannot all pass the check before any is counted; a right code gives
+/// its attempt back.
 #[derive(Debug, Default)]
 pub(crate) struct AttemptLimiter {
-    failures: Mutex<HashMap<String, VecDeque<Timestamp>>>,
+    state: Mutex<Attempts>,
 }
 
-/// How many keys the limiter tracks before it forgets those without recent failures.
-const TRACKED_KEYS: usize = 10_000;
+/// The attempts of the window: per key, and all of them (the global budget).
+#[derive(Debug, Default)]
+struct Attempts {
+    per_key: HashMap<String, VecDeque<Timestamp>>,
+    all: VecDeque<Timestamp>,
+}
+
+/// The limits an entry is checked against.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    per_key: u32,
+    budget: u32,
+    window: Duration,
+}
 
 impl AttemptLimiter {
-    /// `Some(retry_after)` when `key` has used up its attempts at `now`.
-    fn refused(&self, key: &str, now: Timestamp, limit: u32, window: Duration) -> Option<u64> {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let times = failures.get_mut(key)?;
-        while times.front().is_some_and(|t| t.after(window) <= now) {
+    /// Reserves an attempt of `key` at `now`, or `Err(retry_after)` when the key or the
+    /// server's budget has none left.
+    fn reserve(&self, key: &str, now: Timestamp, limits: Limits) -> Result<(), u64> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let live = |t: &Timestamp| t.after(limits.window) > now;
+        while state.all.front().is_some_and(|t| !live(t)) {
+            state.all.pop_front();
+        }
+        // Keys are forgotten once their attempts leave the window; those in it are at most
+        // the budget's, so the map stays small.
+        if state.per_key.len() > limits.budget as usize {
+            state.per_key.retain(|_, times| times.back().is_some_and(live));
+        }
+        let times = state.per_key.entry(key.to_owned()).or_default();
+        while times.front().is_some_and(|t| !live(t)) {
             times.pop_front();
         }
-        if times.len() < limit as usize {
-            return None;
+        let retry = |oldest: Option<&Timestamp>| {
+            oldest.map_or(1, |oldest| now.seconds_until(oldest.after(limits.window)).max(1))
+        };
+        if times.len() >= limits.per_key as usize {
+            return Err(retry(times.front()));
         }
-        let oldest = *times.front()?;
-        Some(now.seconds_until(oldest.after(window)).max(1))
+        times.push_back(now);
+        if state.all.len() >= limits.budget as usize {
+            if let Some(times) = state.per_key.get_mut(key) {
+                times.pop_back();
+            }
+            return Err(retry(state.all.front()));
+        }
+        state.all.push_back(now);
+        Ok(())
     }
 
-    /// Counts a wrong attempt of `key` at `now`.
-    fn fail(&self, key: &str, now: Timestamp, window: Duration) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if failures.len() >= TRACKED_KEYS && !failures.contains_key(key) {
-            failures.retain(|_, times| times.back().is_some_and(|t| t.after(window) > now));
+    /// Gives back the attempt `key` reserved at `now`: the code was right.
+    fn refund(&self, key: &str, now: Timestamp) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(times) = state.per_key.get_mut(key)
+            && let Some(at) = times.iter().rposition(|t| *t == now)
+        {
+            times.remove(at);
         }
-        failures.entry(key.to_owned()).or_default().push_back(now);
+        if let Some(at) = state.all.iter().rposition(|t| *t == now) {
+            state.all.remove(at);
+        }
     }
 }
 
@@ -266,19 +306,25 @@ pub(crate) async fn find<S: Storage>(
 ) -> Result<DeviceRequest, DeviceError> {
     let config = server.config();
     let now = server.now();
-    let (limit, window) = (
-        config.device_user_code_attempts,
-        config.device_user_code_window,
-    );
+    let limits = Limits {
+        per_key: config.device_user_code_attempts,
+        budget: config.device_user_code_budget,
+        window: config.device_user_code_window,
+    };
     let limiter = server.device_attempts();
-    if let Some(retry_after) = limiter.refused(key, now, limit, window) {
+    if let Err(retry_after) = limiter.reserve(key, now, limits) {
         return Err(DeviceError::TooManyAttempts { retry_after });
     }
-    match lookup(server, entered, now).await? {
-        Some(request) => Ok(request),
-        None => {
-            limiter.fail(key, now, window);
-            Err(DeviceError::UnknownCode)
+    match lookup(server, entered, now).await {
+        Ok(Some(request)) => {
+            limiter.refund(key, now);
+            Ok(request)
+        }
+        Ok(None) => Err(DeviceError::UnknownCode),
+        Err(error) => {
+            // A storage failure says nothing about the code: the attempt is not counted.
+            limiter.refund(key, now);
+            Err(error.into())
         }
     }
 }
