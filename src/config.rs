@@ -420,7 +420,9 @@ impl ConfigBuilder {
     /// family as without the window (C-TK-11). A zero `period` turns the window off.
     ///
     /// Keep the window short (seconds): within it, a stolen rotated token is as good as the
-    /// legitimate one.
+    /// legitimate one, and its answer starts a branch of the family that replay detection no
+    /// longer sees. For a public client, "the client it was issued to" is only its public
+    /// `client_id`: the window weakens rotation's theft detection for such clients most.
     ///
     /// ```
     /// use std::time::Duration;

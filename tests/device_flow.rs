@@ -448,7 +448,11 @@ async fn the_servers_budget_bounds_guessing_from_many_keys() {
     let fx = fixture_with(MemoryStorage::new(), |c| c.device_user_code_budget(3)).await;
     let (_, user_code) = start(&fx, "read").await;
     for key in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
-        let error = fx.server.device_request("BCDF-GHJK", key).await.unwrap_err();
+        let error = fx
+            .server
+            .device_request("BCDF-GHJK", key)
+            .await
+            .unwrap_err();
         assert!(matches!(error, DeviceError::UnknownCode), "{error:?}");
     }
     let error = fx
@@ -462,7 +466,12 @@ async fn the_servers_budget_bounds_guessing_from_many_keys() {
     );
     fx.advance(600);
     let (_, fresh) = start(&fx, "read").await;
-    assert!(fx.server.device_request(&fresh, "198.51.100.4").await.is_ok());
+    assert!(
+        fx.server
+            .device_request(&fresh, "198.51.100.4")
+            .await
+            .is_ok()
+    );
 
     let short = grantor::Config::builder(ISSUER)
         .device_code_lifetime(Duration::from_secs(1800))
@@ -470,8 +479,12 @@ async fn the_servers_budget_bounds_guessing_from_many_keys() {
         .build();
     assert!(short.is_err());
     for bad in [
-        grantor::Config::builder(ISSUER).device_user_code_attempts(0).build(),
-        grantor::Config::builder(ISSUER).device_user_code_budget(0).build(),
+        grantor::Config::builder(ISSUER)
+            .device_user_code_attempts(0)
+            .build(),
+        grantor::Config::builder(ISSUER)
+            .device_user_code_budget(0)
+            .build(),
     ] {
         assert!(bad.is_err());
     }

@@ -70,7 +70,7 @@ fn policy(request: &ExchangeRequest<'_>) -> Result<Allowance, OAuthError> {
     }
     let allowance = Allowance::new().scope(ScopeSet::parse("read").unwrap());
     Ok(match request.subject.token_type {
-        ExchangeTokenType::IdToken => allowance.beyond_subject(),
+        ExchangeTokenType::IdToken => allowance.scope_beyond_subject(),
         _ => allowance,
     })
 }
@@ -777,6 +777,23 @@ mod oidc {
             claims.get("act").is_none(),
             "C-TX-2: impersonation: {claims}"
         );
+        // C-TX-2: the policy lets the scope go beyond the ID token's (which has none), not the
+        // lifetime: 1,000 s later, the new token expires with the ID token.
+        assert_eq!(body["expires_in"], 3600);
+        fx.advance(1000);
+        let later = ok(
+            &fx,
+            &exchange_as(
+                (GATEWAY, GATEWAY_SECRET),
+                &[
+                    ("subject_token", &id_token),
+                    ("subject_token_type", ID_TOKEN_TYPE),
+                    ("resource", BILLING),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(later["expires_in"], 2600);
 
         // A JWT access token is not an ID token; nor is a tampered one.
         let at = text(&body, "access_token").to_owned();
@@ -842,4 +859,75 @@ mod oidc {
             serde_json::json!({ "sub": "ext-worker", "iss": OTHER_ISSUER })
         );
     }
+}
+
+/// A policy that allows every exchange within the subject's scope and lifetime.
+fn anything(_: &ExchangeRequest<'_>) -> Result<Allowance, OAuthError> {
+    Ok(Allowance::new())
+}
+
+// C-TX-2: a delegated token never loses its actor: exchanged again without an actor token
+// (impersonation) it keeps it; with one (delegation) the new actor comes first and the earlier
+// one is nested under it (RFC 8693 §4.1). The policy sees the subject's actor.
+#[tokio::test]
+async fn a_delegated_subject_keeps_its_chain_of_actors() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let policy = move |request: &ExchangeRequest<'_>| {
+        let actor = request
+            .subject
+            .actor
+            .as_ref()
+            .map(|actor| actor.sub.clone());
+        record.lock().unwrap().push(actor);
+        Ok(Allowance::new())
+    };
+    let fx = fixture_with(TokenExchangeGrant::new(policy), |c| c).await;
+    let subject = alice(&fx).await;
+    let actor = gateway_token(&fx).await;
+    let with_actor = [
+        ("actor_token", actor.as_str()),
+        ("actor_token_type", ACCESS_TOKEN_TYPE),
+    ];
+    let delegated = ok(&fx, &exchange(&subject, &with_actor)).await;
+    let delegated = text(&delegated, "access_token").to_owned();
+    assert_eq!(
+        introspect(&fx, &delegated).await["act"],
+        serde_json::json!({ "sub": GATEWAY })
+    );
+
+    let again = ok(&fx, &exchange(&delegated, &[])).await;
+    let again = introspect(&fx, text(&again, "access_token")).await;
+    assert_eq!(again["sub"], "alice");
+    assert_eq!(again["act"], serde_json::json!({ "sub": GATEWAY }));
+
+    let chained = ok(&fx, &exchange(&delegated, &with_actor)).await;
+    let chained = introspect(&fx, text(&chained, "access_token")).await;
+    assert_eq!(
+        chained["act"],
+        serde_json::json!({ "sub": GATEWAY, "act": { "sub": GATEWAY } })
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [None, Some(GATEWAY.to_owned()), Some(GATEWAY.to_owned())]
+    );
+}
+
+// C-TX-1: an app token of another client is not exchanged (it stands for no owner, and the
+// token issued for it would hide whose it was); a client's own app token is.
+#[tokio::test]
+async fn an_app_token_of_another_client_is_refused() {
+    let fx = fixture_with(TokenExchangeGrant::new(anything), |c| c).await;
+    let app_token = gateway_token(&fx).await;
+    let pairs = [
+        ("subject_token", app_token.as_str()),
+        ("subject_token_type", ACCESS_TOKEN_TYPE),
+    ];
+    let response = refused(&fx, &exchange_as((STRANGER, STRANGER_SECRET), &pairs)).await;
+    assert_error(&response, 400, "invalid_grant");
+    let own = ok(&fx, &exchange_as((GATEWAY, GATEWAY_SECRET), &pairs)).await;
+    let seen = introspect(&fx, text(&own, "access_token")).await;
+    assert_eq!(seen["client_id"], GATEWAY);
+    assert!(seen.get("sub").is_none());
 }

@@ -450,7 +450,7 @@ impl Setup {
                     let allowance = Allowance::new().scope(scopes.clone());
                     // An ID token carries no scope: the rule's scopes are granted explicitly.
                     match request.subject.token_type {
-                        ExchangeTokenType::IdToken => allowance.beyond_subject(),
+                        ExchangeTokenType::IdToken => allowance.scope_beyond_subject(),
                         _ => allowance,
                     }
                 })

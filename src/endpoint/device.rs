@@ -83,18 +83,23 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
     let grant = GrantId::generate();
     let device_code = crate::token::random_secret();
     let device_digest = Digest::of(&device_code);
-    // A collision with a live user code is improbable; drawing again makes it impossible.
-    let mut user_code = device::generate_user_code();
-    for _ in 0..4 {
+    // A collision with a kept user code is improbable (20⁸ codes); five draws that all
+    // collide mean the code space is crowded, and the request fails rather than reuse one.
+    let mut user_code = None;
+    for _ in 0..5 {
+        let drawn = device::generate_user_code();
         let taken = server
             .storage()
-            .record(USER_CODE, &Digest::of(&user_code))
+            .record(USER_CODE, &Digest::of(&drawn))
             .await?;
-        match taken {
-            Some(record) if record.is_live(now) => user_code = device::generate_user_code(),
-            _ => break,
+        if taken.is_none() {
+            user_code = Some(drawn);
+            break;
         }
     }
+    let user_code = user_code.ok_or_else(|| {
+        Error::other("no free user code after five draws: too many device requests are kept")
+    })?;
     let data = DeviceRecord {
         client_id: client.id().as_str().to_owned(),
         scope,
@@ -140,8 +145,9 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
 
 /// A pending device authorization request, found by its user code on the host's verification
 /// page: show the user the client and the scope, then
-/// [approve](crate::Server::approve_device) or [deny](crate::Server::deny_device) it.
-#[derive(Debug, Clone)]
+/// [approve](crate::Server::approve_device) or [deny](crate::Server::deny_device) it. Its
+/// `Debug` leaves the user code out: it is what authorizes the device while it waits.
+#[derive(Clone)]
 pub struct DeviceRequest {
     client: Client,
     scope: ScopeSet,
@@ -149,6 +155,17 @@ pub struct DeviceRequest {
     user_code: String,
     device: Digest,
     expires_at: Timestamp,
+}
+
+impl fmt::Debug for DeviceRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceRequest")
+            .field("client", self.client.id())
+            .field("scope", &self.scope)
+            .field("resources", &self.resources)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DeviceRequest {
@@ -261,14 +278,18 @@ impl AttemptLimiter {
         // Keys are forgotten once their attempts leave the window; those in it are at most
         // the budget's, so the map stays small.
         if state.per_key.len() > limits.budget as usize {
-            state.per_key.retain(|_, times| times.back().is_some_and(live));
+            state
+                .per_key
+                .retain(|_, times| times.back().is_some_and(live));
         }
         let times = state.per_key.entry(key.to_owned()).or_default();
         while times.front().is_some_and(|t| !live(t)) {
             times.pop_front();
         }
         let retry = |oldest: Option<&Timestamp>| {
-            oldest.map_or(1, |oldest| now.seconds_until(oldest.after(limits.window)).max(1))
+            oldest.map_or(1, |oldest| {
+                now.seconds_until(oldest.after(limits.window)).max(1)
+            })
         };
         if times.len() >= limits.per_key as usize {
             return Err(retry(times.front()));

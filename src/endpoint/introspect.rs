@@ -115,7 +115,7 @@ fn active(kind: TokenKind, record: &TokenRecord, issuer: &str) -> serde_json::Va
         scope: record.scope.to_string(),
         client_id: record.client_id.as_str(),
         sub: record.owner.as_ref().map(|owner| owner.as_str()),
-        aud: match record.resources.as_slice() {
+        aud: match &record.resources[..] {
             [] => None,
             [one] => Some(Audience::One(one)),
             many => Some(Audience::Many(many)),
@@ -125,7 +125,7 @@ fn active(kind: TokenKind, record: &TokenRecord, issuer: &str) -> serde_json::Va
             TokenKind::Refresh => "refresh_token",
         },
         cnf: record.confirmation.as_ref(),
-        act: record.actor.as_ref(),
+        act: record.actor.as_deref(),
         exp: record.expires_at.as_secs(),
         iat: record.issued_at.as_secs(),
         iss: issuer,

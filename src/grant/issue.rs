@@ -242,11 +242,11 @@ impl<'a> Issuer<'a> {
                 .map_or(now.after(lifetime), |at| at.min(now.after(lifetime))),
         );
         access.confirmation = issue.confirmation;
-        access.actor = issue.actor;
+        access.actor = issue.actor.map(Box::new);
         let refresh_resources = issue
             .refresh_resources
             .unwrap_or_else(|| issue.resources.clone());
-        access.resources = issue.resources;
+        access.resources = issue.resources.into();
         // The OpenID context goes with each token whose scope holds `openid`: a refresh token
         // keeps it even when the access token of a narrowed refresh does not (C-OI-6).
         let context = issue.openid.filter(|_| access.owner.is_some());
@@ -282,7 +282,7 @@ impl<'a> Issuer<'a> {
             // yields are bound too, and their ID tokens tell the same authentication.
             record.confirmation = access.confirmation.clone();
             record.openid = refresh_openid;
-            record.resources = refresh_resources;
+            record.resources = refresh_resources.into();
             let secret = RefreshToken::generate();
             let record = ExchangeRecord::new(
                 ExchangeKind::REFRESH_TOKEN,

@@ -103,7 +103,7 @@ impl<S: Storage> Grant<S> for RefreshTokenGrant {
                 let mut issue = Issue::new(old.owner.clone(), scope)
                     .refresh_scope(old.scope.clone())
                     .for_resources(resources)
-                    .refresh_resources(old.resources.clone())
+                    .refresh_resources(old.resources.to_vec())
                     .in_grant(record.grant)
                     .with_refresh_token(rotate);
                 // A bound grant stays bound: its new tokens are bound to the same key.
@@ -122,14 +122,14 @@ impl<S: Storage> Grant<S> for RefreshTokenGrant {
                 Ok(match retry {
                     // The token stays spent, with one more grace answer counted.
                     Some(rotation) => {
-                        data.rotation = Some(Rotation {
+                        data.rotation = Some(Box::new(Rotation {
                             retries: rotation.retries.saturating_add(1),
                             ..rotation
-                        });
+                        }));
                         decision.with_record(record.with_data(RecordData::new(data)))
                     }
                     None if rotated => {
-                        data.rotation = Some(Rotation::new(now));
+                        data.rotation = Some(Box::new(Rotation::new(now)));
                         decision.with_record(
                             record
                                 .spend(record.expires_at)
@@ -168,7 +168,7 @@ impl Grace {
             return Ok(None);
         }
         let data: Cow<'_, TokenRecord> = record.data.get()?;
-        Ok(data.rotation.filter(|rotation| {
+        Ok(data.rotation.as_deref().copied().filter(|rotation| {
             data.client_id == *client.id()
                 && now < rotation.at.after(period)
                 && rotation.retries < self.retries

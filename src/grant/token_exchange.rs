@@ -110,6 +110,9 @@ pub struct ExchangeToken {
     pub audience: Vec<String>,
     /// When it expires.
     pub expires_at: Timestamp,
+    /// Who acted for the subject, when the token was itself delegated (an access token of
+    /// this server issued by an earlier exchange): a policy may refuse to delegate further.
+    pub actor: Option<Actor>,
     /// The grant family of an access token of this server.
     grant: Option<GrantId>,
 }
@@ -130,6 +133,7 @@ impl ExchangeToken {
             client_id: None,
             scope: ScopeSet::new(),
             audience: Vec::new(),
+            actor: None,
             expires_at,
             grant: None,
         }
@@ -207,14 +211,16 @@ pub struct ExchangeRequest<'a> {
 
 /// What an [`ExchangePolicy`] allows for one exchange. By default: the resources asked for,
 /// the scope asked for (or the subject's), the configured lifetime; always within the
-/// subject's scope and lifetime unless [`beyond_subject`](Self::beyond_subject).
+/// subject's scope and lifetime unless [`scope_beyond_subject`](Self::scope_beyond_subject)
+/// or [`outlive_subject`](Self::outlive_subject).
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Allowance {
     scope: Option<ScopeSet>,
     resources: Option<Vec<String>>,
     lifetime: Option<Duration>,
-    beyond_subject: bool,
+    scope_beyond_subject: bool,
+    outlive_subject: bool,
 }
 
 impl Allowance {
@@ -237,17 +243,29 @@ impl Allowance {
     }
 
     /// The new token's lifetime, instead of the configured one (still no longer than the
-    /// subject's, unless [`beyond_subject`](Self::beyond_subject)).
+    /// subject's, unless [`outlive_subject`](Self::outlive_subject)).
     pub fn lifetime(mut self, lifetime: Duration) -> Self {
         self.lifetime = Some(lifetime);
         self
     }
 
-    /// Lets the new token have scope the subject token does not have, and outlive it (C-TX-2:
-    /// only when the policy says so).
-    pub fn beyond_subject(mut self) -> Self {
-        self.beyond_subject = true;
+    /// Lets the new token have scope the subject token does not have (C-TX-2: only when the
+    /// policy says so), e.g. for an ID token, which carries none.
+    pub fn scope_beyond_subject(mut self) -> Self {
+        self.scope_beyond_subject = true;
         self
+    }
+
+    /// Lets the new token outlive the subject token (C-TX-2: only when the policy says so).
+    /// Mind that an ID token cannot be revoked: a token outliving one outlives a logout too.
+    pub fn outlive_subject(mut self) -> Self {
+        self.outlive_subject = true;
+        self
+    }
+
+    /// Both: more scope than the subject's, and a longer life.
+    pub fn beyond_subject(self) -> Self {
+        self.scope_beyond_subject().outlive_subject()
     }
 }
 
@@ -392,6 +410,16 @@ impl<S: Storage> Grant<S> for TokenExchangeGrant {
                 .map_err(|_| OAuthError::invalid_scope("the scope is malformed"))?;
 
             let subject = self.read(&ctx, subject_token, subject_type).await?;
+            // An app token of another client stands for no owner: the token issued for it
+            // would be the exchanging client's own, with the other's scope and nothing saying
+            // whose it was. Only a client's own app tokens are exchanged.
+            let own = subject.client_id.as_deref() == Some(ctx.client().id().as_str());
+            if subject.owner.is_none() && !own {
+                return Err(OAuthError::invalid_grant(
+                    "an app token of another client cannot be exchanged",
+                )
+                .into());
+            }
             let actor = match actor {
                 Some((token, kind)) => Some(self.read(&ctx, token, kind).await?),
                 None => None,
@@ -406,7 +434,7 @@ impl<S: Storage> Grant<S> for TokenExchangeGrant {
 
             // C-TX-2: never more scope, never longer, than the subject, unless the policy says.
             let mut ceiling = allowance.scope.unwrap_or_else(|| subject.scope.clone());
-            if !allowance.beyond_subject {
+            if !allowance.scope_beyond_subject {
                 ceiling = ceiling.restricted_to(&subject.scope);
             }
             let granted = match scope {
@@ -425,14 +453,20 @@ impl<S: Storage> Grant<S> for TokenExchangeGrant {
             if let Some(lifetime) = allowance.lifetime {
                 issue = issue.lifetime(lifetime);
             }
-            if !allowance.beyond_subject {
+            if !allowance.outlive_subject {
                 issue = issue.expires_by(subject.expires_at);
             }
             if let Some(grant) = subject.grant {
                 issue = issue.in_grant(grant);
             }
-            if let Some(actor) = &actor {
-                issue = issue.acting(actor.as_actor(issuer));
+            // Delegation names the new actor, after any the subject already had; impersonation
+            // keeps the subject's actor, so that an exchanged token never hides who acted.
+            let acting = match &actor {
+                Some(actor) => Some(actor.as_actor(issuer).after(subject.actor.clone())),
+                None => subject.actor.clone(),
+            };
+            if let Some(acting) = acting {
+                issue = issue.acting(acting);
             }
             let mut response = ctx.issue(issue).await?;
             response.insert("issued_token_type", ACCESS_TOKEN_TYPE);
@@ -486,7 +520,8 @@ impl TokenExchangeGrant {
                         owner: record.owner.clone(),
                         client_id: Some(record.client_id.as_str().to_owned()),
                         scope: record.scope.clone(),
-                        audience: record.resources.clone(),
+                        audience: record.resources.to_vec(),
+                        actor: record.actor.as_deref().cloned(),
                         expires_at: record.expires_at,
                         grant: Some(record.grant),
                     })
@@ -541,6 +576,7 @@ impl TokenExchangeGrant {
             client_id: Some(client.id().as_str().to_owned()),
             scope: ScopeSet::new(),
             audience: verified.audience,
+            actor: None,
             expires_at: verified.expires_at,
             grant: None,
         }))

@@ -111,7 +111,7 @@ impl AccessTokenFormat for JwtAccessTokens {
         };
         // One resource as a string, several as an array in the order requested (RFC 7519
         // §4.1.3); jwt-simple's own `aud` would put several in a set, in no fixed order.
-        let aud = match record.resources.as_slice() {
+        let aud = match &record.resources[..] {
             [one] => serde_json::Value::from(one.as_str()),
             many => many.iter().map(String::as_str).collect(),
         };
@@ -193,7 +193,7 @@ mod tests {
             NOW,
             NOW.after(std::time::Duration::from_secs(300)),
         );
-        record.resources = vec!["https://api.example/a".to_owned()];
+        record.resources = vec!["https://api.example/a".to_owned()].into();
         record
     }
 

@@ -116,16 +116,17 @@ pub struct TokenRecord {
     pub openid: Option<Box<OpenIdContext>>,
     /// The resources the token is for (RFC 8707; its `aud`). Empty: no particular resource. A
     /// refresh token's are those of its grant, which a refresh may narrow but never widen.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub resources: Vec<String>,
+    /// (A boxed slice: every live access token carries one, most of them empty.)
+    #[serde(default, skip_serializing_if = "<[String]>::is_empty")]
+    pub resources: Box<[String]>,
     /// For a rotated refresh token: when it was rotated, and how many times it was answered
     /// again within the refresh grace window (C-RG-1). `None` otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rotation: Option<Rotation>,
+    pub rotation: Option<Box<Rotation>>,
     /// Who acts on the owner's behalf with this token (RFC 8693 §4.1 `act`): set on a token
     /// issued by a delegating token exchange, `None` otherwise.
     #[serde(default, rename = "act", skip_serializing_if = "Option::is_none")]
-    pub actor: Option<Actor>,
+    pub actor: Option<Box<Actor>>,
 }
 
 /// The party acting on the subject's behalf with a delegated token: the `act` claim of RFC 8693
@@ -139,6 +140,10 @@ pub struct Actor {
     /// The actor token's issuer, when it is not this server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
+    /// The actor before this one, when the subject token was itself delegated (RFC 8693 §4.1:
+    /// the chain of delegation, the most recent actor outermost).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Box<Actor>>,
 }
 
 impl Actor {
@@ -147,7 +152,14 @@ impl Actor {
         Self {
             sub: sub.into(),
             iss: None,
+            act: None,
         }
+    }
+
+    /// The same actor, acting after `previous` in a chain of delegation.
+    pub fn after(mut self, previous: Option<Actor>) -> Self {
+        self.act = previous.map(Box::new);
+        self
     }
 
     /// The same actor, of another issuer.
@@ -195,7 +207,7 @@ impl TokenRecord {
             expires_at,
             confirmation: None,
             openid: None,
-            resources: Vec::new(),
+            resources: Box::default(),
             rotation: None,
             actor: None,
         }

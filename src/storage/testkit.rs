@@ -977,13 +977,15 @@ impl<S: Storage> Kit<S> {
         Arc::make_mut(&mut audience.access.record).resources = vec![
             "https://api.example/mail".to_owned(),
             "https://api.example/files".to_owned(),
-        ];
+        ]
+        .into();
         self.save(&audience, NAME).await;
         self.assert_stored(&audience, NAME).await;
         // A delegated token (RFC 8693) keeps its actor.
         let mut delegated = self.tokens(GrantId::generate(), 0, true);
-        Arc::make_mut(&mut delegated.access.record).actor =
-            Some(Actor::new("gateway").of_issuer("https://idp.example"));
+        Arc::make_mut(&mut delegated.access.record).actor = Some(Box::new(
+            Actor::new("gateway").of_issuer("https://idp.example"),
+        ));
         self.save(&delegated, NAME).await;
         self.assert_stored(&delegated, NAME).await;
     }

@@ -53,6 +53,9 @@ pub trait AccessTokenFormat: Send + Sync + 'static {
 /// What an [`AccessTokenFormat`] makes of a presented token.
 #[derive(Debug)]
 #[non_exhaustive]
+// A reading lives for one validation and is matched at once: boxing the record would cost an
+// allocation per self-contained token for nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Reading {
     /// Not a token of this format: the next registered format is asked.
     NotMine,
