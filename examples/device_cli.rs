@@ -19,6 +19,7 @@ use serde_json::Value;
 
 const DEVICE_CODE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
+#[allow(dead_code)]
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -26,6 +27,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .next()
         .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
     let client_id = args.next().unwrap_or_else(|| "demo-cli".to_owned());
+    let user = log_in(&issuer, &client_id, |codes| {
+        let text = |name: &str| codes[name].as_str().unwrap_or_default().to_owned();
+        println!("To sign in, open {}", text("verification_uri"));
+        println!("and enter the code {}", text("user_code"));
+        println!("(or open {})", text("verification_uri_complete"));
+    })
+    .await?;
+    println!("Signed in as {}", serde_json::to_string_pretty(&user)?);
+    Ok(())
+}
+
+/// Logs in as `client_id` at `issuer` with the device flow: `show` gets the device
+/// authorization response (the codes and where to enter them) to show the user; the answer is
+/// what UserInfo says about the user who approved.
+pub async fn log_in(
+    issuer: &str,
+    client_id: &str,
+    show: impl FnOnce(&Value),
+) -> Result<Value, Box<dyn std::error::Error>> {
     let http = reqwest::Client::new();
 
     let metadata: Value = http
@@ -51,10 +71,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // RFC 8628 §3.1: the device authorization request.
     let response = http
         .post(&device_endpoint)
-        .form(&[
-            ("client_id", client_id.as_str()),
-            ("scope", "openid profile"),
-        ])
+        .form(&[("client_id", client_id), ("scope", "openid profile")])
         .send()
         .await?;
     let status = response.status();
@@ -62,11 +79,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !status.is_success() {
         return Err(format!("device authorization refused: {codes}").into());
     }
-    let text = |name: &str| codes[name].as_str().unwrap_or_default().to_owned();
-    let device_code = text("device_code");
-    println!("To sign in, open {}", text("verification_uri"));
-    println!("and enter the code {}", text("user_code"));
-    println!("(or open {})", text("verification_uri_complete"));
+    let device_code = codes["device_code"].as_str().unwrap_or_default().to_owned();
+    show(&codes);
     let mut interval = codes["interval"].as_u64().unwrap_or(5);
 
     // RFC 8628 §3.4, §3.5: poll until the user answers.
@@ -77,7 +91,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .form(&[
                 ("grant_type", DEVICE_CODE_GRANT_TYPE),
                 ("device_code", device_code.as_str()),
-                ("client_id", client_id.as_str()),
+                ("client_id", client_id),
             ])
             .send()
             .await?;
@@ -104,6 +118,5 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .error_for_status()?
         .json()
         .await?;
-    println!("Signed in as {}", serde_json::to_string_pretty(&user)?);
-    Ok(())
+    Ok(user)
 }

@@ -307,9 +307,9 @@ impl Setup {
     }
 
     /// The built-in demo: one public OpenID Connect client whose redirect URI is this
-    /// server's `/callback` page, one public device-flow client (`demo-cli`), one user with a name and an email address, `/api/me` and
-    /// the resource server example's notes API as resources with JWT access tokens, and open
-    /// registration.
+    /// server's `/callback` page, one public device-flow client (`demo-cli`), one user with a
+    /// name and an email address, `/api/me` and the resource server example's notes API as
+    /// resources with JWT access tokens, and open registration.
     pub fn demo(issuer: &str) -> Self {
         Self {
             clients: vec![

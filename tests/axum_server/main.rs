@@ -8,12 +8,16 @@
 #[path = "../../examples/axum_server/main.rs"]
 #[allow(dead_code)]
 mod axum_server;
+#[path = "../../examples/device_cli.rs"]
+#[allow(dead_code)]
+mod device_cli;
 #[path = "../../examples/resource_server.rs"]
 #[allow(dead_code)]
 mod resource_server;
 
 mod browser;
 mod device;
+mod device_cli_login;
 mod exchange;
 mod flows;
 mod jwt_api;
