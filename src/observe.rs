@@ -59,27 +59,28 @@ pub(crate) async fn respond<F>(endpoint: &'static str, call: F) -> Response<Vec<
 where
     F: Future<Output = Response<Vec<u8>>>,
 {
-    if !active() {
-        return call.await;
-    }
-    let span = span(endpoint);
-    if span.is_disabled() {
-        return call.await;
-    }
-    let started = Instant::now();
-    let response = call.instrument(span.clone()).await;
-    finish(
-        &span,
-        started,
-        response.status().as_u16(),
-        &outcome(&response),
-    );
-    response
+    traced(endpoint, call, |response| {
+        (Some(response.status().as_u16()), outcome(response))
+    })
+    .await
 }
 
 /// Runs `call` in a span of `endpoint` for an entry point that answers with a typed value;
 /// `outcome` says how a result ended (`ok`, or an error code).
 pub(crate) async fn run<F, T>(endpoint: &'static str, call: F, outcome: impl Fn(&T) -> String) -> T
+where
+    F: Future<Output = T>,
+{
+    traced(endpoint, call, |result| (None, outcome(result))).await
+}
+
+/// Runs `call` in a span of `endpoint`; `ended` reads the HTTP status (if any) and the outcome
+/// from its result.
+async fn traced<F, T>(
+    endpoint: &'static str,
+    call: F,
+    ended: impl Fn(&T) -> (Option<u16>, String),
+) -> T
 where
     F: Future<Output = T>,
 {
@@ -92,15 +93,16 @@ where
     }
     let started = Instant::now();
     let result = call.instrument(span.clone()).await;
-    finish(&span, started, 0, &outcome(&result));
+    let (status, outcome) = ended(&result);
+    finish(&span, started, status, &outcome);
     result
 }
 
 /// Records the end of a call on its span, and emits the closing event in it.
-fn finish(span: &Span, started: Instant, status: u16, outcome: &str) {
+fn finish(span: &Span, started: Instant, status: Option<u16>, outcome: &str) {
     let latency = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     span.record("outcome", outcome);
-    if status != 0 {
+    if let Some(status) = status {
         span.record("status", status);
     }
     span.record("latency_us", latency);

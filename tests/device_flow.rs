@@ -614,37 +614,10 @@ async fn racing_pollers_on_sqlite() {
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_pollers_on_postgres() {
-    use grantor::storage::PostgresStorage;
-    use grantor::storage::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-    use grantor::storage::sqlx::{self, AssertSqlSafe};
-    use std::str::FromStr;
-
-    let Ok(url) = std::env::var("GRANTOR_TEST_POSTGRES_URL") else {
-        eprintln!("skipped racing_pollers_on_postgres: GRANTOR_TEST_POSTGRES_URL is not set");
+    use common::postgres::TestSchema;
+    let Some(schema) = TestSchema::create("racing_pollers_on_postgres").await else {
         return;
     };
-    let admin = PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&url)
-        .await
-        .unwrap();
-    let schema = format!(
-        "grantor_test_{}",
-        &grantor::AccessToken::generate().digest().to_hex()[..16]
-    );
-    sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let options = PgConnectOptions::from_str(&url)
-        .unwrap()
-        .options([("search_path", &schema)]);
-    let storage = PostgresStorage::connect_with(options, PgPoolOptions::new())
-        .await
-        .unwrap();
-    racing_pollers_get_one_set_of_tokens(fixture_on(storage).await).await;
-    sqlx::query(AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-        .execute(&admin)
-        .await
-        .unwrap();
+    racing_pollers_get_one_set_of_tokens(fixture_on(schema.storage().await).await).await;
+    schema.drop().await;
 }

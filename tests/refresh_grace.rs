@@ -137,49 +137,15 @@ async fn the_window_is_off_by_default() {
 // PostgreSQL database both get tokens: one live family, nothing revoked.
 #[cfg(feature = "postgres")]
 mod postgres {
-    use std::str::FromStr;
-
-    use grantor::storage::PostgresStorage;
-    use grantor::storage::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-    use grantor::storage::sqlx::{self, AssertSqlSafe};
-
     use super::*;
-
-    const URL_VARIABLE: &str = "GRANTOR_TEST_POSTGRES_URL";
+    use crate::common::postgres::TestSchema;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_refreshes_in_the_window_keep_one_live_family() {
-        let Ok(url) = std::env::var(URL_VARIABLE) else {
-            eprintln!("skipped concurrent_refreshes_in_the_window: {URL_VARIABLE} is not set");
+        let Some(schema) = TestSchema::create("concurrent_refreshes_in_the_window").await else {
             return;
         };
-        let admin = PgPoolOptions::new()
-            .max_connections(1)
-            .connect(&url)
-            .await
-            .unwrap();
-        let schema = format!(
-            "grantor_test_{}",
-            &grantor::AccessToken::generate().digest().to_hex()[..16]
-        );
-        let run = |sql: String| {
-            let admin = admin.clone();
-            async move {
-                sqlx::query(AssertSqlSafe(sql))
-                    .execute(&admin)
-                    .await
-                    .unwrap();
-            }
-        };
-        run(format!("CREATE SCHEMA {schema}")).await;
-        let options = PgConnectOptions::from_str(&url)
-            .unwrap()
-            .options([("search_path", &schema)]);
-        let storage = || async {
-            PostgresStorage::connect_with(options.clone(), PgPoolOptions::new())
-                .await
-                .unwrap()
-        };
+        let storage = || schema.storage();
         let a = Fixture::with_storage(storage().await, grace).await;
         let b = Fixture::with_storage(storage().await, grace).await;
 
@@ -204,7 +170,6 @@ mod postgres {
 
         a.storage().pool().close().await;
         b.storage().pool().close().await;
-        run(format!("DROP SCHEMA {schema} CASCADE")).await;
-        admin.close().await;
+        schema.drop().await;
     }
 }

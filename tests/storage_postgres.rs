@@ -9,13 +9,11 @@
 mod common;
 mod storage_scenarios;
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use grantor::storage::PostgresStorage;
-use grantor::storage::sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use grantor::storage::sqlx::{self, AssertSqlSafe};
+use grantor::storage::sqlx;
+use grantor::storage::sqlx::postgres::PgPoolOptions;
 use grantor::storage::{
     Decision, Exchange, ExchangeKind, ExchangeRecord, GrantId, NewTokens, RecordData, StoredRecord,
     StoredToken, TokenRecord, TokenStore,
@@ -25,73 +23,7 @@ use grantor::{AccessToken, ClientId, OwnerId, RefreshToken, ScopeSet, Timestamp}
 use common::*;
 use storage_scenarios::*;
 
-const URL_VARIABLE: &str = "GRANTOR_TEST_POSTGRES_URL";
-
-/// A schema of its own in the test database, so that tests and concurrent runs never collide.
-struct TestSchema {
-    url: String,
-    name: String,
-    admin: PgPool,
-}
-
-impl TestSchema {
-    /// Creates the schema, or returns `None` (after saying so) when no database is configured.
-    async fn create(test: &str) -> Option<Self> {
-        let Ok(url) = std::env::var(URL_VARIABLE) else {
-            eprintln!("skipped {test}: {URL_VARIABLE} is not set");
-            return None;
-        };
-        let admin = PgPoolOptions::new()
-            .max_connections(2)
-            .connect(&url)
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to {URL_VARIABLE}: {e}"));
-        let name = format!(
-            "grantor_test_{}",
-            &AccessToken::generate().digest().to_hex()[..16]
-        );
-        admin.execute_sql(&format!("CREATE SCHEMA {name}")).await;
-        Some(Self { url, name, admin })
-    }
-
-    /// Connection options whose tables live in this schema; connections are named after it.
-    fn options(&self) -> PgConnectOptions {
-        PgConnectOptions::from_str(&self.url)
-            .unwrap()
-            .options([("search_path", &self.name)])
-            .application_name(&self.name)
-    }
-
-    async fn storage(&self) -> PostgresStorage {
-        self.storage_with(PgPoolOptions::new()).await
-    }
-
-    async fn storage_with(&self, pool: PgPoolOptions) -> PostgresStorage {
-        PostgresStorage::connect_with(self.options(), pool)
-            .await
-            .unwrap()
-    }
-
-    async fn drop(self) {
-        self.admin
-            .execute_sql(&format!("DROP SCHEMA {} CASCADE", self.name))
-            .await;
-        self.admin.close().await;
-    }
-}
-
-trait ExecuteSql {
-    async fn execute_sql(&self, sql: &str);
-}
-
-impl ExecuteSql for PgPool {
-    async fn execute_sql(&self, sql: &str) {
-        sqlx::query(AssertSqlSafe(sql))
-            .execute(self)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
-}
+use common::postgres::{ExecuteSql, TestSchema};
 
 // C-SE-1, C-SE-4, C-TK-5, C-TK-11, C-KY-3: the PostgreSQL store keeps the whole Storage
 // contract, and its optional stores theirs (shared by every instance of a fleet).

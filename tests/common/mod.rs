@@ -2,6 +2,9 @@
 //! clients, and helpers to build raw requests and read responses.
 #![allow(dead_code)]
 
+#[cfg(feature = "postgres")]
+pub mod postgres;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
