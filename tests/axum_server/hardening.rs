@@ -1,0 +1,172 @@
+//! The example's defences against floods (issue 16, item 5): the session store is bounded by
+//! bytes as well as by count, its eviction keeps the newest sessions even when they all start
+//! within one second, the cookie is `__Host-` over HTTPS, and failed logins cannot make the
+//! server run unbounded password hashes.
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use grantor::MemoryStorage;
+
+use super::axum_server::app::App;
+use super::axum_server::demo_client::authorization_url;
+use super::axum_server::sessions::{COOKIE, Held, Limits, SECURE_COOKIE, Session, Sessions};
+use super::axum_server::setup::{DEMO_CLIENT, DEMO_USER, DEMO_VERIFIER, Setup};
+use super::{Browser, START, start};
+
+fn cookie_of(sessions: &Sessions, session: &Session) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let set = sessions.cookie(session);
+    let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
+    headers.insert(header::COOKIE, pair.parse().unwrap());
+    headers
+}
+
+// Item 5(c): many sessions started within the same second. Eviction by "seen after the
+// median" second dropped every one of them; the least recently used half goes, by exact order.
+#[test]
+fn a_flood_within_one_second_evicts_only_the_older_half() {
+    let limits = Limits {
+        sessions: 1000,
+        bytes: usize::MAX,
+    };
+    let sessions = Sessions::with_limits(false, limits);
+    let started: Vec<Session> = (0..5000).map(|_| sessions.start(START)).collect();
+    let held = sessions.len();
+    assert!((500..=1000).contains(&held), "{held} sessions held");
+    // The newest sessions all survive; the oldest is gone.
+    for session in &started[started.len() - 400..] {
+        assert!(
+            sessions
+                .resume(&cookie_of(&sessions, session), START)
+                .is_some()
+        );
+    }
+    assert!(
+        sessions
+            .resume(&cookie_of(&sessions, &started[0]), START)
+            .is_none()
+    );
+}
+
+// Item 5(c): using a session makes it recent: an old session resumed in the same second
+// survives the eviction that newer, unused ones do not.
+#[test]
+fn a_session_in_use_survives_eviction() {
+    let limits = Limits {
+        sessions: 100,
+        bytes: usize::MAX,
+    };
+    let sessions = Sessions::with_limits(false, limits);
+    let kept = sessions.start(START);
+    for _ in 0..1000 {
+        sessions.start(START);
+        assert!(
+            sessions
+                .resume(&cookie_of(&sessions, &kept), START)
+                .is_some()
+        );
+    }
+    assert!(sessions.len() <= 100);
+}
+
+/// A validated authorization request of the demo client carrying `padding` bytes of an extra
+/// parameter.
+async fn big_request(app: &App<MemoryStorage>, padding: usize) -> Held {
+    let path = format!(
+        "{}&padding={}",
+        authorization_url("", DEMO_CLIENT, "profile", DEMO_VERIFIER),
+        "x".repeat(padding)
+    );
+    let request = Request::get(path).body(Vec::<u8>::new()).unwrap();
+    let pending = app.server.authorize(&request).await.unwrap();
+    Held::new(pending, START)
+}
+
+async fn demo_app(issuer: &str) -> App<MemoryStorage> {
+    let setup = Setup::demo(issuer);
+    let config = setup.config(issuer).unwrap().build().unwrap();
+    let storage = MemoryStorage::new();
+    App::new(config, storage.clone(), Arc::new(storage), &setup)
+        .await
+        .unwrap()
+}
+
+// Item 5(a): the store is bounded by bytes, not only by count: sessions holding large
+// waiting requests are evicted (least recently used first) once their bytes pass the bound.
+#[tokio::test]
+async fn sessions_are_bounded_by_bytes() {
+    let app = demo_app("http://127.0.0.1:8080").await;
+    let limits = Limits {
+        sessions: 1_000_000,
+        bytes: 1_000_000,
+    };
+    let sessions = Sessions::with_limits(false, limits);
+    // One request's weight is counted.
+    let one = sessions.start(START);
+    let before = sessions.bytes();
+    sessions.put_back(&one, big_request(&app, 4000).await, START);
+    assert!(sessions.bytes() >= before + 4000, "{}", sessions.bytes());
+
+    let mut last = None;
+    for _ in 0..500 {
+        let session = sessions.start(START);
+        sessions.put_back(&session, big_request(&app, 4000).await, START);
+        assert!(sessions.bytes() <= 1_000_000, "{}", sessions.bytes());
+        last = Some(session);
+    }
+    assert!(sessions.len() < 500, "{}", sessions.len());
+    // The newest session and its request are still there.
+    let last = last.unwrap();
+    let resumed = sessions
+        .resume(&cookie_of(&sessions, &last), START)
+        .unwrap();
+    assert_eq!(resumed.id, last.id);
+    // Taking a request out gives its bytes back.
+    let held = sessions.bytes();
+    let request_id = big_request(&app, 0).await.id; // an unknown id takes nothing
+    assert!(sessions.take(&last, &request_id, START).is_none());
+    assert_eq!(sessions.bytes(), held);
+}
+
+// Item 5(d): over HTTPS the cookie is `__Host-grantor_session` with `Secure`, `Path=/` and no
+// `Domain`; over plain HTTP (a local demo) it is `grantor_session` without `Secure`, which a
+// browser would not send back over HTTP.
+#[tokio::test]
+async fn the_cookie_is_host_prefixed_over_https() {
+    let path = authorization_url("", DEMO_CLIENT, "profile", DEMO_VERIFIER);
+    for (issuer, name, secure) in [
+        ("https://auth.example.com", SECURE_COOKIE, true),
+        ("http://127.0.0.1:8080", COOKIE, false),
+    ] {
+        let (router, _clock) = start(issuer).await;
+        let mut browser = Browser::new(&router);
+        let login = browser.get(&path).await;
+        assert_eq!(login.status, StatusCode::OK);
+        let cookie = login.headers[header::SET_COOKIE].to_str().unwrap();
+        assert!(cookie.starts_with(&format!("{name}=")), "{cookie}");
+        assert!(cookie.contains("; Path=/;"), "{cookie}");
+        assert!(!cookie.to_ascii_lowercase().contains("domain"), "{cookie}");
+        assert_eq!(cookie.contains("; Secure"), secure, "{cookie}");
+        // The session works under its name, and only under it.
+        let form = [
+            ("csrf", login.field("csrf")),
+            ("request", login.field("request")),
+            ("username", DEMO_USER.0.to_owned()),
+            ("password", "wrong".to_owned()),
+        ];
+        let form: Vec<(&str, &str)> = form.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let again = browser.post("/login", &form).await;
+        assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+        let other = if secure { COOKIE } else { SECURE_COOKIE };
+        let value = browser.cookie.as_ref().unwrap().split_once('=').unwrap().1;
+        browser.cookie = Some(format!("{other}={value}"));
+        let refused = browser.post("/login", &form).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+        assert!(
+            refused.body.contains("session has expired"),
+            "{}",
+            refused.body
+        );
+    }
+}
