@@ -52,7 +52,7 @@ use super::demo_client;
 use super::pages::{self, LoginReason};
 use super::sessions::{Held, Login, Pending, Session, Sessions};
 use super::setup::{self, DEMO_CLIENT, DEMO_VERIFIER, Setup};
-use super::users::Users;
+use super::users::{Users, Verdict};
 
 /// The routes' shared state: the grantor server, the users and the browser sessions.
 pub struct App<S> {
@@ -227,8 +227,15 @@ async fn authorize<S: Storage>(State(app): State<App<S>>, Buffered(request): Buf
     }
 }
 
-/// `POST /login`: check the password, then on to whatever the request needs next.
-async fn login<S: Storage>(State(app): State<App<S>>, checked: CheckedForm) -> Response {
+/// `POST /login`: check the password, then on to whatever the request needs next. The check
+/// is throttled per account and per caller address, and at most a few password hashes run at
+/// once (see [`users`](super::users)): a refused attempt shows the login page again with "try
+/// again later" (`429`) and costs no hash.
+async fn login<S: Storage>(
+    State(app): State<App<S>>,
+    Caller(caller): Caller,
+    checked: CheckedForm,
+) -> Response {
     let CheckedForm { session, form } = checked;
     let now = app.server.now();
     let request_id = form.one("request").unwrap_or_default();
@@ -236,20 +243,28 @@ async fn login<S: Storage>(State(app): State<App<S>>, checked: CheckedForm) -> R
         return pages::unknown_request();
     };
     let (username, password) = (form.one("username"), form.one("password"));
-    // Host's choice: throttle failed logins (per account and per address) in a real deployment.
-    let user = match (username, password) {
-        (Some(username), Some(password)) => app.users.verify(username, password).await,
-        _ => Ok(None),
+    let verdict = match (username, password) {
+        (Some(username), Some(password)) => {
+            app.users
+                .check(username, password, Some(&caller), now)
+                .await
+        }
+        _ => Ok(Verdict::Invalid),
     };
-    match user {
-        Ok(Some(user)) => {
+    match verdict {
+        Ok(Verdict::Valid(user)) => {
             let target = format!("/consent?{}", query("request", &held.id));
             let session = app.sessions.log_in(&session, user, now);
             app.sessions.put_back(&session, held, now);
             // Post/Redirect/Get: `Redirect::to` answers 303 See Other.
             app.with_cookie(Redirect::to(&target).into_response(), &session)
         }
-        Ok(None) => app.show(Ask::Login(LoginReason::Failed), held, &session, now),
+        Ok(Verdict::Invalid) => app.show(Ask::Login(LoginReason::Failed), held, &session, now),
+        Ok(Verdict::TryLater) => {
+            let mut page = app.show(Ask::Login(LoginReason::TryLater), held, &session, now);
+            *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            page
+        }
         Err(_) => {
             app.sessions.put_back(&session, held, now);
             internal_error()

@@ -23,6 +23,9 @@ pub enum LoginReason {
     /// Someone is logged in, but the application asks for a fresh login (OpenID Connect's
     /// `prompt=login` or `max_age`), or for another account.
     Again,
+    /// Too many failed attempts for this account or from this address lately, or the server
+    /// is busy checking passwords: nothing was checked.
+    TryLater,
 }
 
 /// The login form: fields `username` and `password`, posted to `/login` with the CSRF token and
@@ -33,6 +36,9 @@ pub fn login(request: &Pending, csrf: &str, request_id: &str, reason: LoginReaso
         LoginReason::NoLogin => "",
         LoginReason::Failed => r#"<p class="error" role="alert">Wrong username or password.</p>"#,
         LoginReason::Again => "<p>The application asks you to log in again.</p>",
+        LoginReason::TryLater => {
+            r#"<p class="error" role="alert">Too many attempts. Wait a few minutes and try again.</p>"#
+        }
     };
     let hint = match request {
         Pending::Code(request) => request

@@ -170,3 +170,123 @@ async fn the_cookie_is_host_prefixed_over_https() {
         );
     }
 }
+
+mod logins {
+    use std::time::Duration;
+
+    use super::super::axum_server::setup::DEMO_USER;
+    use super::super::axum_server::users::{
+        FAILURE_WINDOW, FAILURES_PER_ACCOUNT, FAILURES_PER_ADDRESS, HASHING_PERMITS, Users, Verdict,
+    };
+    use super::*;
+
+    async fn users() -> Users {
+        let setup = Setup::demo("http://127.0.0.1:8080");
+        Users::new(&setup.users).unwrap()
+    }
+
+    // Item 5(b): concurrent failed logins queue for a few hashing permits instead of each
+    // running an argon2 hash (19 MiB) at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_password_checks_share_a_few_permits() {
+        let users = users().await;
+        let checks: Vec<_> = (0..6)
+            .map(|i| {
+                let users = users.clone();
+                tokio::spawn(async move {
+                    let address = format!("192.0.2.{i}");
+                    let name = format!("nobody{i}");
+                    users.check(&name, "wrong", Some(&address), START).await
+                })
+            })
+            .collect();
+        for check in checks {
+            assert_eq!(check.await.unwrap().unwrap(), Verdict::Invalid);
+        }
+        assert_eq!(users.hashes_run(), 6);
+        assert!(
+            users.peak_hashing() <= HASHING_PERMITS,
+            "{}",
+            users.peak_hashing()
+        );
+    }
+
+    // Item 5(b): past the failures allowed per account in the window, even the right password
+    // waits, and no hash is computed; the window slides.
+    #[tokio::test]
+    async fn failed_logins_are_throttled_per_account() {
+        let users = users().await;
+        let (name, password) = DEMO_USER;
+        for i in 0..FAILURES_PER_ACCOUNT {
+            let address = format!("198.51.100.{i}");
+            let verdict = users.check(name, "wrong", Some(&address), START).await;
+            assert_eq!(verdict.unwrap(), Verdict::Invalid);
+        }
+        let hashed = users.hashes_run();
+        let refused = users
+            .check(name, password, Some("203.0.113.9"), START)
+            .await;
+        assert_eq!(refused.unwrap(), Verdict::TryLater);
+        assert_eq!(
+            users.hashes_run(),
+            hashed,
+            "no hash for a throttled attempt"
+        );
+        // Other accounts are not affected.
+        let other = users
+            .check("someone", "x", Some("203.0.113.9"), START)
+            .await;
+        assert_eq!(other.unwrap(), Verdict::Invalid);
+        // Once the failures leave the window, the right password works again.
+        let later = START.after(FAILURE_WINDOW + Duration::from_secs(1));
+        let verdict = users.check(name, password, None, later).await.unwrap();
+        assert!(matches!(verdict, Verdict::Valid(_)), "{verdict:?}");
+    }
+
+    // Item 5(b): one address guessing many accounts is throttled too.
+    #[tokio::test]
+    async fn failed_logins_are_throttled_per_address() {
+        let users = users().await;
+        for i in 0..FAILURES_PER_ADDRESS {
+            let name = format!("guess{i}");
+            let verdict = users.check(&name, "x", Some("192.0.2.1"), START).await;
+            assert_eq!(verdict.unwrap(), Verdict::Invalid);
+        }
+        let hashed = users.hashes_run();
+        let refused = users
+            .check("guess-more", "x", Some("192.0.2.1"), START)
+            .await;
+        assert_eq!(refused.unwrap(), Verdict::TryLater);
+        assert_eq!(users.hashes_run(), hashed);
+        let elsewhere = users
+            .check("guess-more", "x", Some("192.0.2.2"), START)
+            .await;
+        assert_eq!(elsewhere.unwrap(), Verdict::Invalid);
+    }
+
+    // Item 5(b), through the login page: a throttled attempt gets the login page again with
+    // "try again later" and `429`.
+    #[tokio::test]
+    async fn the_login_page_says_try_again_later() {
+        let (router, _clock) = start("http://127.0.0.1:8080").await;
+        let mut browser = Browser::new(&router);
+        let path = authorization_url("", DEMO_CLIENT, "profile", DEMO_VERIFIER);
+        let mut page = browser.get(&path).await;
+        for attempt in 0..=FAILURES_PER_ACCOUNT {
+            let form = [
+                ("csrf", page.field("csrf")),
+                ("request", page.field("request")),
+                ("username", DEMO_USER.0.to_owned()),
+                ("password", "wrong".to_owned()),
+            ];
+            let form: Vec<(&str, &str)> = form.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            page = browser.post("/login", &form).await;
+            if attempt < FAILURES_PER_ACCOUNT {
+                assert_eq!(page.status, StatusCode::OK);
+                assert!(page.body.contains("Wrong username or password"));
+            }
+        }
+        assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(page.body.contains("Too many attempts"), "{}", page.body);
+    }
+}
