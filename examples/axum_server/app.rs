@@ -62,6 +62,8 @@ pub struct App<S> {
     /// The users, for the login page.
     pub users: Users,
     sessions: Arc<Sessions>,
+    /// What the consent page says of each scope (the setup's `scope_descriptions`).
+    descriptions: Arc<std::collections::HashMap<String, String>>,
 }
 
 impl<S> Clone for App<S> {
@@ -70,6 +72,7 @@ impl<S> Clone for App<S> {
             server: Arc::clone(&self.server),
             users: self.users.clone(),
             sessions: Arc::clone(&self.sessions),
+            descriptions: Arc::clone(&self.descriptions),
         }
     }
 }
@@ -132,6 +135,7 @@ impl<S: Storage> App<S> {
             server: Arc::new(server),
             users,
             sessions: Arc::new(Sessions::new(secure)),
+            descriptions: Arc::new(setup.scope_descriptions()),
         })
     }
 }
@@ -191,6 +195,38 @@ pub fn router<S: Storage>(app: App<S>) -> Router {
         // The demo client's redirect URI (a real client is a separate app).
         .route("/callback", get(callback::<S>))
         .with_state(app)
+}
+
+/// The router with one log line per request on standard output: method, path, status and
+/// latency. Never the query string, which can hold authorization codes, `state` and other
+/// values that do not belong in logs. Host's choice: `tower_http::trace::TraceLayer` and a
+/// `tracing` subscriber do the same with spans (grantor's own spans carry the endpoint, the
+/// client and the outcome, target `grantor`).
+pub fn with_request_log(router: Router) -> Router {
+    router.layer(axum::middleware::from_fn(log_request))
+}
+
+async fn log_request(request: Request, next: axum::middleware::Next) -> Response {
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    println!(
+        "{}",
+        request_line(&method, &uri, response.status(), started.elapsed())
+    );
+    response
+}
+
+/// One request's log line: `GET /authorize 200 1.234ms`, the path without its query.
+pub fn request_line(
+    method: &axum::http::Method,
+    uri: &axum::http::Uri,
+    status: StatusCode,
+    elapsed: std::time::Duration,
+) -> String {
+    let millis = elapsed.as_secs_f64() * 1000.0;
+    format!("{method} {} {} {millis:.3}ms", uri.path(), status.as_u16())
 }
 
 /// `GET /authorize`: grantor validates, and says whether the user must see a page; the host
@@ -645,7 +681,13 @@ impl<S> App<S> {
     fn show(&self, ask: Ask, held: Held, session: &Session, now: Timestamp) -> Response {
         let page = match &ask {
             Ask::Login(reason) => pages::login(&held.request, &session.csrf, &held.id, *reason),
-            Ask::Consent(user) => pages::consent(&held.request, user, &session.csrf, &held.id),
+            Ask::Consent(user) => pages::consent(
+                &held.request,
+                user,
+                &session.csrf,
+                &held.id,
+                &self.descriptions,
+            ),
         };
         self.sessions.put_back(session, held, now);
         page

@@ -5,6 +5,8 @@
 //! `Cache-Control: no-store` (they carry CSRF tokens). Every value from a request or a client
 //! registration is escaped.
 
+use std::collections::HashMap;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use grantor::OwnerId;
@@ -66,16 +68,28 @@ pub fn login(request: &Pending, csrf: &str, request_id: &str, reason: LoginReaso
     page(StatusCode::OK, "Log in", &body)
 }
 
-/// The consent page: the client's name, the requested scopes as pre-checked checkboxes named
+/// The consent page: the client's name, the requested scopes as pre-checked checkboxes (each
+/// with its description from `descriptions`, when there is one) named
 /// `scope`, and two buttons named `decision` (`approve`, `deny`). An approval is remembered
 /// for the session's life (see [`app`](super::app)).
-pub fn consent(request: &Pending, user: &OwnerId, csrf: &str, request_id: &str) -> Response {
+pub fn consent(
+    request: &Pending,
+    user: &OwnerId,
+    csrf: &str,
+    request_id: &str,
+    descriptions: &HashMap<String, String>,
+) -> Response {
+    // Each scope with the host's words for it (the setup's `scope_descriptions`), if any.
     let scopes: String = request
         .scope()
         .iter()
         .map(|scope| {
+            let words = descriptions
+                .get(scope.as_str())
+                .map(|words| format!(": {}", escape(words)))
+                .unwrap_or_default();
             format!(
-                r#"  <label><input type="checkbox" name="scope" value="{0}" checked> {0}</label>
+                r#"  <label><input type="checkbox" name="scope" value="{0}" checked> <code>{0}</code>{words}</label>
 "#,
                 escape(scope.as_str())
             )

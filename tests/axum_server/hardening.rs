@@ -290,3 +290,90 @@ mod logins {
         assert!(page.body.contains("Too many attempts"), "{}", page.body);
     }
 }
+
+/// What a new user tripped on (issue 16, item 8).
+mod newcomer {
+    use std::time::Duration;
+
+    use axum::http::{Method, Uri};
+
+    use super::super::axum_server::app::request_line;
+    use super::super::axum_server::describe_storage;
+    use super::*;
+
+    // The consent page describes scopes: the setup's `scope_descriptions`, and built-in words
+    // for OpenID Connect's standard scopes.
+    #[tokio::test]
+    async fn the_consent_page_describes_the_scopes() {
+        let (router, _clock) = start("http://127.0.0.1:8080").await;
+        let mut browser = Browser::new(&router);
+        let path = authorization_url("", DEMO_CLIENT, "openid email messages", DEMO_VERIFIER);
+        let login = browser.get(&path).await;
+        let form = [
+            ("csrf", login.field("csrf")),
+            ("request", login.field("request")),
+            ("username", DEMO_USER.0.to_owned()),
+            ("password", DEMO_USER.1.to_owned()),
+        ];
+        let form: Vec<(&str, &str)> = form.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let redirect = browser.post("/login", &form).await;
+        let consent = browser.get(redirect.location()).await;
+        assert_eq!(consent.status, StatusCode::OK);
+        for words in [
+            "<code>messages</code>: read and send your messages",
+            "<code>email</code>: your email address",
+            "<code>openid</code>: sign you in",
+        ] {
+            assert!(consent.body.contains(words), "{words}: {}", consent.body);
+        }
+    }
+
+    // A file's descriptions replace the built-in ones and add to them.
+    #[test]
+    fn a_file_describes_its_own_scopes() {
+        let setup: Setup = serde_json::from_str(
+            r#"{"scope_descriptions": {"email": "where we write to you", "x:read": "read x"}}"#,
+        )
+        .unwrap();
+        let words = setup.scope_descriptions();
+        assert_eq!(words["email"], "where we write to you");
+        assert_eq!(words["x:read"], "read x");
+        assert_eq!(words["profile"], "your name and basic profile");
+    }
+
+    // The demo client's callback page says how long the code lives.
+    #[tokio::test]
+    async fn the_callback_page_says_the_code_expires() {
+        let (router, _clock) = start("http://127.0.0.1:8080").await;
+        let mut browser = Browser::new(&router);
+        let page = browser.get("/callback?code=abc&state=demo-state").await;
+        assert!(page.body.contains("within 60 seconds"), "{}", page.body);
+    }
+
+    // One log line per request, without the query (codes and `state` stay out of logs).
+    #[test]
+    fn the_request_log_never_shows_the_query() {
+        let uri: Uri = "/callback?code=SECRET-CODE&state=s".parse().unwrap();
+        let line = request_line(
+            &Method::GET,
+            &uri,
+            StatusCode::OK,
+            Duration::from_micros(1500),
+        );
+        assert_eq!(line, "GET /callback 200 1.500ms");
+    }
+
+    // The banner names the storage, never a database password.
+    #[test]
+    fn the_banner_names_the_storage() {
+        assert!(describe_storage("memory").starts_with("memory"));
+        assert_eq!(
+            describe_storage("sqlite:grantor.db"),
+            "SQLite, file grantor.db"
+        );
+        let postgres = describe_storage("postgres://grantor:hunter2@db.internal/auth");
+        assert!(postgres.starts_with("PostgreSQL, "), "{postgres}");
+        assert!(postgres.contains("db.internal/auth"), "{postgres}");
+        assert!(!postgres.contains("hunter2"), "{postgres}");
+    }
+}
