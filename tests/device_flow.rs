@@ -620,7 +620,7 @@ async fn racing_pollers_on_postgres() {
     use std::str::FromStr;
 
     let Ok(url) = std::env::var("GRANTOR_TEST_POSTGRES_URL") else {
-        eprintln!("skipped racing_pollers_on_postgres: GRANTOR_TEST_POSTGRES_URL is not set");
+        common::postgres_skipped("racing_pollers_on_postgres");
         return;
     };
     let admin = PgPoolOptions::new()

@@ -150,7 +150,7 @@ mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_refreshes_in_the_window_keep_one_live_family() {
         let Ok(url) = std::env::var(URL_VARIABLE) else {
-            eprintln!("skipped concurrent_refreshes_in_the_window: {URL_VARIABLE} is not set");
+            common::postgres_skipped("concurrent_refreshes_in_the_window_keep_one_live_family");
             return;
         };
         let admin = PgPoolOptions::new()

@@ -3,7 +3,8 @@
 //!
 //! The tests run against the database named by `GRANTOR_TEST_POSTGRES_URL` (for example
 //! `postgres://postgres@127.0.0.1:5432/test`), each in a schema of its own that it drops at the
-//! end; without the variable they print that they were skipped and pass.
+//! end; without the variable each says on the terminal (past the harness's output capture)
+//! that it was skipped, and passes.
 #![cfg(all(feature = "postgres", feature = "testkit"))]
 
 mod common;
@@ -38,7 +39,7 @@ impl TestSchema {
     /// Creates the schema, or returns `None` (after saying so) when no database is configured.
     async fn create(test: &str) -> Option<Self> {
         let Ok(url) = std::env::var(URL_VARIABLE) else {
-            eprintln!("skipped {test}: {URL_VARIABLE} is not set");
+            postgres_skipped(test);
             return None;
         };
         let admin = PgPoolOptions::new()
