@@ -123,7 +123,7 @@ async fn code_flow_over_http() {
     assert_eq!(me.status, 200, "{}", me.body);
     assert_eq!(me.headers["x-oauth-scopes"], "profile");
     let me: serde_json::Value = serde_json::from_str(&me.body).unwrap();
-    assert_eq!(me["user"], app::DEMO_USER);
+    assert_eq!(me["owner"], app::DEMO_USER);
     assert_eq!(me["scope"], "profile");
 
     let anonymous = raw(&addr, get(&addr, "/api/me", "")).await;
@@ -159,4 +159,40 @@ async fn code_flow_over_http() {
         query_param(&denied.headers["location"], "error").as_deref(),
         Some("access_denied")
     );
+}
+
+// Issue 16, item 5(e): the consent form's answer comes from the user, never from the client's
+// own query: a request carrying `decision` or `granted` is refused (back to the client with
+// `invalid_request`, no code), and the form never copies those fields from the query.
+#[tokio::test]
+async fn the_client_cannot_answer_its_own_consent() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let base = format!("http://{addr}");
+    let demo = app::Demo::new(&base).await.unwrap();
+    let authorization_url = demo.authorization_url();
+    tokio::spawn(async move { axum::serve(listener, app::router(demo)).await });
+    let target = authorization_url.strip_prefix(&base).unwrap();
+
+    for answer in [
+        "&decision=approve",
+        "&granted=messages",
+        "&decision=approve&granted=profile&granted=messages",
+    ] {
+        let page = raw(&addr, get(&addr, &format!("{target}{answer}"), "")).await;
+        assert_eq!(page.status, 303, "{answer}: {}", page.body);
+        let location = &page.headers["location"];
+        assert_eq!(
+            query_param(location, "error").as_deref(),
+            Some("invalid_request"),
+            "{location}"
+        );
+        assert!(query_param(location, "code").is_none());
+    }
+
+    // The consent page's hidden fields are the client's parameters only.
+    let page = raw(&addr, get(&addr, target, "")).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains(r#"type="hidden" name="decision""#));
+    assert!(!page.body.contains(r#"type="hidden" name="granted""#));
 }

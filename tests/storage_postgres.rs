@@ -3,7 +3,8 @@
 //!
 //! The tests run against the database named by `GRANTOR_TEST_POSTGRES_URL` (for example
 //! `postgres://postgres@127.0.0.1:5432/test`), each in a schema of its own that it drops at the
-//! end; without the variable they print that they were skipped and pass.
+//! end; without the variable each says on the terminal (past the harness's output capture)
+//! that it was skipped, and passes.
 #![cfg(all(feature = "postgres", feature = "testkit"))]
 
 mod common;

@@ -52,7 +52,7 @@ use super::demo_client;
 use super::pages::{self, LoginReason};
 use super::sessions::{Held, Login, Pending, Session, Sessions};
 use super::setup::{self, DEMO_CLIENT, DEMO_VERIFIER, Setup};
-use super::users::Users;
+use super::users::{Users, Verdict};
 
 /// The routes' shared state: the grantor server, the users and the browser sessions.
 pub struct App<S> {
@@ -62,6 +62,8 @@ pub struct App<S> {
     /// The users, for the login page.
     pub users: Users,
     sessions: Arc<Sessions>,
+    /// What the consent page says of each scope (the setup's `scope_descriptions`).
+    descriptions: Arc<std::collections::HashMap<String, String>>,
 }
 
 impl<S> Clone for App<S> {
@@ -70,6 +72,7 @@ impl<S> Clone for App<S> {
             server: Arc::clone(&self.server),
             users: self.users.clone(),
             sessions: Arc::clone(&self.sessions),
+            descriptions: Arc::clone(&self.descriptions),
         }
     }
 }
@@ -132,6 +135,7 @@ impl<S: Storage> App<S> {
             server: Arc::new(server),
             users,
             sessions: Arc::new(Sessions::new(secure)),
+            descriptions: Arc::new(setup.scope_descriptions()),
         })
     }
 }
@@ -193,6 +197,38 @@ pub fn router<S: Storage>(app: App<S>) -> Router {
         .with_state(app)
 }
 
+/// The router with one log line per request on standard output: method, path, status and
+/// latency. Never the query string, which can hold authorization codes, `state` and other
+/// values that do not belong in logs. Host's choice: `tower_http::trace::TraceLayer` and a
+/// `tracing` subscriber do the same with spans (grantor's own spans carry the endpoint, the
+/// client and the outcome, target `grantor`).
+pub fn with_request_log(router: Router) -> Router {
+    router.layer(axum::middleware::from_fn(log_request))
+}
+
+async fn log_request(request: Request, next: axum::middleware::Next) -> Response {
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    println!(
+        "{}",
+        request_line(&method, &uri, response.status(), started.elapsed())
+    );
+    response
+}
+
+/// One request's log line: `GET /authorize 200 1.234ms`, the path without its query.
+pub fn request_line(
+    method: &axum::http::Method,
+    uri: &axum::http::Uri,
+    status: StatusCode,
+    elapsed: std::time::Duration,
+) -> String {
+    let millis = elapsed.as_secs_f64() * 1000.0;
+    format!("{method} {} {} {millis:.3}ms", uri.path(), status.as_u16())
+}
+
 /// `GET /authorize`: grantor validates, and says whether the user must see a page; the host
 /// keeps the request while they do.
 async fn authorize<S: Storage>(State(app): State<App<S>>, Buffered(request): Buffered) -> Response {
@@ -227,8 +263,15 @@ async fn authorize<S: Storage>(State(app): State<App<S>>, Buffered(request): Buf
     }
 }
 
-/// `POST /login`: check the password, then on to whatever the request needs next.
-async fn login<S: Storage>(State(app): State<App<S>>, checked: CheckedForm) -> Response {
+/// `POST /login`: check the password, then on to whatever the request needs next. The check
+/// is throttled per account and per caller address, and at most a few password hashes run at
+/// once (see [`users`](super::users)): a refused attempt shows the login page again with "try
+/// again later" (`429`) and costs no hash.
+async fn login<S: Storage>(
+    State(app): State<App<S>>,
+    Caller(caller): Caller,
+    checked: CheckedForm,
+) -> Response {
     let CheckedForm { session, form } = checked;
     let now = app.server.now();
     let request_id = form.one("request").unwrap_or_default();
@@ -236,20 +279,28 @@ async fn login<S: Storage>(State(app): State<App<S>>, checked: CheckedForm) -> R
         return pages::unknown_request();
     };
     let (username, password) = (form.one("username"), form.one("password"));
-    // Host's choice: throttle failed logins (per account and per address) in a real deployment.
-    let user = match (username, password) {
-        (Some(username), Some(password)) => app.users.verify(username, password).await,
-        _ => Ok(None),
+    let verdict = match (username, password) {
+        (Some(username), Some(password)) => {
+            app.users
+                .check(username, password, Some(&caller), now)
+                .await
+        }
+        _ => Ok(Verdict::Invalid),
     };
-    match user {
-        Ok(Some(user)) => {
+    match verdict {
+        Ok(Verdict::Valid(user)) => {
             let target = format!("/consent?{}", query("request", &held.id));
             let session = app.sessions.log_in(&session, user, now);
             app.sessions.put_back(&session, held, now);
             // Post/Redirect/Get: `Redirect::to` answers 303 See Other.
             app.with_cookie(Redirect::to(&target).into_response(), &session)
         }
-        Ok(None) => app.show(Ask::Login(LoginReason::Failed), held, &session, now),
+        Ok(Verdict::Invalid) => app.show(Ask::Login(LoginReason::Failed), held, &session, now),
+        Ok(Verdict::TryLater) => {
+            let mut page = app.show(Ask::Login(LoginReason::TryLater), held, &session, now);
+            *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            page
+        }
         Err(_) => {
             app.sessions.put_back(&session, held, now);
             internal_error()
@@ -630,7 +681,13 @@ impl<S> App<S> {
     fn show(&self, ask: Ask, held: Held, session: &Session, now: Timestamp) -> Response {
         let page = match &ask {
             Ask::Login(reason) => pages::login(&held.request, &session.csrf, &held.id, *reason),
-            Ask::Consent(user) => pages::consent(&held.request, user, &session.csrf, &held.id),
+            Ask::Consent(user) => pages::consent(
+                &held.request,
+                user,
+                &session.csrf,
+                &held.id,
+                &self.descriptions,
+            ),
         };
         self.sessions.put_back(session, held, now);
         page

@@ -188,10 +188,40 @@ async fn serve<S: Storage + KeyStore + Clone>(
     };
     let app = app::App::new(config, storage, keys, setup).await?;
     print_welcome(&addr, &issuer, &app.server, setup);
-    // With each connection's address, which the device page counts wrong user codes by.
-    let service = app::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    println!("Storage: {}", describe_storage(&options.storage));
+    match &options.keys {
+        Some(path) => println!("Signing keys: {}", path.display()),
+        None => println!("Signing keys: in the storage backend"),
+    }
+    println!("\nOne line per request follows (method, path, status, latency).");
+    // With each connection's address, which the device page counts wrong user codes by
+    // (and which the login page throttles failed attempts by).
+    let router = app::with_request_log(app::router(app));
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service).await?;
     Ok(())
+}
+
+/// What the banner says of `--storage`: the backend, and where it keeps things (a database
+/// URL's password is never printed).
+pub fn describe_storage(storage: &str) -> String {
+    if storage == "memory" {
+        return "memory (everything is lost when the server stops; --storage sqlite:PATH keeps \
+                it)"
+        .to_owned();
+    }
+    if let Some(path) = storage.strip_prefix("sqlite:") {
+        return format!("SQLite, file {path}");
+    }
+    match url::Url::parse(storage) {
+        Ok(mut url) => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("***"));
+            }
+            format!("PostgreSQL, {url}")
+        }
+        Err(_) => "PostgreSQL".to_owned(),
+    }
 }
 
 fn print_welcome<S: Storage>(

@@ -5,6 +5,8 @@
 //! `Cache-Control: no-store` (they carry CSRF tokens). Every value from a request or a client
 //! registration is escaped.
 
+use std::collections::HashMap;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use grantor::OwnerId;
@@ -23,6 +25,9 @@ pub enum LoginReason {
     /// Someone is logged in, but the application asks for a fresh login (OpenID Connect's
     /// `prompt=login` or `max_age`), or for another account.
     Again,
+    /// Too many failed attempts for this account or from this address lately, or the server
+    /// is busy checking passwords: nothing was checked.
+    TryLater,
 }
 
 /// The login form: fields `username` and `password`, posted to `/login` with the CSRF token and
@@ -33,6 +38,9 @@ pub fn login(request: &Pending, csrf: &str, request_id: &str, reason: LoginReaso
         LoginReason::NoLogin => "",
         LoginReason::Failed => r#"<p class="error" role="alert">Wrong username or password.</p>"#,
         LoginReason::Again => "<p>The application asks you to log in again.</p>",
+        LoginReason::TryLater => {
+            r#"<p class="error" role="alert">Too many attempts. Wait a few minutes and try again.</p>"#
+        }
     };
     let hint = match request {
         Pending::Code(request) => request
@@ -60,16 +68,28 @@ pub fn login(request: &Pending, csrf: &str, request_id: &str, reason: LoginReaso
     page(StatusCode::OK, "Log in", &body)
 }
 
-/// The consent page: the client's name, the requested scopes as pre-checked checkboxes named
+/// The consent page: the client's name, the requested scopes as pre-checked checkboxes (each
+/// with its description from `descriptions`, when there is one) named
 /// `scope`, and two buttons named `decision` (`approve`, `deny`). An approval is remembered
 /// for the session's life (see [`app`](super::app)).
-pub fn consent(request: &Pending, user: &OwnerId, csrf: &str, request_id: &str) -> Response {
+pub fn consent(
+    request: &Pending,
+    user: &OwnerId,
+    csrf: &str,
+    request_id: &str,
+    descriptions: &HashMap<String, String>,
+) -> Response {
+    // Each scope with the host's words for it (the setup's `scope_descriptions`), if any.
     let scopes: String = request
         .scope()
         .iter()
         .map(|scope| {
+            let words = descriptions
+                .get(scope.as_str())
+                .map(|words| format!(": {}", escape(words)))
+                .unwrap_or_default();
             format!(
-                r#"  <label><input type="checkbox" name="scope" value="{0}" checked> {0}</label>
+                r#"  <label><input type="checkbox" name="scope" value="{0}" checked> <code>{0}</code>{words}</label>
 "#,
                 escape(scope.as_str())
             )

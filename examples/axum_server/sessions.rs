@@ -13,7 +13,6 @@
 //! pending `AuthorizationRequest` stays on the server, where the user cannot edit it.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -23,16 +22,25 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use grantor::{AuthorizationRequest, Client, DeviceRequest, OwnerId, ScopeSet, Timestamp};
 use subtle::ConstantTimeEq;
 
-/// The session cookie's name.
+/// The session cookie's name over plain HTTP (a local demo).
 pub const COOKIE: &str = "grantor_session";
+/// The session cookie's name over HTTPS: the `__Host-` prefix makes browsers accept it only
+/// with `Secure`, `Path=/` and no `Domain`, so neither a sibling subdomain nor a plain-HTTP
+/// page can plant or overwrite it.
+pub const SECURE_COOKIE: &str = "__Host-grantor_session";
 /// A session unused for this long is gone (the user logs in again).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// How long a user may take to answer one authorization request.
 pub const REQUEST_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// Requests one session may have waiting; the oldest is dropped beyond this.
 const MAX_PENDING: usize = 8;
-/// Host's choice: the most sessions kept in memory; past it, the least recently seen go.
+/// Host's choice: the most sessions kept in memory; past it, the least recently seen half go.
 pub const MAX_SESSIONS: usize = 100_000;
+/// Host's choice: the most bytes the sessions may hold (an estimate: ids, logins and the
+/// waiting requests); past it, the least recently seen half go. A session holds at most
+/// `MAX_PENDING` requests, but a request can carry long parameters, so counting sessions
+/// alone does not bound memory.
+pub const MAX_BYTES: usize = 64 * 1024 * 1024;
 /// The smallest store size at which idle sessions are swept.
 const MIN_SWEEP: usize = 1024;
 
@@ -70,6 +78,124 @@ struct Entry {
     login: Option<Login>,
     pending: Vec<Held>,
     last_seen: Timestamp,
+    /// When the session was last used, as a strictly increasing counter: the exact order of
+    /// use, where `last_seen` (whole seconds) ties for every session of the same second.
+    used: u64,
+    /// The estimated bytes of this entry, counted in [`Store::bytes`].
+    bytes: usize,
+}
+
+impl Entry {
+    /// Estimated memory of the entry: the fixed part, its key and strings, and its requests.
+    fn estimate(&self, id: &str) -> usize {
+        ENTRY_OVERHEAD
+            + id.len()
+            + self.csrf.len()
+            + self
+                .login
+                .as_ref()
+                .map_or(0, |login| login.user.as_str().len())
+            + self.pending.iter().map(|held| held.bytes).sum::<usize>()
+    }
+}
+
+/// The fixed cost of one entry: the map's slot, the struct, and allocator slack.
+const ENTRY_OVERHEAD: usize = 64 + std::mem::size_of::<(String, Entry)>();
+
+/// The sessions and what they weigh.
+struct Store {
+    entries: HashMap<String, Entry>,
+    /// The sum of the entries' `bytes`.
+    bytes: usize,
+    /// The next value of `Entry::used`.
+    clock: u64,
+    /// The store size at which the next new session sweeps idle ones.
+    sweep_at: usize,
+}
+
+impl Store {
+    fn tick(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
+
+    fn remove(&mut self, id: &str) -> Option<Entry> {
+        let entry = self.entries.remove(id)?;
+        self.bytes -= entry.bytes;
+        Some(entry)
+    }
+
+    /// Re-estimates the entry `id` after a change to it.
+    fn reweigh(&mut self, id: &str) {
+        if let Some(entry) = self.entries.get_mut(id) {
+            let bytes = entry.estimate(id);
+            self.bytes = self.bytes - entry.bytes + bytes;
+            entry.bytes = bytes;
+        }
+    }
+
+    /// Drops the least recently used half of the sessions, by exact order of use (never
+    /// by a timestamp that many sessions can share).
+    fn evict_older_half(&mut self) {
+        let mut order: Vec<u64> = self.entries.values().map(|entry| entry.used).collect();
+        let half = order.len() / 2;
+        if half == 0 {
+            return;
+        }
+        // The `half`-th oldest use: everything before it goes, and uses are unique.
+        let (_, cut, _) = order.select_nth_unstable(half);
+        let cut = *cut;
+        let mut freed = 0;
+        self.entries.retain(|_, entry| {
+            let keep = entry.used >= cut;
+            if !keep {
+                freed += entry.bytes;
+            }
+            keep
+        });
+        self.bytes -= freed;
+    }
+
+    /// Keeps the store within its bounds after it grew: idle sessions are swept each time
+    /// the store has doubled since the last sweep (O(1) per new session, amortized), and
+    /// past either bound the least recently used half goes, so memory stays bounded under
+    /// a flood (anyone can start sessions: every `GET /authorize` does).
+    fn make_room(&mut self, now: Timestamp, limits: Limits) {
+        if self.entries.len() >= self.sweep_at {
+            let mut freed = 0;
+            self.entries.retain(|_, entry| {
+                let live = entry.last_seen.after(IDLE_TIMEOUT) > now;
+                if !live {
+                    freed += entry.bytes;
+                }
+                live
+            });
+            self.bytes -= freed;
+            self.sweep_at = (self.entries.len() * 2).max(MIN_SWEEP).min(limits.sessions);
+        }
+        if self.entries.len() > limits.sessions || self.bytes > limits.bytes {
+            self.evict_older_half();
+            self.sweep_at = (self.entries.len() * 2).max(MIN_SWEEP).min(limits.sessions);
+        }
+    }
+}
+
+/// How much a store may hold.
+#[derive(Clone, Copy)]
+pub struct Limits {
+    /// The most sessions.
+    pub sessions: usize,
+    /// The most estimated bytes.
+    pub bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            sessions: MAX_SESSIONS,
+            bytes: MAX_BYTES,
+        }
+    }
 }
 
 /// What waits for the user's answer: an authorization request of the code flow, or a device
@@ -119,6 +245,8 @@ pub struct Held {
     /// Its id in the session, which the pages' forms post back.
     pub id: String,
     created: Timestamp,
+    /// The estimated memory the request takes.
+    bytes: usize,
 }
 
 impl Held {
@@ -133,10 +261,12 @@ impl Held {
     }
 
     fn of(request: Pending, now: Timestamp) -> Self {
+        let bytes = estimate(&request);
         Self {
             request,
             id: random_id(),
             created: now,
+            bytes,
         }
     }
 
@@ -147,33 +277,45 @@ impl Held {
 
 /// The session store.
 pub struct Sessions {
-    entries: Mutex<HashMap<String, Entry>>,
-    /// The store size at which the next new session sweeps idle ones.
-    sweep_at: AtomicUsize,
-    /// Whether cookies get `Secure` (the issuer is `https`).
+    store: Mutex<Store>,
+    limits: Limits,
+    /// Whether cookies get `Secure` and the `__Host-` name (the issuer is `https`).
     secure: bool,
 }
 
 impl Sessions {
-    /// An empty store; `secure` adds the `Secure` attribute to cookies (always, behind TLS).
+    /// An empty store with the default [`Limits`]; `secure` (always, behind TLS) names the
+    /// cookie `__Host-grantor_session` and adds the `Secure` attribute.
     pub fn new(secure: bool) -> Self {
+        Self::with_limits(secure, Limits::default())
+    }
+
+    /// An empty store that holds no more than `limits`.
+    pub fn with_limits(secure: bool, limits: Limits) -> Self {
         Self {
-            entries: Mutex::new(HashMap::new()),
-            sweep_at: AtomicUsize::new(MIN_SWEEP),
+            store: Mutex::new(Store {
+                entries: HashMap::new(),
+                bytes: 0,
+                clock: 0,
+                sweep_at: MIN_SWEEP.min(limits.sessions),
+            }),
+            limits,
             secure,
         }
     }
 
     /// The session the request's cookie names, unless it is unknown or has been idle too long.
     pub fn resume(&self, headers: &HeaderMap, now: Timestamp) -> Option<Session> {
-        let id = cookie_value(headers)?;
-        let mut entries = self.lock();
-        let entry = entries.get_mut(id)?;
+        let id = cookie_value(headers, self.cookie_name())?;
+        let mut store = self.lock();
+        let used = store.tick();
+        let entry = store.entries.get_mut(id)?;
         if entry.last_seen.after(IDLE_TIMEOUT) <= now {
-            entries.remove(id);
+            store.remove(id);
             return None;
         }
         entry.last_seen = now;
+        entry.used = used;
         Some(Session {
             id: id.to_owned(),
             csrf: entry.csrf.clone(),
@@ -202,30 +344,44 @@ impl Sessions {
     /// [`Held::new`], or one given back after [`take`](Self::take) (with its id and age).
     /// The oldest waiting request is dropped when too many wait.
     pub fn put_back(&self, session: &Session, held: Held, now: Timestamp) {
-        if let Some(entry) = self.lock().get_mut(&session.id) {
-            entry.pending.retain(|p| p.is_live(now));
-            if entry.pending.len() >= MAX_PENDING {
-                entry.pending.remove(0);
-            }
-            entry.pending.push(held);
+        let mut store = self.lock();
+        let used = store.tick();
+        let Some(entry) = store.entries.get_mut(&session.id) else {
+            return;
+        };
+        entry.pending.retain(|p| p.is_live(now));
+        if entry.pending.len() >= MAX_PENDING {
+            entry.pending.remove(0);
         }
+        entry.pending.push(held);
+        entry.used = used;
+        store.reweigh(&session.id);
+        store.make_room(now, self.limits);
     }
 
     /// Removes and returns the waiting request with this id, to answer it or to work out what
     /// to show next: only one caller at a time gets it, and a request is never copied.
     pub fn take(&self, session: &Session, id: &str, now: Timestamp) -> Option<Held> {
-        let mut entries = self.lock();
-        let pending = &mut entries.get_mut(&session.id)?.pending;
+        let mut store = self.lock();
+        let pending = &mut store.entries.get_mut(&session.id)?.pending;
         let index = pending.iter().position(|p| p.id == id)?;
         let held = pending.remove(index);
+        store.reweigh(&session.id);
         held.is_live(now).then_some(held)
     }
 
-    /// The `Set-Cookie` value for a session.
+    /// The cookie's name: `__Host-grantor_session` over HTTPS, `grantor_session` otherwise.
+    pub fn cookie_name(&self) -> &'static str {
+        if self.secure { SECURE_COOKIE } else { COOKIE }
+    }
+
+    /// The `Set-Cookie` value for a session: `HttpOnly`, `SameSite=Lax`, `Path=/` and never a
+    /// `Domain` (host-only); over HTTPS also `Secure`, under the `__Host-` name.
     pub fn cookie(&self, session: &Session) -> HeaderValue {
         let secure = if self.secure { "; Secure" } else { "" };
         let cookie = format!(
-            "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
+            "{}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
+            self.cookie_name(),
             session.id
         );
         // Ids are base64url, so the value is always a valid header; no cookie if it ever were not.
@@ -239,60 +395,71 @@ impl Sessions {
             login,
             expires_at: now.after(IDLE_TIMEOUT),
         };
-        let mut entries = self.lock();
-        // Reclaim idle sessions as new ones arrive (a database-backed store would expire them):
-        // each time the store has doubled since the last sweep, so the cost stays O(1) per new
-        // session. Anyone can start sessions (every `GET /authorize` does), so past MAX_SESSIONS
-        // the least recently seen half goes too: memory stays bounded under a flood.
-        if entries.len() >= self.sweep_at.load(Ordering::Relaxed) {
-            entries.retain(|_, entry| entry.last_seen.after(IDLE_TIMEOUT) > now);
-            if entries.len() >= MAX_SESSIONS {
-                let mut seen: Vec<Timestamp> = entries.values().map(|e| e.last_seen).collect();
-                let middle = seen.len() / 2;
-                let (_, median, _) = seen.select_nth_unstable(middle);
-                let median = *median;
-                entries.retain(|_, entry| entry.last_seen > median);
-            }
-            let next = (entries.len() * 2).clamp(MIN_SWEEP, MAX_SESSIONS);
-            self.sweep_at.store(next, Ordering::Relaxed);
-        }
-        entries.insert(
-            session.id.clone(),
-            Entry {
-                csrf: session.csrf.clone(),
-                login: session.login.clone(),
-                pending,
-                last_seen: now,
-            },
-        );
+        let mut store = self.lock();
+        let used = store.tick();
+        let mut entry = Entry {
+            csrf: session.csrf.clone(),
+            login: session.login.clone(),
+            pending,
+            last_seen: now,
+            used,
+            bytes: 0,
+        };
+        entry.bytes = entry.estimate(&session.id);
+        store.bytes += entry.bytes;
+        store.entries.insert(session.id.clone(), entry);
+        // The new session is the most recently used, so it survives any eviction.
+        store.make_room(now, self.limits);
         session
     }
 
     /// How many sessions are held.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().entries.len()
     }
 
     /// Whether no session is held.
     pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
+        self.lock().entries.is_empty()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+    /// The estimated bytes the sessions hold.
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Store> {
         // A panic elsewhere while holding the lock leaves the map itself intact.
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Estimated memory of a waiting request: its saved form (every string it holds), plus the
+/// fixed part.
+fn estimate(request: &Pending) -> usize {
+    let held = std::mem::size_of::<Held>();
+    match request {
+        Pending::Code(request) => {
+            held + serde_json::to_vec(&request.save()).map_or(held, |saved| saved.len())
+        }
+        Pending::Device(request) => {
+            held + request.user_code().len()
+                + request.client().id().as_str().len()
+                + request.scope().to_string().len()
+                + request.resources().iter().map(String::len).sum::<usize>()
+        }
     }
 }
 
 /// The session id from the request's `Cookie` headers.
-fn cookie_value(headers: &HeaderMap) -> Option<&str> {
+fn cookie_value<'h>(headers: &'h HeaderMap, cookie: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(name, _)| *name == cookie)
         .map(|(_, value)| value)
 }
 

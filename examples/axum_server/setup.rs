@@ -22,6 +22,7 @@
 //! | `default_resource` | the resource a request naming none is for (default `/api/me` when registered) |
 //! | `registration` | dynamic client registration at `/register`: `{"open": true}`, or `{"initial_access_token": "…"}` to require that token; default closed |
 //! | `exchange` | token exchange (RFC 8693) at `/token`: a list of `{"client_id": …, "from_audience": …, "to_resource": …, "scopes": […]}`, each letting that client (registered for the grant type `urn:ietf:params:oauth:grant-type:token-exchange`) trade a subject token whose audience includes `from_audience` (a resource, or a client id for an ID token) for a token for `to_resource` with at most `scopes` (within the subject token's; an ID token, which has none, gets them); absent: the grant is not offered; any other exchange is refused |
+//! | `scope_descriptions` | what each scope means, shown on the consent page beside its id: `{"messages": "read and send your messages"}`; OpenID Connect's standard scopes (`openid`, `profile`, `email`, `address`, `phone`, `offline_access`) have built-in descriptions, which these replace |
 //! | `refresh_grace_seconds` | the refresh grace window: for how many seconds a rotated refresh token may be presented once more by its client (a lost response, two tabs) before a replay revokes its family; 0 or absent: off |
 //!
 //! Each client:
@@ -93,7 +94,22 @@ pub struct Setup {
     pub exchange: Option<Vec<ExchangeEntry>>,
     /// The refresh-token grace window in seconds (C-RG-1); 0 or absent: off.
     pub refresh_grace_seconds: Option<u64>,
+    /// What each scope means, in words the consent page shows beside the scope's id
+    /// (`{"messages": "read and send your messages"}`). OpenID Connect's standard scopes have
+    /// built-in descriptions, which these replace.
+    #[serde(default)]
+    pub scope_descriptions: std::collections::HashMap<String, String>,
 }
+
+/// The built-in descriptions of OpenID Connect's standard scopes (Core §5.4, §11).
+pub const STANDARD_SCOPE_DESCRIPTIONS: [(&str, &str); 6] = [
+    ("openid", "sign you in with your account"),
+    ("profile", "your name and basic profile"),
+    ("email", "your email address"),
+    ("address", "your postal address"),
+    ("phone", "your phone number"),
+    ("offline_access", "keep access while you are away"),
+];
 
 /// One rule of the token-exchange policy: `client_id` may trade a subject token whose audience
 /// includes `from_audience` for a token for `to_resource`, with at most `scopes`.
@@ -369,8 +385,23 @@ impl Setup {
                 open: true,
                 initial_access_token: None,
             }),
+            scope_descriptions: [("messages", "read and send your messages")]
+                .into_iter()
+                .map(|(scope, words)| (scope.to_owned(), words.to_owned()))
+                .collect(),
             ..Setup::default()
         }
+    }
+
+    /// What the consent page says of each scope: the built-in descriptions of the standard
+    /// scopes, replaced or added to by the file's `scope_descriptions`.
+    pub fn scope_descriptions(&self) -> std::collections::HashMap<String, String> {
+        let mut words: std::collections::HashMap<String, String> = STANDARD_SCOPE_DESCRIPTIONS
+            .iter()
+            .map(|(scope, words)| ((*scope).to_owned(), (*words).to_owned()))
+            .collect();
+        words.extend(self.scope_descriptions.clone());
+        words
     }
 
     /// Builds the clients, checking every entry (unknown grant types, bad redirect URIs, …).

@@ -80,8 +80,18 @@ pub fn router(demo: Demo) -> Router {
 }
 
 /// `GET /authorize`: validate, then show the consent page (the demo user is already "logged in").
+/// A request that already carries the form's own fields (`decision`, `granted`) is refused:
+/// only the user answers the consent form.
 async fn authorize(State(demo): State<Demo>, Buffered(request): Buffered) -> Response {
     match demo.server.authorize(&request).await {
+        Ok(pending)
+            if FORM_FIELDS
+                .iter()
+                .any(|f| pending.extras().iter().any(|(n, _)| n == f)) =>
+        {
+            let error = grantor::OAuthError::invalid_request("the request answers its own consent");
+            reply(demo.server.reject(pending, error))
+        }
         Ok(pending) => consent_page(&pending, request.uri().query().unwrap_or("")),
         Err(error) => reply(error.into_response()),
     }
@@ -148,7 +158,7 @@ async fn me(State(demo): State<Demo>, Buffered(request): Buffered) -> Response {
     let checked = demo.server.validate_bearer(&request, &requirement).await;
     protected_json(checked, |grant| {
         serde_json::json!({
-            "user": grant.owner().map(OwnerId::as_str),
+            "owner": grant.owner().map(OwnerId::as_str),
             "client_id": grant.client_id().as_str(),
             "scope": grant.scope().to_string(),
         })
@@ -163,8 +173,14 @@ async fn callback(
     demo_client::callback_page(&demo.base, CLIENT_ID, VERIFIER, &params)
 }
 
+/// The consent form's own fields: only the user's clicks set them. The client's parameters are
+/// carried back as hidden fields, but never under these names, or a client could answer its
+/// own consent by adding `decision=approve&granted=…` to its authorization URL.
+const FORM_FIELDS: [&str; 2] = ["decision", "granted"];
+
 fn consent_page(pending: &AuthorizationRequest, query: &str) -> Response {
     let hidden: String = url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(name, _)| !FORM_FIELDS.contains(&name.as_ref()))
         .map(|(name, value)| {
             format!(
                 r#"<input type="hidden" name="{}" value="{}">"#,

@@ -37,7 +37,9 @@ pub fn callback_page(
     Html(match (get("code"), get("error")) {
         (Some(code), _) => format!(
             "<!doctype html><title>Approved</title><h1>Approved</h1>\
-             <p>The client received a code. Exchange it:</p>\
+             <p>The client received a code. Exchange it <b>within 60 seconds</b> (an \
+             authorization code lives 60 seconds by default and works once; after that, \
+             start again from the authorization URL):</p>\
              <pre>curl -s -X POST {base}/token -d grant_type=authorization_code \\\n  -d code={code} -d client_id={client_id} \\\n  -d code_verifier={verifier}</pre>\
              <p>Then call the API with the access token:</p>\
              <pre>curl -s {base}/api/me -H \"Authorization: Bearer ACCESS_TOKEN\"</pre>",

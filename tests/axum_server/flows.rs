@@ -105,7 +105,7 @@ async fn login_partial_consent_exchange_and_api_call() {
     assert!(login.body.contains(r#"name="username""#));
     assert!(login.body.contains(r#"name="password" type="password""#));
     let cookie = login.headers[header::SET_COOKIE].to_str().unwrap();
-    assert!(cookie.starts_with("grantor_session="));
+    assert!(cookie.starts_with("__Host-grantor_session="));
     for attribute in ["; HttpOnly", "; SameSite=Lax", "; Secure", "; Path=/"] {
         assert!(cookie.contains(attribute), "{cookie}");
     }

@@ -20,6 +20,7 @@ mod device;
 mod device_cli_login;
 mod exchange;
 mod flows;
+mod hardening;
 mod jwt_api;
 
 use std::sync::Arc;

@@ -387,3 +387,15 @@ pub async fn refresh_is_live<S: Storage>(fx: &Fixture<S>, token: &str) -> bool {
         .unwrap()
         .is_some_and(|record| record.is_live(fx.server.now()))
 }
+
+/// Says that a PostgreSQL test was skipped because `GRANTOR_TEST_POSTGRES_URL` is not set, on
+/// the terminal itself: written to the process's stderr, which the test harness's output
+/// capture (that hides `eprintln!` of passing tests) does not intercept.
+pub fn postgres_skipped(test: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: PostgreSQL test, set GRANTOR_TEST_POSTGRES_URL \
+         (e.g. postgres://postgres@127.0.0.1:5432/test) to run it"
+    );
+}

@@ -21,7 +21,7 @@ impl TestSchema {
     /// Creates the schema, or returns `None` (after saying so) when no database is configured.
     pub async fn create(test: &str) -> Option<Self> {
         let Ok(url) = std::env::var(URL_VARIABLE) else {
-            eprintln!("skipped {test}: {URL_VARIABLE} is not set");
+            super::postgres_skipped(test);
             return None;
         };
         let admin = PgPoolOptions::new()
