@@ -126,6 +126,12 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Parses a command line (without the program name) and serves, as `main` does: for tests
+/// that run the server in a process of its own (and kill it).
+pub async fn serve_command_line(args: impl Iterator<Item = String>) -> Result<(), Box<dyn Error>> {
+    run(Options::parse(args)?).await
+}
+
 async fn run(options: Options) -> Result<(), Box<dyn Error>> {
     let listener = tokio::net::TcpListener::bind(&options.addr)
         .await

@@ -16,6 +16,7 @@ mod device_cli;
 mod resource_server;
 
 mod browser;
+mod crash;
 mod device;
 mod device_cli_login;
 mod exchange;
