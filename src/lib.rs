@@ -82,6 +82,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod audit;
 mod authenticator;
 mod charset;
 mod client;
@@ -102,6 +103,7 @@ pub mod storage;
 mod time;
 pub mod token;
 
+pub use audit::{AuditEvent, AuditKind, AuditSink};
 pub use authenticator::{Authenticator, OwnerId, Password};
 pub use client::{
     Client, ClientBuilder, ClientId, ExtensionGrantType, GrantType, RedirectUri, ResponseType,

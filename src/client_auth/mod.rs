@@ -11,13 +11,15 @@ mod basic;
 
 use std::fmt;
 
-use http::HeaderMap;
 use http::header::AUTHORIZATION;
+use http::{HeaderMap, Request};
 
+use crate::audit::{AuditEvent, AuditKind};
 use crate::client::Client;
 use crate::error::{Failure, OAuthError};
 use crate::form::Params;
-use crate::storage::ClientStore;
+use crate::server::Server;
+use crate::storage::Storage;
 use crate::token::Digest;
 
 /// The `token_endpoint_auth_methods_supported` of the metadata (RFC 8414 §2): the methods this
@@ -48,18 +50,25 @@ impl fmt::Debug for Credentials<'_> {
     }
 }
 
-/// Authenticates the client of a token, revocation or introspection request (C-TK-2, C-TK-3).
-pub(crate) async fn authenticate<S: ClientStore>(
-    storage: &S,
-    headers: &HeaderMap,
+/// Authenticates the client of a token, revocation, introspection or device authorization
+/// request (C-TK-2, C-TK-3). A failure is reported to the audit sink (C-OB-2).
+pub(crate) async fn authenticate<S: Storage, B>(
+    server: &Server<S>,
+    request: &Request<B>,
     params: &Params,
 ) -> Result<Client, Failure> {
-    let credentials = Credentials::from_request(headers, params)?;
+    let credentials = Credentials::from_request(request.headers(), params)?;
     let client = match credentials.client_id() {
-        Some(id) => storage.client(id).await?,
+        Some(id) => server.storage().client(id).await?,
         None => None,
     };
-    Ok(credentials.verify(client)?)
+    credentials.verify(client).map_err(|error| {
+        server.config().audit(|| {
+            AuditEvent::new(AuditKind::ClientAuthenticationFailed, server.now())
+                .named_client(credentials.client_id())
+        });
+        error.into()
+    })
 }
 
 impl<'a> Credentials<'a> {

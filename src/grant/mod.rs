@@ -46,6 +46,7 @@ pub use token_exchange::{
 };
 
 use crate::BoxFuture;
+use crate::audit::{AuditEvent, AuditKind};
 use crate::client::{Client, GrantType};
 use crate::config::Config;
 use crate::error::{Error, Failure, OAuthError};
@@ -321,6 +322,11 @@ impl<'a, S: Storage> GrantContext<'a, S> {
             Exchange::Refused(error) => Err(error.into()),
             Exchange::Replayed(grant) => {
                 self.storage.revoke_grant(&grant).await?;
+                self.config().audit(|| {
+                    AuditEvent::new(AuditKind::ReplayDetected, self.now())
+                        .client(self.client().id())
+                        .grant(Some(grant))
+                });
                 Err(
                     OAuthError::invalid_grant(format!("the {} was already used", kind.label()))
                         .into(),

@@ -6,6 +6,7 @@
 //! get the same `invalid_grant`, so the answer never tells which field was wrong (C-TK-8).
 
 use crate::BoxFuture;
+use crate::audit::{AuditEvent, AuditKind};
 use crate::authenticator::{Authenticator, Password};
 use crate::client::GrantType;
 use crate::error::{Failure, OAuthError};
@@ -53,11 +54,19 @@ impl<S: Storage, A: Authenticator> Grant<S> for PasswordGrant<A> {
             let password = ctx.require("password")?;
             let scope = ctx.user_scope()?;
             let resources = ctx.resources()?;
-            let owner = self
+            let Some(owner) = self
                 .authenticator
                 .authenticate(username, Password::new(password))
                 .await?
-                .ok_or_else(refused)?;
+            else {
+                ctx.config().audit(|| {
+                    let kind = AuditKind::PasswordCheckFailed {
+                        username: username.to_owned(),
+                    };
+                    AuditEvent::new(kind, ctx.now()).client(ctx.client().id())
+                });
+                return Err(refused().into());
+            };
             let client = ctx.client();
             if client.is_owner_only() && client.owner() != Some(&owner) {
                 // C-SC-5: only the client's owner may authorize it. The answer is the same as
