@@ -60,6 +60,12 @@ pub enum AuditKind {
         /// The username presented (not a secret; never the password).
         username: String,
     },
+    /// An attempt was refused by the [`Limiter`](crate::Limiter) before any check ran
+    /// (C-OB-3). For a password, `client_id` is the client that sent it.
+    AttemptLimited {
+        /// Which check was refused.
+        check: crate::limit::Check,
+    },
     /// The revocation endpoint revoked a token: an access token alone, or a refresh token's
     /// whole grant.
     TokenRevoked {
@@ -141,6 +147,7 @@ impl fmt::Display for AuditKind {
             Self::ReplayDetected => "replay_detected",
             Self::ClientAuthenticationFailed => "client_authentication_failed",
             Self::PasswordCheckFailed { .. } => "password_check_failed",
+            Self::AttemptLimited { .. } => "attempt_limited",
             Self::TokenRevoked { .. } => "token_revoked",
             Self::ConsentApproved => "consent_approved",
             Self::ConsentDenied => "consent_denied",

@@ -9,6 +9,7 @@ use url::Url;
 
 use crate::audit::{AuditEvent, AuditSink};
 use crate::error::Error;
+use crate::limit::{Limiter, MemoryLimiter};
 use crate::resource::{Resource, Resources};
 use crate::scope::ScopeSet;
 use crate::time::{Clock, SystemClock};
@@ -51,6 +52,7 @@ pub struct Config {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) on_internal_error: Option<ErrorHook>,
     pub(crate) audit: Option<Arc<dyn AuditSink>>,
+    pub(crate) limiter: Option<Arc<dyn Limiter>>,
     pub(crate) token_response_fields: Option<FieldsHook>,
     pub(crate) endpoints: Endpoints,
     pub(crate) resources: Resources,
@@ -95,6 +97,7 @@ impl Config {
                 clock: Arc::new(SystemClock),
                 on_internal_error: None,
                 audit: None,
+                limiter: Some(Arc::new(MemoryLimiter::default())),
                 token_response_fields: None,
                 endpoints: Endpoints::default(),
                 resources: Resources::default(),
@@ -307,6 +310,7 @@ impl fmt::Debug for Config {
             .field("max_extra_parameters", &self.max_extra_parameters)
             .field("max_extra_parameter_bytes", &self.max_extra_parameter_bytes)
             .field("audit", &self.audit.is_some())
+            .field("limiter", &self.limiter.is_some())
             .field("endpoints", &self.endpoints)
             .field("resources", &self.resources)
             .field("device_code_lifetime", &self.device_code_lifetime)
@@ -494,6 +498,31 @@ impl ConfigBuilder {
     /// ```
     pub fn audit(mut self, sink: impl AuditSink) -> Self {
         self.config.audit = Some(Arc::new(sink));
+        self
+    }
+
+    /// The limiter of failed client-secret and password checks (C-OB-3; default: a
+    /// [`MemoryLimiter`] allowing 10 failures per key within 5 minutes). A refused attempt
+    /// computes no hash; see [`Limiter`] for the keys and the errors.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use grantor::{Config, MemoryLimiter};
+    ///
+    /// let config = Config::builder("https://auth.example.com")
+    ///     .limiter(MemoryLimiter::new(5, Duration::from_secs(900)))
+    ///     .build()?;
+    /// # Ok::<(), grantor::Error>(())
+    /// ```
+    pub fn limiter(mut self, limiter: impl Limiter) -> Self {
+        self.config.limiter = Some(Arc::new(limiter));
+        self
+    }
+
+    /// Turns the limiter of failed checks off (not recommended: a host without it must limit
+    /// failed attempts in front of the server).
+    pub fn without_limiter(mut self) -> Self {
+        self.config.limiter = None;
         self
     }
 

@@ -92,6 +92,7 @@ mod endpoint;
 mod error;
 mod form;
 pub mod grant;
+mod limit;
 mod observe;
 #[cfg(feature = "oidc")]
 pub mod oidc;
@@ -120,6 +121,7 @@ pub use endpoint::register::{
     RegistrationPolicy, RegistrationRefusal,
 };
 pub use error::{Error, ErrorCode, Failure, OAuthError};
+pub use limit::{Check, ClientAddress, LimitKey, Limiter, MemoryLimiter};
 pub use pkce::{ChallengeMethod, CodeChallenge};
 pub use resource::{PROTECTED_RESOURCE_METADATA, Resource, TokenFormat};
 pub use scope::{Scope, ScopeError, ScopeSet};

@@ -57,6 +57,7 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
         method: request.method(),
         uri: request.uri(),
         headers: request.headers(),
+        extensions: request.extensions(),
     };
     let context = GrantContext::new(grant_type, &params, head, server, issuer);
     let mut response = grant.exchange(context).await?;

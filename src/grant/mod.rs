@@ -122,6 +122,7 @@ pub(crate) struct RequestHead<'a> {
     pub(crate) method: &'a Method,
     pub(crate) uri: &'a Uri,
     pub(crate) headers: &'a HeaderMap,
+    pub(crate) extensions: &'a http::Extensions,
 }
 
 impl<S> fmt::Debug for GrantContext<'_, S> {
@@ -189,6 +190,12 @@ impl<'a, S: Storage> GrantContext<'a, S> {
     /// The request's headers (e.g. for a proof of possession).
     pub fn headers(&self) -> &'a HeaderMap {
         self.request.headers
+    }
+
+    /// The request's extensions, as the host's HTTP stack handed them over (a
+    /// [`ClientAddress`](crate::ClientAddress) the host inserted, say).
+    pub fn extensions(&self) -> &'a http::Extensions {
+        self.request.extensions
     }
 
     /// The request's method (`POST`).
