@@ -73,6 +73,8 @@ pub enum AuditKind {
         refresh: bool,
     },
     /// An owner approved an authorization request, and the code or tokens answered are stored.
+    /// The implicit grant's tokens are reported by this event alone (no
+    /// [`TokensIssued`](Self::TokensIssued)): they are issued at the authorization endpoint.
     ConsentApproved,
     /// An authorization request was answered `access_denied` (the owner declined, or the host
     /// rejected it).
