@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::audit::{AuditEvent, AuditSink};
 use crate::error::Error;
+use crate::limit::{Limiter, MemoryLimiter};
 use crate::resource::{Resource, Resources};
 use crate::scope::ScopeSet;
 use crate::time::{Clock, SystemClock};
@@ -49,6 +51,8 @@ pub struct Config {
     pub(crate) max_extra_parameter_bytes: usize,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) on_internal_error: Option<ErrorHook>,
+    pub(crate) audit: Option<Arc<dyn AuditSink>>,
+    pub(crate) limiter: Option<Arc<dyn Limiter>>,
     pub(crate) token_response_fields: Option<FieldsHook>,
     pub(crate) endpoints: Endpoints,
     pub(crate) resources: Resources,
@@ -92,6 +96,8 @@ impl Config {
                 max_extra_parameter_bytes: 4 * 1024,
                 clock: Arc::new(SystemClock),
                 on_internal_error: None,
+                audit: None,
+                limiter: Some(Arc::new(MemoryLimiter::default())),
                 token_response_fields: None,
                 endpoints: Endpoints::default(),
                 resources: Resources::default(),
@@ -264,6 +270,14 @@ impl Config {
         &*self.clock
     }
 
+    /// Hands the event `make` builds to the audit sink, if one is installed (C-OB-2); with none,
+    /// `make` is not called.
+    pub(crate) fn audit(&self, make: impl FnOnce() -> AuditEvent) {
+        if let Some(sink) = &self.audit {
+            sink.record(&make());
+        }
+    }
+
     /// Hands an internal error to the host's hook, if any.
     pub(crate) fn report(&self, error: &Error) {
         if let Some(hook) = &self.on_internal_error {
@@ -295,6 +309,8 @@ impl fmt::Debug for Config {
             .field("max_parameter_bytes", &self.max_parameter_bytes)
             .field("max_extra_parameters", &self.max_extra_parameters)
             .field("max_extra_parameter_bytes", &self.max_extra_parameter_bytes)
+            .field("audit", &self.audit.is_some())
+            .field("limiter", &self.limiter.is_some())
             .field("endpoints", &self.endpoints)
             .field("resources", &self.resources)
             .field("device_code_lifetime", &self.device_code_lifetime)
@@ -464,6 +480,49 @@ impl ConfigBuilder {
     /// bare `server_error`: the place to log it.
     pub fn on_internal_error(mut self, hook: impl Fn(&Error) + Send + Sync + 'static) -> Self {
         self.config.on_internal_error = Some(Arc::new(hook));
+        self
+    }
+
+    /// The sink of audit events (C-OB-2; default none): tokens issued, refresh tokens rotated,
+    /// replays detected, failed client authentications and password checks, revocations,
+    /// consent decisions and registrations, each delivered after the storage step it reports
+    /// has committed, and never carrying a secret. See [`AuditEvent`].
+    ///
+    /// ```
+    /// use grantor::{AuditEvent, Config};
+    ///
+    /// let config = Config::builder("https://auth.example.com")
+    ///     .audit(|event: &AuditEvent| eprintln!("audit: {} {:?}", event.kind, event.client_id))
+    ///     .build()?;
+    /// # Ok::<(), grantor::Error>(())
+    /// ```
+    pub fn audit(mut self, sink: impl AuditSink) -> Self {
+        self.config.audit = Some(Arc::new(sink));
+        self
+    }
+
+    /// The limiter of failed client-secret and password checks (C-OB-3; default: a
+    /// [`MemoryLimiter`] allowing 10 failures per key within 5 minutes). A refused attempt
+    /// computes no hash; see [`Limiter`] for the keys and the errors.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use grantor::{Config, MemoryLimiter};
+    ///
+    /// let config = Config::builder("https://auth.example.com")
+    ///     .limiter(MemoryLimiter::new(5, Duration::from_secs(900)))
+    ///     .build()?;
+    /// # Ok::<(), grantor::Error>(())
+    /// ```
+    pub fn limiter(mut self, limiter: impl Limiter) -> Self {
+        self.config.limiter = Some(Arc::new(limiter));
+        self
+    }
+
+    /// Turns the limiter of failed checks off (not recommended: a host without it must limit
+    /// failed attempts in front of the server).
+    pub fn without_limiter(mut self) -> Self {
+        self.config.limiter = None;
         self
     }
 

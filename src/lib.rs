@@ -82,6 +82,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod audit;
 mod authenticator;
 mod charset;
 mod client;
@@ -91,6 +92,7 @@ mod endpoint;
 mod error;
 mod form;
 pub mod grant;
+mod limit;
 mod observe;
 #[cfg(feature = "oidc")]
 pub mod oidc;
@@ -102,6 +104,7 @@ pub mod storage;
 mod time;
 pub mod token;
 
+pub use audit::{AuditEvent, AuditKind, AuditSink};
 pub use authenticator::{Authenticator, OwnerId, Password};
 pub use client::{
     Client, ClientBuilder, ClientId, ExtensionGrantType, GrantType, RedirectUri, ResponseType,
@@ -118,6 +121,7 @@ pub use endpoint::register::{
     RegistrationPolicy, RegistrationRefusal,
 };
 pub use error::{Error, ErrorCode, Failure, OAuthError};
+pub use limit::{Check, ClientAddress, LimitKey, Limiter, MemoryLimiter};
 pub use pkce::{ChallengeMethod, CodeChallenge};
 pub use resource::{PROTECTED_RESOURCE_METADATA, Resource, TokenFormat};
 pub use scope::{Scope, ScopeError, ScopeSet};

@@ -71,6 +71,17 @@ async fn an_upgraded_database_keeps_its_codes_and_refresh_tokens() {
 // C-SE-4, C-TK-5: two servers on one database act as one: a token issued by one is valid at
 // the other, a code redeemed at both at once succeeds exactly once, and a revocation at one
 // (the replayed code) is seen at the other.
+// C-OB-3: a fleet's limiter shares its failure counts in the database.
+#[tokio::test]
+async fn the_sql_limiter_is_shared_through_the_database() {
+    let Some(schema) = TestSchema::create("the_sql_limiter_is_shared_through_the_database").await
+    else {
+        return;
+    };
+    shared_limiter(schema.storage().await, schema.storage().await).await;
+    schema.drop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_servers_share_one_database() {
     let Some(schema) = TestSchema::create("two_servers_share_one_database").await else {

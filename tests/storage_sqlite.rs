@@ -60,6 +60,13 @@ async fn sqlite_storage_passes_the_testkit() {
     grantor::storage::testkit::client_deletion(db.open().await).await;
 }
 
+// C-OB-3: a fleet's limiter shares its failure counts in the database.
+#[tokio::test]
+async fn the_sql_limiter_is_shared_through_the_database() {
+    let db = TempDb::new();
+    shared_limiter(db.open().await, db.open().await).await;
+}
+
 #[tokio::test]
 async fn open_accepts_a_url_or_a_path_and_creates_the_file() {
     let db = TempDb::new();
@@ -94,6 +101,7 @@ async fn migrations_are_recorded_in_their_own_table() {
             "grantor_consents",
             "grantor_grants",
             "grantor_keys",
+            "grantor_limits",
             "grantor_migrations",
             "grantor_records",
             "grantor_replays",

@@ -10,6 +10,7 @@ use std::time::Duration;
 use http::{Request, Response, StatusCode};
 use serde::Serialize;
 
+use crate::audit::{AuditEvent, AuditKind};
 use crate::authenticator::OwnerId;
 use crate::client::Client;
 use crate::client_auth;
@@ -58,7 +59,7 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
             .into());
     }
     let params = parse(config, request)?;
-    let client = client_auth::authenticate(server.storage(), request.headers(), &params).await?;
+    let client = client_auth::authenticate(server, request, &params).await?;
     crate::observe::client(client.id().as_str());
     if !client.allows_grant(&grant_type) {
         return Err(OAuthError::unauthorized_client(
@@ -419,6 +420,12 @@ pub(crate) async fn approve<S: Storage>(
             return Err(error.into());
         }
     }
+    server.config().audit(|| {
+        AuditEvent::new(AuditKind::DeviceApproved, server.now())
+            .client(client.id())
+            .owner(Some(owner))
+            .grant(Some(grant))
+    });
     Ok(())
 }
 
@@ -427,9 +434,13 @@ pub(crate) async fn deny<S: Storage>(
     server: &Server<S>,
     request: DeviceRequest,
 ) -> Result<(), DeviceError> {
-    answer_request(server, &request, Answer::Denied)
-        .await
-        .map(|_| ())
+    let grant = answer_request(server, &request, Answer::Denied).await?;
+    server.config().audit(|| {
+        AuditEvent::new(AuditKind::DeviceDenied, server.now())
+            .client(request.client.id())
+            .grant(Some(grant))
+    });
+    Ok(())
 }
 
 /// Records the user's answer on a pending device code, exactly once: of two answers racing,

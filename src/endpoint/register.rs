@@ -41,6 +41,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::BoxFuture;
+use crate::audit::{AuditEvent, AuditKind};
 use crate::client::{Client, ClientId, GrantType, RedirectUri, Registered, ResponseType};
 use crate::client_auth;
 use crate::endpoint::authorize;
@@ -806,6 +807,11 @@ pub(crate) async fn register<S: Storage, B: AsRef<[u8]>>(
     if let Err(error) = server.storage().save_client(client.clone()).await {
         return internal(server, error);
     }
+    server.config().audit(|| {
+        AuditEvent::new(AuditKind::ClientRegistered, server.now())
+            .client(client.id())
+            .owner(client.owner())
+    });
     answer(
         server,
         StatusCode::CREATED,
@@ -909,6 +915,11 @@ pub(crate) async fn configure<S: Storage, B: AsRef<[u8]>>(
     } else {
         match server.storage().delete_client(client.id().as_str()).await {
             Ok(_) => {
+                server.config().audit(|| {
+                    AuditEvent::new(AuditKind::ClientDeleted, server.now())
+                        .client(client.id())
+                        .owner(client.owner())
+                });
                 let mut response = Response::new(Vec::new());
                 *response.status_mut() = StatusCode::NO_CONTENT;
                 response
@@ -990,6 +1001,11 @@ async fn update<S: Storage, B: AsRef<[u8]>>(
     if let Err(error) = server.storage().save_client(updated.clone()).await {
         return internal(server, error);
     }
+    server.config().audit(|| {
+        AuditEvent::new(AuditKind::ClientUpdated, server.now())
+            .client(updated.id())
+            .owner(updated.owner())
+    });
     answer(server, StatusCode::OK, &updated, token, None)
 }
 

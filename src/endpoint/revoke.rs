@@ -33,6 +33,7 @@
 use http::header::{CACHE_CONTROL, HeaderValue};
 use http::{Request, Response};
 
+use crate::audit::{AuditEvent, AuditKind};
 use crate::client_auth;
 use crate::endpoint::failure_json;
 use crate::endpoint::presented::{self, Presented, TokenKind};
@@ -64,7 +65,7 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
 ) -> Result<(), Failure> {
     let params = parse(server.config(), request)?;
     let storage = server.storage();
-    let client = client_auth::authenticate(storage, request.headers(), &params).await?;
+    let client = client_auth::authenticate(server, request, &params).await?;
     crate::observe::client(client.id().as_str());
     match presented::find(storage, &params, server.now()).await? {
         Presented::Live {
@@ -82,11 +83,25 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
                 TokenKind::Access => storage.revoke_access_token(&digest).await?,
                 TokenKind::Refresh => storage.revoke_grant(&record.grant).await?,
             }
+            server.config().audit(|| {
+                let refresh = matches!(kind, TokenKind::Refresh);
+                AuditEvent::new(AuditKind::TokenRevoked { refresh }, server.now())
+                    .client(client.id())
+                    .owner(record.owner.as_ref())
+                    .grant(Some(record.grant))
+            });
         }
         // A refresh token that was already rotated is not live, but presenting it is a replay:
         // someone else may hold its successor (a thief who refreshed first). As at the token
         // endpoint, the whole grant is revoked (RFC 9700 §4.14.2).
-        Presented::Rotated(grant) => storage.revoke_grant(&grant).await?,
+        Presented::Rotated(grant) => {
+            storage.revoke_grant(&grant).await?;
+            server.config().audit(|| {
+                AuditEvent::new(AuditKind::ReplayDetected, server.now())
+                    .client(client.id())
+                    .grant(Some(grant))
+            });
+        }
         Presented::Unknown => {}
     }
     Ok(())

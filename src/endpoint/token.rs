@@ -5,6 +5,8 @@
 
 use http::{Method, Request, Response, StatusCode};
 
+use crate::audit::{AuditEvent, AuditKind};
+use crate::client::GrantType;
 use crate::client_auth;
 use crate::config::Config;
 use crate::endpoint::{failure_json, json_bytes};
@@ -41,7 +43,7 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
                 .with_description("this grant type is not supported")
         })?;
     observe::grant_type(grant_type.as_str());
-    let client = client_auth::authenticate(server.storage(), request.headers(), &params).await?;
+    let client = client_auth::authenticate(server, request, &params).await?;
     observe::client(client.id().as_str());
     if !client.allows_grant(grant_type) {
         return Err(
@@ -55,6 +57,7 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
         method: request.method(),
         uri: request.uri(),
         headers: request.headers(),
+        extensions: request.extensions(),
     };
     let context = GrantContext::new(grant_type, &params, head, server, issuer);
     let mut response = grant.exchange(context).await?;
@@ -68,6 +71,19 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
     // the tokens it describes (C-OI-1, C-OI-6).
     #[cfg(feature = "oidc")]
     add_id_token(server, &client, &mut response).await?;
+    // C-OB-2: the tokens are stored (and their ID token signed) by now.
+    config.audit(|| {
+        let refresh_rotated =
+            *grant_type == GrantType::RefreshToken && response.refresh_token().is_some();
+        let kind = AuditKind::TokensIssued {
+            grant_type: grant_type.clone(),
+            refresh_rotated,
+        };
+        AuditEvent::new(kind, now)
+            .client(client.id())
+            .owner(response.owner())
+            .grant(response.grant())
+    });
     Ok(response.to_json())
 }
 

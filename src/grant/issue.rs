@@ -303,6 +303,7 @@ impl<'a> Issuer<'a> {
         );
         // The ID token is owed only with an access token holding `openid`, and keeps the nonce.
         response.set_openid(context.filter(|_| access.scope.contains(OPENID)), grant);
+        response.set_grant(grant);
         let digest = response.access_token().digest();
         Ok((
             NewTokens::new(StoredToken::new(digest, access), refresh),

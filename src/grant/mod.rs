@@ -46,6 +46,7 @@ pub use token_exchange::{
 };
 
 use crate::BoxFuture;
+use crate::audit::{AuditEvent, AuditKind};
 use crate::client::{Client, GrantType};
 use crate::config::Config;
 use crate::error::{Error, Failure, OAuthError};
@@ -121,6 +122,7 @@ pub(crate) struct RequestHead<'a> {
     pub(crate) method: &'a Method,
     pub(crate) uri: &'a Uri,
     pub(crate) headers: &'a HeaderMap,
+    pub(crate) extensions: &'a http::Extensions,
 }
 
 impl<S> fmt::Debug for GrantContext<'_, S> {
@@ -188,6 +190,12 @@ impl<'a, S: Storage> GrantContext<'a, S> {
     /// The request's headers (e.g. for a proof of possession).
     pub fn headers(&self) -> &'a HeaderMap {
         self.request.headers
+    }
+
+    /// The request's extensions, as the host's HTTP stack handed them over (a
+    /// [`ClientAddress`](crate::ClientAddress) the host inserted, say).
+    pub fn extensions(&self) -> &'a http::Extensions {
+        self.request.extensions
     }
 
     /// The request's method (`POST`).
@@ -321,6 +329,11 @@ impl<'a, S: Storage> GrantContext<'a, S> {
             Exchange::Refused(error) => Err(error.into()),
             Exchange::Replayed(grant) => {
                 self.storage.revoke_grant(&grant).await?;
+                self.config().audit(|| {
+                    AuditEvent::new(AuditKind::ReplayDetected, self.now())
+                        .client(self.client().id())
+                        .grant(Some(grant))
+                });
                 Err(
                     OAuthError::invalid_grant(format!("the {} was already used", kind.label()))
                         .into(),

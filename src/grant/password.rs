@@ -6,10 +6,12 @@
 //! get the same `invalid_grant`, so the answer never tells which field was wrong (C-TK-8).
 
 use crate::BoxFuture;
+use crate::audit::{AuditEvent, AuditKind};
 use crate::authenticator::{Authenticator, Password};
 use crate::client::GrantType;
 use crate::error::{Failure, OAuthError};
 use crate::grant::{Grant, GrantContext, Issue};
+use crate::limit::{self, Check, LimitKey};
 use crate::storage::Storage;
 use crate::token::TokenResponse;
 
@@ -53,11 +55,42 @@ impl<S: Storage, A: Authenticator> Grant<S> for PasswordGrant<A> {
             let password = ctx.require("password")?;
             let scope = ctx.user_scope()?;
             let resources = ctx.resources()?;
-            let owner = self
+            // C-OB-3: the password is checked only when the limiter allows it; a refusal
+            // reaches no authenticator, so no hash.
+            let config = ctx.config();
+            let limited = match &config.limiter {
+                Some(limiter) => {
+                    let account = LimitKey::Account(username.to_owned());
+                    let keys = limit::keys(account, ctx.extensions());
+                    if !limiter.allow(Check::Password, &keys, ctx.now()).await? {
+                        config.audit(|| {
+                            let kind = AuditKind::AttemptLimited {
+                                check: Check::Password,
+                            };
+                            AuditEvent::new(kind, ctx.now()).client(ctx.client().id())
+                        });
+                        return Err(OAuthError::invalid_grant(limit::REFUSED).into());
+                    }
+                    Some((limiter, keys))
+                }
+                None => None,
+            };
+            let Some(owner) = self
                 .authenticator
                 .authenticate(username, Password::new(password))
                 .await?
-                .ok_or_else(refused)?;
+            else {
+                if let Some((limiter, keys)) = limited {
+                    limiter.failed(Check::Password, &keys, ctx.now()).await?;
+                }
+                config.audit(|| {
+                    let kind = AuditKind::PasswordCheckFailed {
+                        username: username.to_owned(),
+                    };
+                    AuditEvent::new(kind, ctx.now()).client(ctx.client().id())
+                });
+                return Err(refused().into());
+            };
             let client = ctx.client();
             if client.is_owner_only() && client.owner() != Some(&owner) {
                 // C-SC-5: only the client's owner may authorize it. The answer is the same as

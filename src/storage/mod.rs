@@ -54,6 +54,8 @@ mod postgres;
 mod records;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) mod sql;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql_limiter;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(feature = "testkit")]
@@ -68,6 +70,8 @@ pub use postgres::PostgresStorage;
 pub use records::{
     Actor, CodeRecord, NewTokens, OpenIdContext, Rotation, StoredRecord, StoredToken, TokenRecord,
 };
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sql_limiter::SqlLimiter;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStorage;
 /// The sqlx crate the SQL backends are built on, for its connection and pool option types.

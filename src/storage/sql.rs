@@ -122,7 +122,8 @@ pub(crate) const REVOKE_GRANT: [&str; 5] = [
 ];
 
 /// The steps of [`TokenStore::purge_expired`](super::TokenStore::purge_expired).
-pub(crate) const PURGE_EXPIRED: [&str; 5] = [
+pub(crate) const PURGE_EXPIRED: [&str; 6] = [
+    "DELETE FROM grantor_limits WHERE expires_at <= $1",
     "DELETE FROM grantor_records WHERE retain_until <= $1 AND expires_at <= $1",
     "DELETE FROM grantor_tokens WHERE expires_at <= $1",
     "DELETE FROM grantor_grants WHERE expires_at <= $1",
@@ -135,6 +136,15 @@ pub(crate) const PURGE_EXPIRED: [&str; 5] = [
 pub(crate) const PURGE_CONSENT_GRANTS: &str = "DELETE FROM grantor_consent_grants \
     WHERE NOT EXISTS (SELECT 1 FROM grantor_grants \
     WHERE grantor_grants.id = grantor_consent_grants.grant_id)";
+
+/// The failures of a limiter key in buckets after the window's start.
+pub(crate) const COUNT_FAILURES: &str = "SELECT CAST(COALESCE(SUM(failures), 0) AS BIGINT) \
+    FROM grantor_limits WHERE key = $1 AND bucket > $2";
+
+/// Counts one failure of a limiter key in its bucket.
+pub(crate) const ADD_FAILURE: &str = "INSERT INTO grantor_limits (key, bucket, failures, \
+    expires_at) VALUES ($1, $2, 1, $3) ON CONFLICT (key, bucket) \
+    DO UPDATE SET failures = grantor_limits.failures + 1";
 
 pub(crate) const SELECT_KEYS: &str = "SELECT kid, alg, private_jwk, published_at, signs_from, \
     retires_at, removed_at FROM grantor_keys ORDER BY signs_from, kid";
@@ -781,6 +791,54 @@ macro_rules! sql_storage {
                     .rows_affected();
                 tx.commit().await.map_err(db)?;
                 Ok(deleted)
+            }
+        }
+
+        impl $crate::Limiter for $crate::storage::SqlLimiter<$name> {
+            fn allow<'a>(
+                &'a self,
+                check: $crate::Check,
+                keys: &'a [$crate::LimitKey],
+                now: $crate::Timestamp,
+            ) -> $crate::BoxFuture<'a, Result<bool, $crate::Error>> {
+                Box::pin(async move {
+                    use $crate::storage::sql::{self, db, secs};
+                    let (since, _, _) = self.buckets(now);
+                    for key in keys {
+                        let failures: i64 = sqlx::query_scalar(sql::COUNT_FAILURES)
+                            .bind($crate::storage::SqlLimiter::<$name>::key(check, key))
+                            .bind(secs(since))
+                            .fetch_one(self.storage().pool())
+                            .await
+                            .map_err(db)?;
+                        if failures >= i64::from(self.max_failures()) {
+                            return Ok(false);
+                        }
+                    }
+                    Ok(true)
+                })
+            }
+
+            fn failed<'a>(
+                &'a self,
+                check: $crate::Check,
+                keys: &'a [$crate::LimitKey],
+                now: $crate::Timestamp,
+            ) -> $crate::BoxFuture<'a, Result<(), $crate::Error>> {
+                Box::pin(async move {
+                    use $crate::storage::sql::{self, db, secs};
+                    let (_, bucket, expires_at) = self.buckets(now);
+                    for key in keys {
+                        sqlx::query(sql::ADD_FAILURE)
+                            .bind($crate::storage::SqlLimiter::<$name>::key(check, key))
+                            .bind(secs(bucket))
+                            .bind(secs(expires_at))
+                            .execute(self.storage().pool())
+                            .await
+                            .map_err(db)?;
+                    }
+                    Ok(())
+                })
             }
         }
 

@@ -30,6 +30,8 @@ pub struct TokenResponse {
     /// has committed the tokens, with the tokens' grant (revoked if signing fails); not part
     /// of the body.
     openid: Option<Box<(OpenIdContext, GrantId)>>,
+    /// The grant of the tokens, for audit events; not part of the body.
+    grant: Option<GrantId>,
 }
 
 /// The body: the standard fields, then the added ones.
@@ -79,7 +81,18 @@ impl TokenResponse {
             extra: serde_json::Map::new(),
             owner,
             openid: None,
+            grant: None,
         }
+    }
+
+    /// Records the grant of the tokens (for audit events).
+    pub(crate) fn set_grant(&mut self, grant: GrantId) {
+        self.grant = Some(grant);
+    }
+
+    /// The grant of the tokens, when minted by the issuing step.
+    pub(crate) fn grant(&self) -> Option<GrantId> {
+        self.grant
     }
 
     /// Marks the response as owing an ID token built from `context`, for tokens of `grant`.

@@ -352,3 +352,70 @@ pub async fn assert_legacy_rows_upgraded<S: Storage>(fx: &Fixture<S>) {
     assert_error(&replay, 400, "invalid_grant");
     assert_invalid(fx, &access).await;
 }
+
+/// C-OB-3: two instances' limiters over one database see each other's failures; keys and
+/// checks are independent; the window slides; `purge_expired` removes what left it.
+pub async fn shared_limiter<S>(a: S, b: S)
+where
+    S: Storage + Clone,
+    grantor::storage::SqlLimiter<S>: grantor::Limiter,
+{
+    use std::time::Duration;
+
+    use grantor::storage::SqlLimiter;
+    use grantor::{Check, LimitKey, Limiter, Timestamp};
+
+    let first = SqlLimiter::new(a.clone(), 3, Duration::from_secs(100));
+    let second = SqlLimiter::new(b, 3, Duration::from_secs(100));
+    let alice = [
+        LimitKey::Account("alice".into()),
+        LimitKey::address("2001:db8::1".parse().unwrap()),
+    ];
+    let bob = [LimitKey::Account("bob".into())];
+    let at = |secs: u64| Timestamp::from_secs(START + secs);
+    for (limiter, secs) in [(&first, 0), (&second, 5), (&first, 50)] {
+        assert!(
+            limiter
+                .allow(Check::Password, &alice, at(secs))
+                .await
+                .unwrap()
+        );
+        limiter
+            .failed(Check::Password, &alice, at(secs))
+            .await
+            .unwrap();
+    }
+    assert!(!second.allow(Check::Password, &alice, at(51)).await.unwrap());
+    // The address key alone is at its limit too, from another account.
+    let same_address = [
+        LimitKey::Account("carol".into()),
+        LimitKey::address("2001:db8::2".parse().unwrap()),
+    ];
+    assert!(
+        !first
+            .allow(Check::Password, &same_address, at(51))
+            .await
+            .unwrap()
+    );
+    assert!(first.allow(Check::Password, &bob, at(51)).await.unwrap());
+    assert!(
+        first
+            .allow(Check::ClientSecret, &alice, at(51))
+            .await
+            .unwrap()
+    );
+    // The failures at 0 and 5 leave the window (buckets of 10 s): two remain.
+    assert!(
+        second
+            .allow(Check::Password, &alice, at(111))
+            .await
+            .unwrap()
+    );
+    assert!(a.purge_expired(at(1_000)).await.unwrap() >= 2);
+    assert!(
+        first
+            .allow(Check::Password, &alice, at(1_000))
+            .await
+            .unwrap()
+    );
+}

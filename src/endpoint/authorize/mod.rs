@@ -26,6 +26,7 @@ pub(crate) mod response;
 use http::{Method, Request, Response};
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{AuditEvent, AuditKind};
 use crate::authenticator::OwnerId;
 use crate::client::ClientId;
 use crate::client::{Client, GrantType, ResponseType};
@@ -844,9 +845,18 @@ pub(crate) async fn approve<S: Storage>(
 ) -> Result<Response<Vec<u8>>, Error> {
     let config = server.config();
     let responder = request.responder(config.issuer_parameter_value());
-    let refuse = |error: OAuthError| Ok(responder.error(error).into_response());
     let client = &request.client;
     let owner = &approval.owner;
+    let refuse = |error: OAuthError| {
+        if error.code() == ErrorCode::AccessDenied {
+            config.audit(|| {
+                AuditEvent::new(AuditKind::ConsentDenied, server.now())
+                    .client(client.id())
+                    .owner(Some(owner))
+            });
+        }
+        Ok(responder.error(error).into_response())
+    };
     if client.is_owner_only() && client.owner() != Some(owner) {
         // C-SC-5: only the owner may authorize this client.
         return refuse(OAuthError::access_denied(
@@ -973,6 +983,13 @@ pub(crate) async fn approve<S: Storage>(
         let _ = server.storage().revoke_grant(&grant).await;
         return Err(error);
     }
+    // C-OB-2: the code, tokens and consent are stored by now.
+    config.audit(|| {
+        AuditEvent::new(AuditKind::ConsentApproved, now)
+            .client(client.id())
+            .owner(Some(owner))
+            .grant(Some(grant))
+    });
 
     let expires_in = minted.as_ref().map(|(_, t)| t.expires_in().to_string());
     let granted = minted.as_ref().map(|(_, t)| t.scope().to_string());
@@ -1092,7 +1109,13 @@ pub(crate) fn reject<S: Storage>(
     request: AuthorizationRequest,
     error: OAuthError,
 ) -> Response<Vec<u8>> {
-    let responder = request.responder(server.config().issuer_parameter_value());
+    let config = server.config();
+    if error.code() == ErrorCode::AccessDenied {
+        config.audit(|| {
+            AuditEvent::new(AuditKind::ConsentDenied, server.now()).client(request.client.id())
+        });
+    }
+    let responder = request.responder(config.issuer_parameter_value());
     responder.error(error).into_response()
 }
 
