@@ -91,6 +91,8 @@ mod endpoint;
 mod error;
 mod form;
 pub mod grant;
+#[cfg(feature = "axum")]
+pub mod integration;
 mod observe;
 #[cfg(feature = "oidc")]
 pub mod oidc;
@@ -131,6 +133,12 @@ pub use token::{AccessToken, ClientSecret, RefreshToken};
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// The README's code blocks, compiled and run as doctests (with the storage features they use).
-#[cfg(all(doctest, feature = "sqlite", feature = "postgres", feature = "testkit"))]
+#[cfg(all(
+    doctest,
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "testkit",
+    feature = "axum"
+))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
