@@ -91,7 +91,7 @@ mod endpoint;
 mod error;
 mod form;
 pub mod grant;
-#[cfg(feature = "axum")]
+#[cfg(any(feature = "axum", feature = "actix"))]
 pub mod integration;
 mod observe;
 #[cfg(feature = "oidc")]

@@ -1,6 +1,7 @@
-//! Framework integrations, behind cargo features: [`axum`](self::axum) (feature `axum`).
+//! Framework integrations, behind cargo features: [`axum`] (feature `axum`) and
+//! [`actix`] (feature `actix`).
 //!
-//! Each gives three pieces:
+//! Each gives the same three pieces:
 //!
 //! 1. **The endpoints, mounted**: the token, revocation and introspection endpoints, the
 //!    metadata documents (RFC 8414 and OpenID discovery), UserInfo and JWKS (for an OpenID
@@ -39,6 +40,8 @@
 //! a form body (RFC 6750 §2.2) reads the request with `Buffered` and calls
 //! [`Server::validate_bearer`] itself.
 
+#[cfg(feature = "actix")]
+pub mod actix;
 #[cfg(feature = "axum")]
 pub mod axum;
 
@@ -82,7 +85,7 @@ pub trait RequirementSpec: Send + Sync + 'static {
 }
 
 /// The validated token of a request to a protected route, for the route's requirement `R`:
-/// the framework extractor (an axum `FromRequestParts`). It
+/// the framework extractor (an axum `FromRequestParts`, an actix-web `FromRequest`). It
 /// dereferences to the [`AccessGrant`]. Without a valid token, the request is answered with
 /// grantor's `401` or `403` and its `WWW-Authenticate` challenge.
 pub struct Authorized<R> {
