@@ -255,3 +255,50 @@ async fn bodies_beyond_the_limit_are_refused() {
     let (status, _, _) = send(&router, form("/token", body)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[tokio::test]
+async fn registration_device_and_resource_metadata_are_mounted_when_the_server_has_them() {
+    let config = Config::builder("https://auth.example.com")
+        .scopes_supported("profile")
+        .resource(grantor::Resource::new("https://auth.example.com/api").unwrap())
+        .build()
+        .unwrap();
+    let server = Server::builder(config, MemoryStorage::new())
+        .registration(grantor::RegistrationPolicy::open())
+        .grant(grantor::grant::DeviceCodeGrant)
+        .build();
+    let router: Router = endpoints(Arc::new(server));
+
+    let metadata = r#"{"redirect_uris":["https://new.example/cb"],"token_endpoint_auth_method":"none","scope":"profile","grant_types":["authorization_code","urn:ietf:params:oauth:grant-type:device_code"]}"#;
+    let request = Request::post("/register")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(metadata))
+        .unwrap();
+    let (status, _, text) = send(&router, request).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let registered: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let client_id = registered["client_id"].as_str().unwrap();
+    let token = registered["registration_access_token"].as_str().unwrap();
+
+    let uri = format!("/register/{client_id}");
+    let (status, _, text) = send(&router, get_with(&uri, Some(token))).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let (status, _, _) = send(&router, get_with(&uri, None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let body = format!("client_id={client_id}&scope=profile");
+    let (status, _, text) = send(&router, form("/device_authorization", body)).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(text.contains("user_code"), "{text}");
+
+    let request = Request::get("/.well-known/oauth-protected-resource/api")
+        .header(header::HOST, "auth.example.com")
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, text) = send(&router, request).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(
+        text.contains(r#""resource":"https://auth.example.com/api""#),
+        "{text}"
+    );
+}
