@@ -92,6 +92,8 @@ mod endpoint;
 mod error;
 mod form;
 pub mod grant;
+#[cfg(any(feature = "axum", feature = "actix"))]
+pub mod integration;
 mod limit;
 mod observe;
 #[cfg(feature = "oidc")]
@@ -135,6 +137,12 @@ pub use token::{AccessToken, ClientSecret, RefreshToken};
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// The README's code blocks, compiled and run as doctests (with the storage features they use).
-#[cfg(all(doctest, feature = "sqlite", feature = "postgres", feature = "testkit"))]
+#[cfg(all(
+    doctest,
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "testkit",
+    feature = "axum"
+))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
