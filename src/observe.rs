@@ -1,6 +1,8 @@
 //! Tracing (C-OB-1): a `tracing` span for every endpoint call, with the fields a dashboard
 //! needs — `endpoint`, `client_id`, `grant_type`, `outcome` (`ok` or the error code), `status`
-//! and `latency_us` — and one `grantor::request` event when the call ends.
+//! and `latency_us` — and one `grantor::request` event when the call ends; inside it, a
+//! `grantor.storage` span (debug level) for each storage step of the token path (`exchange`,
+//! `save_tokens`, `revoke_grant`, `access_token`).
 //!
 //! Only identifiers and error codes go into spans and events: never a token, code, secret,
 //! password, assertion or key, and never an error description (which may quote what a client
@@ -36,6 +38,16 @@ pub(crate) fn span(endpoint: &'static str) -> Span {
         status = Empty,
         latency_us = Empty,
     )
+}
+
+/// Runs a storage step in a `grantor.storage` span (debug level) named by `step`, inside the
+/// endpoint's span: how long storage took, apart from the rest of the request.
+pub(crate) async fn storage<F: Future>(step: &'static str, call: F) -> F::Output {
+    if !active() {
+        return call.await;
+    }
+    call.instrument(tracing::debug_span!(target: TARGET, "grantor.storage", step))
+        .await
 }
 
 /// Records the client the current call is for, once authenticated or identified.

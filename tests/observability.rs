@@ -349,6 +349,10 @@ async fn every_endpoint_call_is_a_span_and_no_secret_is_traced() {
         &["endpoint=\"userinfo\"", "client_id=\"app\""],
         &["endpoint=\"register\"", "status=201"],
         &["endpoint=\"client_configuration\"", "status=200"],
+        &["grantor.storage{step=\"exchange\"}"],
+        &["grantor.storage{step=\"save_tokens\"}"],
+        &["grantor.storage{step=\"revoke_grant\"}"],
+        &["grantor.storage{step=\"access_token\"}"],
         &[
             "endpoint=\"device_authorization\"",
             "client_id=\"tv\"",

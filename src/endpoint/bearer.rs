@@ -408,7 +408,9 @@ pub(crate) async fn read<S: Storage>(
         return match format.read(token, now) {
             Reading::NotMine => continue,
             Reading::Stored | Reading::Verified => {
-                server.storage().access_token(&Digest::of(token), now).await
+                let digest = Digest::of(token);
+                let lookup = server.storage().access_token(&digest, now);
+                crate::observe::storage("access_token", lookup).await
             }
             Reading::SelfContained { record, revocable } => {
                 if !record.is_live(now) {

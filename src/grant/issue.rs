@@ -319,7 +319,7 @@ impl<'a> Issuer<'a> {
         issue: Issue,
     ) -> Result<TokenResponse, Failure> {
         let (tokens, response) = self.mint(issue)?;
-        if storage.save_tokens(tokens).await? {
+        if crate::observe::storage("save_tokens", storage.save_tokens(tokens)).await? {
             Ok(response)
         } else {
             Err(OAuthError::invalid_grant("the grant was revoked").into())

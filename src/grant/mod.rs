@@ -308,15 +308,14 @@ impl<'a, S: Storage> GrantContext<'a, S> {
     {
         let mut minter = Minter::new(&self.issuer);
         let mut failed = None;
-        let outcome = self
-            .storage
-            .exchange(kind, &Digest::of(secret), self.now(), |record| {
-                decide(record, &mut minter).unwrap_or_else(|error| {
-                    failed = Some(error);
-                    Decision::refuse(OAuthError::server_error("the tokens could not be issued"))
-                })
+        let digest = Digest::of(secret);
+        let exchange = self.storage.exchange(kind, &digest, self.now(), |record| {
+            decide(record, &mut minter).unwrap_or_else(|error| {
+                failed = Some(error);
+                Decision::refuse(OAuthError::server_error("the tokens could not be issued"))
             })
-            .await?;
+        });
+        let outcome = crate::observe::storage("exchange", exchange).await?;
         if let Some(error) = failed {
             return Err(error.into());
         }
@@ -328,7 +327,8 @@ impl<'a, S: Storage> GrantContext<'a, S> {
             }),
             Exchange::Refused(error) => Err(error.into()),
             Exchange::Replayed(grant) => {
-                self.storage.revoke_grant(&grant).await?;
+                let revoked = self.storage.revoke_grant(&grant);
+                crate::observe::storage("revoke_grant", revoked).await?;
                 self.config().audit(|| {
                     AuditEvent::new(AuditKind::ReplayDetected, self.now())
                         .client(self.client().id())
