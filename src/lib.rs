@@ -71,6 +71,9 @@
 //! | [`Authenticator`] | your user store, for the password grant |
 //! | [`OAuthError`], [`Error`] | what clients see, and what went wrong inside |
 //!
+//! Requirement ids such as `C-TK-5` in these docs refer to `docs/CONFORMANCE.md` in the
+//! repository, which lists each requirement; the tests that prove them cite the same ids.
+//!
 //! ## Security defaults
 //!
 //! Exact redirect-URI matching; PKCE `S256` required for public clients (`plain` off);
