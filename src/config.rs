@@ -8,7 +8,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::audit::{AuditEvent, AuditSink};
-use crate::error::Error;
+use crate::error::{Error, ErrorContext};
 use crate::limit::{Limiter, MemoryLimiter};
 use crate::resource::{Resource, Resources};
 use crate::scope::ScopeSet;
@@ -19,7 +19,7 @@ use crate::token::TokenContext;
 /// minutes).
 pub const MAX_CODE_LIFETIME: Duration = Duration::from_secs(600);
 
-type ErrorHook = Arc<dyn Fn(&Error) + Send + Sync>;
+type ErrorHook = Arc<dyn Fn(&Error, &ErrorContext<'_>) + Send + Sync>;
 type FieldsHook =
     Arc<dyn Fn(&TokenContext<'_>) -> serde_json::Map<String, serde_json::Value> + Send + Sync>;
 
@@ -279,9 +279,9 @@ impl Config {
     }
 
     /// Hands an internal error to the host's hook, if any.
-    pub(crate) fn report(&self, error: &Error) {
+    pub(crate) fn report(&self, error: &Error, context: ErrorContext<'_>) {
         if let Some(hook) = &self.on_internal_error {
-            hook(error);
+            hook(error, &context);
         }
     }
 }
@@ -477,8 +477,23 @@ impl ConfigBuilder {
     }
 
     /// A hook that sees every internal error (storage, authenticator) before the client gets a
-    /// bare `server_error`: the place to log it.
-    pub fn on_internal_error(mut self, hook: impl Fn(&Error) + Send + Sync + 'static) -> Self {
+    /// bare `server_error`, with where it happened (the endpoint, and the client the request
+    /// named): the place to log it.
+    ///
+    /// ```
+    /// use grantor::Config;
+    ///
+    /// let config = Config::builder("https://auth.example.com")
+    ///     .on_internal_error(|error, context| {
+    ///         eprintln!("{} (client {:?}): {error}", context.endpoint, context.client_id);
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), grantor::Error>(())
+    /// ```
+    pub fn on_internal_error(
+        mut self,
+        hook: impl Fn(&Error, &ErrorContext<'_>) + Send + Sync + 'static,
+    ) -> Self {
         self.config.on_internal_error = Some(Arc::new(hook));
         self
     }

@@ -256,6 +256,35 @@ impl From<ErrorCode> for OAuthError {
     }
 }
 
+/// Where an internal error happened, for the host's
+/// [`on_internal_error`](crate::ConfigBuilder::on_internal_error) hook: the endpoint, and the
+/// client the request named, when it named one (authenticated or not: the request failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ErrorContext<'a> {
+    /// The endpoint: `token`, `revoke`, `introspect`, `authorize`, `userinfo`, `bearer`,
+    /// `register`, `device_authorization`…
+    pub endpoint: &'static str,
+    /// The client the request named, if any.
+    pub client_id: Option<&'a str>,
+}
+
+impl<'a> ErrorContext<'a> {
+    /// The context of a call of `endpoint`, for no particular client.
+    pub fn new(endpoint: &'static str) -> Self {
+        Self {
+            endpoint,
+            client_id: None,
+        }
+    }
+
+    /// The same context, for the client `id`.
+    pub fn client(mut self, id: Option<&'a str>) -> Self {
+        self.client_id = id;
+        self
+    }
+}
+
 /// A failure inside the server: storage, the authenticator or the configuration.
 ///
 /// Clients never see these details; the endpoints answer `server_error` and hand the error to
@@ -361,11 +390,15 @@ impl From<Error> for Failure {
 
 impl Failure {
     /// The error the client sees; internal errors are reported to the host's hook first.
-    pub(crate) fn into_oauth(self, config: &crate::Config) -> OAuthError {
+    pub(crate) fn into_oauth(
+        self,
+        config: &crate::Config,
+        context: ErrorContext<'_>,
+    ) -> OAuthError {
         match self {
             Self::OAuth(error) => error,
             Self::Internal(error) => {
-                config.report(&error);
+                config.report(&error, context);
                 OAuthError::server_error("the server could not complete the request")
             }
         }

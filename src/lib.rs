@@ -125,7 +125,7 @@ pub use endpoint::register::{
     ClientMetadata, RegistrationContext, RegistrationHook, RegistrationOperation,
     RegistrationPolicy, RegistrationRefusal,
 };
-pub use error::{Error, ErrorCode, Failure, OAuthError};
+pub use error::{Error, ErrorCode, ErrorContext, Failure, OAuthError};
 pub use limit::{Check, ClientAddress, LimitKey, Limiter, MemoryLimiter};
 pub use pkce::{ChallengeMethod, CodeChallenge};
 pub use resource::{PROTECTED_RESOURCE_METADATA, Resource, TokenFormat};

@@ -148,13 +148,19 @@ async fn password_failures_give_no_hint() {
     assert_error(&missing, 400, "invalid_request");
 }
 
-// C-SE-2, C-SE-3: an authenticator failure is a bare server_error, reported to the host's hook.
+// C-SE-2, C-SE-3: an authenticator failure is a bare server_error, reported to the host's hook
+// with where it happened: the endpoint and the client the request named.
 #[tokio::test]
 async fn authenticator_failure_is_server_error() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();
     let fx = Fixture::with(move |c| {
-        c.on_internal_error(move |e| sink.lock().unwrap().push(e.to_string()))
+        c.on_internal_error(move |e, context| {
+            let client = context.client_id.map(str::to_owned);
+            sink.lock()
+                .unwrap()
+                .push((e.to_string(), context.endpoint, client));
+        })
     })
     .await;
     let response = fx
@@ -167,8 +173,11 @@ async fn authenticator_failure_is_server_error() {
         !body_text(&response).contains("unreachable"),
         "no internals to the client"
     );
-    assert_eq!(seen.lock().unwrap().len(), 1);
-    assert!(seen.lock().unwrap()[0].contains("user database unreachable"));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].0.contains("user database unreachable"));
+    assert_eq!(seen[0].1, "token");
+    assert_eq!(seen[0].2.as_deref(), Some(TRUSTED));
 }
 
 // C-TK-9, C-SC-4: client credentials give an app token, no refresh token by default.

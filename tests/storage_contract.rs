@@ -262,7 +262,7 @@ async fn issued_without_an_exchange_is_a_server_error() {
     let reported = Arc::new(Mutex::new(Vec::new()));
     let sink = reported.clone();
     let fx = Fixture::with_storage(Careless::default(), move |c| {
-        c.on_internal_error(move |error| sink.lock().unwrap().push(error.to_string()))
+        c.on_internal_error(move |error, _| sink.lock().unwrap().push(error.to_string()))
     })
     .await;
 

@@ -7,7 +7,7 @@
 //! of the credentials was wrong (C-TK-3), and it hashes a presented secret even for an unknown
 //! client, so that timing does not tell either.
 
-mod basic;
+pub(crate) mod basic;
 
 use std::fmt;
 

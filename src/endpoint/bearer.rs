@@ -15,7 +15,7 @@ use crate::charset::B64TOKEN;
 use crate::client::ClientId;
 use crate::config::Config;
 use crate::endpoint::{json, set_header};
-use crate::error::{Error, ErrorCode, OAuthError};
+use crate::error::{Error, ErrorCode, ErrorContext, OAuthError};
 use crate::form;
 use crate::resource::Resource;
 use crate::scope::{ScopeError, ScopeSet};
@@ -362,7 +362,7 @@ pub(crate) async fn validate_with<S: Storage, B: AsRef<[u8]>>(
         }
         Ok(None) => return Err(fail(BearerErrorKind::InvalidToken)),
         Err(error) => {
-            config.report(&error);
+            config.report(&error, ErrorContext::new("bearer"));
             return Err(fail(BearerErrorKind::Internal));
         }
     };

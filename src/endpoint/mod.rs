@@ -22,7 +22,7 @@ use http::{Response, StatusCode};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::error::{ErrorCode, Failure, OAuthError};
+use crate::error::{ErrorCode, ErrorContext, Failure, OAuthError};
 
 /// A JSON response that no cache may keep (RFC 6749 §5.1).
 pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Vec<u8>> {
@@ -67,8 +67,31 @@ pub(crate) fn error_json(error: &OAuthError, realm: &str) -> Response<Vec<u8>> {
 
 /// The JSON error response of a direct request (token, revocation, introspection) that failed;
 /// internal errors are reported to the host's hook and shown as a bare `server_error`.
-pub(crate) fn failure_json(config: &Config, failure: Failure) -> Response<Vec<u8>> {
-    error_json(&failure.into_oauth(config), config.realm())
+pub(crate) fn failure_json<B: AsRef<[u8]>>(
+    config: &Config,
+    failure: Failure,
+    endpoint: &'static str,
+    request: &http::Request<B>,
+) -> Response<Vec<u8>> {
+    // Only on the error path: which client the request named, for the host's hook.
+    let named = match &failure {
+        Failure::Internal(_) => named_client(request),
+        Failure::OAuth(_) => None,
+    };
+    let context = ErrorContext::new(endpoint).client(named.as_deref());
+    error_json(&failure.into_oauth(config, context), config.realm())
+}
+
+/// The client a direct request names: its `client_id` parameter, or the id of its HTTP Basic
+/// credentials.
+fn named_client<B: AsRef<[u8]>>(request: &http::Request<B>) -> Option<String> {
+    if let Ok(Some(id)) = crate::form::find_param(request.body().as_ref(), "client_id") {
+        return Some(id);
+    }
+    let header = request.headers().get(http::header::AUTHORIZATION)?;
+    crate::client_auth::basic::decode(header.as_bytes())
+        .ok()
+        .map(|basic| basic.id().to_owned())
 }
 
 /// A `303 See Other` redirect: safe after a POST (RFC 9700 §4.12, C-AZ-9) and after a GET.

@@ -47,7 +47,7 @@ use crate::client_auth;
 use crate::endpoint::authorize;
 use crate::endpoint::bearer::{self, BearerError};
 use crate::endpoint::{error_json, json, set_header};
-use crate::error::{Error, ErrorCode, OAuthError};
+use crate::error::{Error, ErrorCode, ErrorContext, OAuthError};
 use crate::scope::ScopeSet;
 use crate::server::Server;
 use crate::storage::Storage;
@@ -1039,7 +1039,7 @@ fn closed<S: Storage>(server: &Server<S>) -> Response<Vec<u8>> {
 
 fn internal<S: Storage>(server: &Server<S>, error: Error) -> Response<Vec<u8>> {
     let config = server.config();
-    config.report(&error);
+    config.report(&error, ErrorContext::new("register"));
     error_json(
         &OAuthError::server_error("the server could not complete the request"),
         config.realm(),

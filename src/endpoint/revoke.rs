@@ -55,7 +55,7 @@ pub(crate) async fn respond<S: Storage, B: AsRef<[u8]>>(
                 .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
-        Err(failure) => failure_json(server.config(), failure),
+        Err(failure) => failure_json(server.config(), failure, "revoke", request),
     }
 }
 

@@ -25,7 +25,7 @@ pub(crate) async fn respond<S: Storage, B: AsRef<[u8]>>(
 ) -> Response<Vec<u8>> {
     match handle(server, request).await {
         Ok(body) => json_bytes(StatusCode::OK, body),
-        Err(failure) => failure_json(server.config(), failure),
+        Err(failure) => failure_json(server.config(), failure, "token", request),
     }
 }
 

@@ -6,7 +6,7 @@ use http::{Method, Request, Response, StatusCode};
 
 use crate::endpoint::bearer::{self, BearerError, Requirement};
 use crate::endpoint::json;
-use crate::error::Error;
+use crate::error::{Error, ErrorContext};
 use crate::scope::OPENID;
 use crate::server::Server;
 use crate::storage::Storage;
@@ -34,7 +34,8 @@ pub(crate) async fn respond<S: Storage, B: AsRef<[u8]>>(
     };
     let record = grant.record();
     let internal = |error: Error| {
-        config.report(&error);
+        let client = Some(record.client_id.as_str());
+        config.report(&error, ErrorContext::new("userinfo").client(client));
         BearerError::internal(config.realm()).into_response()
     };
     let client = match server.storage().client(record.client_id.as_str()).await {
@@ -77,7 +78,7 @@ pub(crate) async fn jwks<S: Storage>(server: &Server<S>, method: &Method) -> Res
             response
         }
         Err(error) => {
-            server.config().report(&error);
+            server.config().report(&error, ErrorContext::new("jwks"));
             let mut response = Response::new(Vec::new());
             *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
             response

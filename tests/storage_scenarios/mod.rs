@@ -60,7 +60,7 @@ pub async fn assert_invalid<S: Storage>(fx: &Fixture<S>, token: &str) {
 pub fn counting(errors: &Arc<AtomicUsize>) -> impl FnOnce(ConfigBuilder) -> ConfigBuilder {
     let errors = errors.clone();
     move |config| {
-        config.on_internal_error(move |error| {
+        config.on_internal_error(move |error, _| {
             assert!(matches!(error, Error::Storage(_)), "{error}");
             errors.fetch_add(1, Ordering::SeqCst);
         })

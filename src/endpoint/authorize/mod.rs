@@ -31,7 +31,7 @@ use crate::authenticator::OwnerId;
 use crate::client::ClientId;
 use crate::client::{Client, GrantType, ResponseType};
 use crate::endpoint::error_json;
-use crate::error::{Error, ErrorCode, OAuthError};
+use crate::error::{Error, ErrorCode, ErrorContext, OAuthError};
 use crate::form::Params;
 use crate::grant::Issue;
 use crate::pkce::{ChallengeMethod, CodeChallenge};
@@ -564,13 +564,17 @@ async fn openid_request<S: Storage>(
         provider
             .check_algorithm(client.id_token_signed_response_alg(), now)
             .await
-            .map_err(|failure| failure.into_oauth(server.config()))?;
+            .map_err(|failure| {
+                failure.into_oauth(server.config(), ErrorContext::new("authorize"))
+            })?;
         let mut request = request;
         if let Some(hint) = params.get("id_token_hint")? {
             let subject = provider
                 .verify_hint(hint, server.config().issuer(), client, now)
                 .await
-                .map_err(|failure| failure.into_oauth(server.config()))?;
+                .map_err(|failure| {
+                    failure.into_oauth(server.config(), ErrorContext::new("authorize"))
+                })?;
             request.set_hint_subject(subject);
         }
         return Ok(request);
@@ -589,7 +593,8 @@ async fn registered_client<S: Storage>(
         Ok(Some(client)) => Ok(client),
         Ok(None) => Err(direct(OAuthError::invalid_request("unknown client"))),
         Err(error) => {
-            server.config().report(&error);
+            let context = ErrorContext::new("authorize").client(Some(client_id));
+            server.config().report(&error, context);
             Err(direct(OAuthError::server_error(
                 "the server could not look up the client",
             )))
