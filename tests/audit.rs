@@ -347,12 +347,7 @@ async fn every_scenario_emits_its_events_and_no_secret() {
         "grant_types": ["authorization_code"],
         "scope": "read",
     });
-    let request = http::Request::builder()
-        .method(Method::POST)
-        .uri("/register")
-        .header("content-type", "application/json")
-        .body(serde_json::to_vec(&metadata).unwrap())
-        .unwrap();
+    let request = json_request(Method::POST, "/register", &metadata);
     let registered: Value = json(&fx.server.register(&request).await);
     let id = text(&registered, "client_id").to_owned();
     let token = text(&registered, "registration_access_token").to_owned();

@@ -264,12 +264,7 @@ async fn every_endpoint_call_is_a_span_and_no_secret_is_traced() {
         "grant_types": ["authorization_code"],
         "scope": "read",
     });
-    let request = http::Request::builder()
-        .method(Method::POST)
-        .uri("/register")
-        .header("content-type", "application/json")
-        .body(serde_json::to_vec(&registration).unwrap())
-        .unwrap();
+    let request = json_request(Method::POST, "/register", &registration);
     let registered: Value = json(&fx.server.register(&request).await);
     let id = registered["client_id"].as_str().unwrap().to_owned();
     let token = registered["registration_access_token"]

@@ -35,15 +35,6 @@ async fn open() -> Fixture {
     fixture(Some(RegistrationPolicy::open().app_clients(true))).await
 }
 
-fn json_request(method: Method, uri: &str, body: &Value) -> Request<Vec<u8>> {
-    Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(CONTENT_TYPE, "application/json")
-        .body(serde_json::to_vec(body).unwrap())
-        .unwrap()
-}
-
 fn with_bearer(mut request: Request<Vec<u8>>, token: &str) -> Request<Vec<u8>> {
     let value = format!("Bearer {token}").parse().unwrap();
     request.headers_mut().insert(AUTHORIZATION, value);

@@ -222,6 +222,16 @@ pub fn enc(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
+/// A request with a JSON body (registration and its management).
+pub fn json_request(method: http::Method, uri: &str, body: &serde_json::Value) -> Request<Vec<u8>> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(CONTENT_TYPE, "application/json")
+        .body(serde_json::to_vec(body).unwrap())
+        .unwrap()
+}
+
 pub fn get(uri: &str) -> Request<Vec<u8>> {
     Request::get(uri).body(Vec::new()).unwrap()
 }
