@@ -432,6 +432,9 @@ pub(crate) struct Profile {
     /// The resources the client may have tokens for (RFC 8707); empty: any registered one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) resources: Vec<String>,
+    /// Whether the client's token requests must carry a DPoP proof (RFC 9449 §5.2).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) dpop_bound_access_tokens: bool,
     /// What dynamic registration keeps beyond the client's own fields, for a client registered
     /// through the registration endpoint.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -677,6 +680,12 @@ impl Client {
         resources.is_empty() || resources.iter().any(|allowed| allowed == id)
     }
 
+    /// Whether the client's token requests must carry a DPoP proof, so that all its access
+    /// tokens are bound to a key (`dpop_bound_access_tokens`, RFC 9449 §5.2).
+    pub fn requires_dpop(&self) -> bool {
+        self.0.profile.dpop_bound_access_tokens
+    }
+
     /// The registration fields beyond RFC 6749's.
     #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
     pub(crate) fn profile(&self) -> &Profile {
@@ -847,6 +856,13 @@ impl ClientBuilder {
     /// resource.
     pub fn resources<I: IntoIterator<Item = T>, T: Into<String>>(mut self, resources: I) -> Self {
         self.profile.resources = resources.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Requires a DPoP proof with each of the client's token requests
+    /// (`dpop_bound_access_tokens`, RFC 9449 §5.2); a request without one is refused.
+    pub fn dpop_bound_access_tokens(mut self, required: bool) -> Self {
+        self.profile.dpop_bound_access_tokens = required;
         self
     }
 

@@ -61,6 +61,9 @@ pub struct Config {
     pub(crate) device_user_code_attempts: u32,
     pub(crate) device_user_code_window: Duration,
     pub(crate) device_user_code_budget: u32,
+    /// DPoP (RFC 9449), when the server accepts proofs.
+    #[cfg(feature = "jose")]
+    pub(crate) dpop: Option<crate::dpop::Dpop>,
 }
 
 impl Config {
@@ -106,6 +109,8 @@ impl Config {
                 device_user_code_attempts: 10,
                 device_user_code_window: Duration::from_secs(600),
                 device_user_code_budget: 1_000,
+                #[cfg(feature = "jose")]
+                dpop: None,
             },
         }
     }
@@ -270,6 +275,20 @@ impl Config {
         &*self.clock
     }
 
+    /// How DPoP proofs are checked (RFC 9449), when the server accepts them.
+    #[cfg(feature = "jose")]
+    pub fn dpop(&self) -> Option<&crate::dpop::Dpop> {
+        self.dpop.as_ref()
+    }
+
+    /// What `Debug` shows of the DPoP settings.
+    fn dpop_debug(&self) -> &dyn fmt::Debug {
+        #[cfg(feature = "jose")]
+        return &self.dpop;
+        #[cfg(not(feature = "jose"))]
+        return &"unavailable";
+    }
+
     /// Hands the event `make` builds to the audit sink, if one is installed (C-OB-2); with none,
     /// `make` is not called.
     pub(crate) fn audit(&self, make: impl FnOnce() -> AuditEvent) {
@@ -318,6 +337,7 @@ impl fmt::Debug for Config {
             .field("device_user_code_attempts", &self.device_user_code_attempts)
             .field("device_user_code_window", &self.device_user_code_window)
             .field("device_user_code_budget", &self.device_user_code_budget)
+            .field("dpop", &self.dpop_debug())
             .finish_non_exhaustive()
     }
 }
@@ -531,6 +551,14 @@ impl ConfigBuilder {
     /// ```
     pub fn limiter(mut self, limiter: impl Limiter) -> Self {
         self.config.limiter = Some(Arc::new(limiter));
+        self
+    }
+
+    /// Accepts DPoP proofs (RFC 9449) as [`Dpop`](crate::dpop::Dpop) says: tokens requested
+    /// with a proof are bound to its key and presented with `Authorization: DPoP`.
+    #[cfg(feature = "jose")]
+    pub fn dpop(mut self, dpop: crate::dpop::Dpop) -> Self {
+        self.config.dpop = Some(dpop);
         self
     }
 

@@ -66,6 +66,12 @@ pub enum ErrorCode {
     SlowDown,
     /// The device code expired (RFC 8628 §3.5): start a new device authorization.
     ExpiredToken,
+    /// The DPoP proof is missing a required part, malformed, or does not match the request
+    /// (RFC 9449 §5, §7.1).
+    InvalidDpopProof,
+    /// The DPoP proof must carry the nonce the server sent in its `DPoP-Nonce` header
+    /// (RFC 9449 §8, §9).
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -98,6 +104,8 @@ impl ErrorCode {
             Self::AuthorizationPending => "authorization_pending",
             Self::SlowDown => "slow_down",
             Self::ExpiredToken => "expired_token",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }
@@ -120,6 +128,9 @@ pub struct OAuthError {
     description: Option<Cow<'static, str>>,
     uri: Option<Cow<'static, str>>,
     basic_challenge: bool,
+    /// The nonce of a `use_dpop_nonce` error, sent in the `DPoP-Nonce` header. A thin
+    /// pointer: errors are in every result, and should stay small.
+    dpop_nonce: Option<std::sync::Arc<String>>,
 }
 
 macro_rules! shorthand {
@@ -144,6 +155,7 @@ impl OAuthError {
             description: None,
             uri: None,
             basic_challenge: false,
+            dpop_nonce: None,
         }
     }
 
@@ -201,6 +213,18 @@ impl OAuthError {
     pub(crate) fn with_basic_challenge(mut self) -> Self {
         self.basic_challenge = true;
         self
+    }
+
+    /// Attaches the server's DPoP nonce, which the answer sends in a `DPoP-Nonce` header.
+    #[cfg_attr(not(feature = "jose"), allow(dead_code))]
+    pub(crate) fn with_dpop_nonce(mut self, nonce: String) -> Self {
+        self.dpop_nonce = Some(std::sync::Arc::new(nonce));
+        self
+    }
+
+    /// The DPoP nonce the answer must send, if any.
+    pub(crate) fn dpop_nonce(&self) -> Option<&str> {
+        self.dpop_nonce.as_deref().map(String::as_str)
     }
 
     /// The error code.

@@ -91,12 +91,16 @@ mod charset;
 mod client;
 mod client_auth;
 mod config;
+#[cfg(feature = "jose")]
+pub mod dpop;
 mod endpoint;
 mod error;
 mod form;
 pub mod grant;
 #[cfg(any(feature = "axum", feature = "actix"))]
 pub mod integration;
+#[cfg(feature = "jose")]
+pub mod jose;
 mod limit;
 mod observe;
 #[cfg(feature = "oidc")]

@@ -1,7 +1,8 @@
-//! Bearer-token validation for the host's API routes (RFC 6750): finding the token in the
-//! request, reading it through the server's access-token formats, checking it is live and
-//! presented as its type requires, checking the route's [`Requirement`], and answering failures
-//! with the right status and `WWW-Authenticate` challenge.
+//! Access-token validation for the host's API routes (RFC 6750, and RFC 9449 for DPoP):
+//! finding the token in the request, reading it through the server's access-token formats,
+//! checking it is live and presented as its type requires (a DPoP-bound token only with
+//! `Authorization: DPoP` and a proof by its key), checking the route's [`Requirement`], and
+//! answering failures with the right status and `WWW-Authenticate` challenges.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -187,6 +188,21 @@ pub struct BearerError {
     realm: String,
     /// The URL of the protected resource's metadata, named in the challenge (RFC 9728 §5.1).
     resource_metadata: Option<String>,
+    /// When the server takes DPoP: its challenge (RFC 9449 §7.1). Boxed: the error path
+    /// should not make every result larger.
+    dpop: Option<Box<DpopChallenge>>,
+}
+
+/// The `DPoP` challenge of a refusal, when the server takes DPoP proofs.
+#[derive(Debug)]
+struct DpopChallenge {
+    /// The accepted algorithms (`algs`).
+    algs: String,
+    /// Whether the error is about DPoP (a DPoP-bound token or a proof): then the challenge
+    /// carries it, and there is no `Bearer` challenge.
+    failed: bool,
+    /// The nonce of a `use_dpop_nonce` refusal.
+    nonce: Option<String>,
 }
 
 #[derive(Debug)]
@@ -199,6 +215,12 @@ enum BearerErrorKind {
         required: ScopeSet,
         audience: bool,
     },
+    /// The DPoP proof is missing, invalid, or not the token's key's (RFC 9449 §7.1).
+    #[cfg_attr(not(feature = "jose"), allow(dead_code))]
+    InvalidDpopProof(&'static str),
+    /// The DPoP proof lacks the server's current nonce.
+    #[cfg_attr(not(feature = "jose"), allow(dead_code))]
+    UseDpopNonce,
     Internal,
 }
 
@@ -210,6 +232,7 @@ impl BearerError {
             kind: BearerErrorKind::InvalidToken,
             realm: realm.to_owned(),
             resource_metadata: None,
+            dpop: None,
         }
     }
 
@@ -220,13 +243,17 @@ impl BearerError {
             kind: BearerErrorKind::Internal,
             realm: realm.to_owned(),
             resource_metadata: None,
+            dpop: None,
         }
     }
 
     /// The HTTP status: 400, 401, 403, or 500 when storage failed.
     pub fn status(&self) -> StatusCode {
         match self.kind {
-            BearerErrorKind::Missing | BearerErrorKind::InvalidToken => StatusCode::UNAUTHORIZED,
+            BearerErrorKind::Missing
+            | BearerErrorKind::InvalidToken
+            | BearerErrorKind::InvalidDpopProof(_)
+            | BearerErrorKind::UseDpopNonce => StatusCode::UNAUTHORIZED,
             BearerErrorKind::Malformed(_) => StatusCode::BAD_REQUEST,
             BearerErrorKind::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             BearerErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -240,6 +267,8 @@ impl BearerError {
             BearerErrorKind::Malformed(_) => Some(ErrorCode::InvalidRequest),
             BearerErrorKind::InvalidToken => Some(ErrorCode::InvalidToken),
             BearerErrorKind::InsufficientScope { .. } => Some(ErrorCode::InsufficientScope),
+            BearerErrorKind::InvalidDpopProof(_) => Some(ErrorCode::InvalidDpopProof),
+            BearerErrorKind::UseDpopNonce => Some(ErrorCode::UseDpopNonce),
             BearerErrorKind::Internal => Some(ErrorCode::ServerError),
         }
     }
@@ -253,16 +282,46 @@ impl BearerError {
                 "this resource does not accept this kind of token"
             }
             BearerErrorKind::InsufficientScope { .. } => "the access token lacks a required scope",
+            BearerErrorKind::InvalidDpopProof(reason) => reason,
+            BearerErrorKind::UseDpopNonce => "the DPoP proof must carry the server's nonce",
             BearerErrorKind::Internal => "the server could not check the access token",
         };
         self.error_code()
             .map(|code| OAuthError::new(code).with_description(description))
     }
 
-    /// The `WWW-Authenticate` challenge (C-BR-5).
+    /// The `WWW-Authenticate` challenge that carries the error (C-BR-5): `Bearer`, or `DPoP`
+    /// when the refusal is about a DPoP-bound token or a DPoP proof (C-DP-2).
     pub fn challenge(&self) -> String {
-        let mut challenge = format!("{} realm=\"{}\"", TokenType::Bearer, self.realm);
-        if let Some(error) = self.error() {
+        match &self.dpop {
+            Some(dpop) if dpop.failed => self.challenge_of(TokenType::DPoP, true),
+            _ => self.challenge_of(TokenType::Bearer, true),
+        }
+    }
+
+    /// Every `WWW-Authenticate` challenge of the answer: the one carrying the error, then,
+    /// when the server takes DPoP and the refusal was not about DPoP, a `DPoP` challenge
+    /// naming the accepted algorithms (RFC 9449 §7.1).
+    pub fn challenges(&self) -> Vec<String> {
+        let mut challenges = vec![self.challenge()];
+        if self.dpop.as_ref().is_some_and(|dpop| !dpop.failed) {
+            challenges.push(self.challenge_of(TokenType::DPoP, false));
+        }
+        challenges
+    }
+
+    /// The nonce a `use_dpop_nonce` refusal hands the client (`DPoP-Nonce`), if any.
+    pub fn dpop_nonce(&self) -> Option<&str> {
+        self.dpop.as_ref().and_then(|dpop| dpop.nonce.as_deref())
+    }
+
+    /// A challenge of `scheme`, with the error when `with_error`.
+    fn challenge_of(&self, scheme: TokenType, with_error: bool) -> String {
+        let mut challenge = format!("{scheme} realm=\"{}\"", self.realm);
+        if let (TokenType::DPoP, Some(dpop)) = (scheme, &self.dpop) {
+            challenge.push_str(&format!(", algs=\"{}\"", dpop.algs));
+        }
+        if let Some(error) = self.error().filter(|_| with_error) {
             for (name, value) in error.pairs() {
                 challenge.push_str(&format!(", {name}=\"{value}\""));
             }
@@ -301,7 +360,14 @@ impl BearerError {
             }
         };
         if self.status() != StatusCode::INTERNAL_SERVER_ERROR {
-            set_header(&mut response, WWW_AUTHENTICATE, &self.challenge());
+            for challenge in self.challenges() {
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    response.headers_mut().append(WWW_AUTHENTICATE, value);
+                }
+            }
+        }
+        if let Some(nonce) = self.dpop_nonce() {
+            set_header(&mut response, crate::token::DPOP_NONCE, nonce);
         }
         response
     }
@@ -351,10 +417,11 @@ pub(crate) async fn validate_with<S: Storage, B: AsRef<[u8]>>(
         kind,
         realm: config.realm().to_owned(),
         resource_metadata: metadata.map(Resource::metadata_url),
+        dpop: dpop_challenge(config),
     };
-    let token =
+    let presented =
         extract(config, request, in_body).map_err(|e| fail(BearerErrorKind::Malformed(e)))?;
-    let token = token.ok_or_else(|| fail(BearerErrorKind::Missing))?;
+    let (token, scheme) = presented.ok_or_else(|| fail(BearerErrorKind::Missing))?;
     let record = match read(server, &token).await {
         Ok(Some(record)) => {
             crate::observe::client(record.client_id.as_str());
@@ -366,10 +433,27 @@ pub(crate) async fn validate_with<S: Storage, B: AsRef<[u8]>>(
             return Err(fail(BearerErrorKind::Internal));
         }
     };
-    // Every way `extract` finds a token is a bearer token's way: a token bound to a key is
-    // never accepted as one.
-    if record.token_type() != TokenType::Bearer {
-        return Err(fail(BearerErrorKind::InvalidToken));
+    // A token is accepted only as its type says: a bound one with a proof by its key (C-DP-2),
+    // never as a bearer token; an unbound one never under the DPoP scheme.
+    if record.token_type() != scheme {
+        let mut error = fail(BearerErrorKind::InvalidToken);
+        if let Some(dpop) = &mut error.dpop {
+            dpop.failed = true;
+        }
+        return Err(error);
+    }
+    #[cfg(feature = "jose")]
+    if scheme == TokenType::DPoP {
+        check_proof(server, request, &token, &record)
+            .await
+            .map_err(|(kind, nonce)| {
+                let mut error = fail(kind);
+                if let Some(dpop) = &mut error.dpop {
+                    dpop.failed = true;
+                    dpop.nonce = nonce;
+                }
+                error
+            })?;
     }
     // C-JT-2: a token for another resource is not valid here (RFC 9068 §4).
     if let Some(resource) = &requirement.resource
@@ -389,6 +473,75 @@ pub(crate) async fn validate_with<S: Storage, B: AsRef<[u8]>>(
         }));
     }
     Ok(AccessGrant { record })
+}
+
+/// The `DPoP` challenge of the server's refusals, when it takes DPoP proofs.
+fn dpop_challenge(config: &Config) -> Option<Box<DpopChallenge>> {
+    #[cfg(feature = "jose")]
+    return config.dpop().map(|dpop| {
+        Box::new(DpopChallenge {
+            algs: dpop.algs(),
+            failed: false,
+            nonce: None,
+        })
+    });
+    #[cfg(not(feature = "jose"))]
+    {
+        let _ = config;
+        None
+    }
+}
+
+/// Checks the DPoP proof of a request presenting a DPoP-bound token (C-DP-2): by the token's
+/// key, for this request's method and URL, with the token's hash (`ath`), not replayed. A
+/// refusal is the error and, for `use_dpop_nonce`, the nonce to send.
+#[cfg(feature = "jose")]
+async fn check_proof<S: Storage, B>(
+    server: &Server<S>,
+    request: &Request<B>,
+    token: &str,
+    record: &TokenRecord,
+) -> Result<(), (BearerErrorKind, Option<String>)> {
+    use crate::dpop::{Target, check, request_url};
+    let config = server.config();
+    let internal = || (BearerErrorKind::Internal, None);
+    let dpop = config.dpop().ok_or_else(internal)?;
+    let url = request_url(config, request).ok_or((
+        BearerErrorKind::InvalidDpopProof("the request's URL is unknown"),
+        None,
+    ))?;
+    let target = Target {
+        method: request.method(),
+        url: &url,
+        access_token: Some(token),
+    };
+    let proof = match check(dpop, request.headers(), &target, server.now()).await {
+        Ok(Some(proof)) => proof,
+        Ok(None) => {
+            let missing = BearerErrorKind::InvalidDpopProof("a DPoP proof is required");
+            return Err((missing, None));
+        }
+        Err(crate::error::Failure::OAuth(error)) => {
+            return Err(match error.dpop_nonce() {
+                Some(nonce) => (BearerErrorKind::UseDpopNonce, Some(nonce.to_owned())),
+                None => (
+                    BearerErrorKind::InvalidDpopProof("the DPoP proof is invalid"),
+                    None,
+                ),
+            });
+        }
+        Err(crate::error::Failure::Internal(error)) => {
+            config.report(&error, ErrorContext::new("bearer"));
+            return Err(internal());
+        }
+    };
+    match record.confirmation.as_ref().and_then(|cnf| cnf.jkt()) {
+        Some(jkt) if jkt == proof.jkt => Ok(()),
+        _ => Err((
+            BearerErrorKind::InvalidDpopProof("the DPoP proof is not by the token's key"),
+            None,
+        )),
+    }
 }
 
 /// The live record of a presented access token, read through the server's formats: from
@@ -433,15 +586,16 @@ pub(crate) async fn read<S: Storage>(
     Ok(None)
 }
 
-/// Finds the access token: the `Authorization` header, a form body, or (when enabled) the
-/// query. More than one method is `invalid_request` (C-BR-1…4).
+/// Finds the access token and the scheme it was presented with: the `Authorization` header
+/// (`Bearer` or `DPoP`), a form body, or (when enabled) the query, the last two as bearer
+/// tokens. More than one method is `invalid_request` (C-BR-1…4).
 fn extract<'r, B: AsRef<[u8]>>(
     config: &Config,
     request: &'r Request<B>,
     in_body: bool,
-) -> Result<Option<Cow<'r, str>>, OAuthError> {
+) -> Result<Option<(Cow<'r, str>, TokenType)>, OAuthError> {
     // The token from the header is borrowed from the request; from a body or query, copied.
-    let mut found: Option<Cow<'r, str>> = None;
+    let mut found: Option<(Cow<'r, str>, TokenType)> = None;
     let mut methods = 0;
 
     let mut headers = request.headers().get_all(AUTHORIZATION).iter();
@@ -449,8 +603,8 @@ fn extract<'r, B: AsRef<[u8]>>(
         if headers.next().is_some() {
             return Err(OAuthError::invalid_request("repeated Authorization header"));
         }
-        if let Some(token) = from_header(header)? {
-            found = Some(Cow::Borrowed(token));
+        if let Some((token, scheme)) = from_header(header)? {
+            found = Some((Cow::Borrowed(token), scheme));
             methods += 1;
         }
     }
@@ -459,13 +613,13 @@ fn extract<'r, B: AsRef<[u8]>>(
         && form::is_form(request.headers())
         && let Some(token) = form::find_param(request.body().as_ref(), "access_token")?
     {
-        found = Some(Cow::Owned(token));
+        found = Some((Cow::Owned(token), TokenType::Bearer));
         methods += 1;
     }
     if config.bearer_in_query {
         let query = request.uri().query().unwrap_or("");
         if let Some(token) = form::find_param(query.as_bytes(), "access_token")? {
-            found = Some(Cow::Owned(token));
+            found = Some((Cow::Owned(token), TokenType::Bearer));
             methods += 1;
         }
     }
@@ -477,20 +631,24 @@ fn extract<'r, B: AsRef<[u8]>>(
     }
 }
 
-/// Reads `Bearer <b64token>` (scheme case-insensitive). Other schemes are not a bearer token.
-pub(crate) fn from_header(header: &HeaderValue) -> Result<Option<&str>, OAuthError> {
+/// Reads `Bearer <b64token>` or `DPoP <b64token>` (schemes case-insensitive), with the
+/// scheme. Other schemes carry no access token.
+pub(crate) fn from_header(header: &HeaderValue) -> Result<Option<(&str, TokenType)>, OAuthError> {
     let malformed = || OAuthError::invalid_request("malformed Authorization header");
     let bytes = header.as_bytes();
     let (scheme, rest) = match bytes.iter().position(|&b| b == b' ') {
         Some(at) => (&bytes[..at], &bytes[at + 1..]),
         None => (bytes, &[][..]),
     };
-    if !TokenType::Bearer.is_scheme(scheme) {
+    let Some(scheme) = [TokenType::Bearer, TokenType::DPoP]
+        .into_iter()
+        .find(|known| known.is_scheme(scheme))
+    else {
         return match header.to_str() {
             Ok(_) => Ok(None),
             Err(_) => Err(malformed()),
         };
-    }
+    };
     let start = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
     let token = &rest[start..];
     let padding = token.iter().rev().take_while(|&&b| b == b'=').count();
@@ -500,7 +658,7 @@ pub(crate) fn from_header(header: &HeaderValue) -> Result<Option<&str>, OAuthErr
     }
     // Only b64token characters and `=`: ASCII.
     std::str::from_utf8(token)
-        .map(Some)
+        .map(|token| Some((token, scheme)))
         .map_err(|_| malformed())
 }
 
@@ -511,20 +669,22 @@ mod tests {
         use proptest::prelude::*;
 
         use super::super::from_header;
+        use crate::token::TokenType;
 
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(10_000))]
 
-            // Any header value is answered, never a panic; a bearer token is found only in a
-            // `Bearer` header, and then it is the header's token part.
+            // Any header value is answered, never a panic; a token is found only in a `Bearer`
+            // or `DPoP` header, with that scheme, and then it is the header's token part.
             #[test]
             fn any_authorization_header_is_answered(
                 value in proptest::collection::vec(32u8..127, 0..80),
             ) {
                 let Ok(header) = HeaderValue::from_bytes(&value) else { return Ok(()); };
-                if let Ok(Some(token)) = from_header(&header) {
+                if let Ok(Some((token, scheme))) = from_header(&header) {
                     let text = String::from_utf8(value.clone()).unwrap();
-                    prop_assert!(text.to_ascii_lowercase().starts_with("bearer "));
+                    let prefix = format!("{} ", scheme.as_str().to_ascii_lowercase());
+                    prop_assert!(text.to_ascii_lowercase().starts_with(&prefix));
                     prop_assert!(text.ends_with(token));
                 }
             }
@@ -532,8 +692,10 @@ mod tests {
             // Every b64token (RFC 6750 §2.1) is extracted exactly.
             #[test]
             fn every_b64token_is_extracted(token in "[A-Za-z0-9._~+/-]{1,60}=*") {
-                let header = HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
-                prop_assert_eq!(from_header(&header).unwrap(), Some(token.as_str()));
+                for scheme in [TokenType::Bearer, TokenType::DPoP] {
+                    let header = HeaderValue::from_str(&format!("{scheme} {token}")).unwrap();
+                    prop_assert_eq!(from_header(&header).unwrap(), Some((token.as_str(), scheme)));
+                }
             }
         }
     }

@@ -62,6 +62,9 @@ pub(crate) fn error_json(error: &OAuthError, realm: &str) -> Response<Vec<u8>> {
             &format!("Basic realm=\"{realm}\""),
         );
     }
+    if let Some(nonce) = error.dpop_nonce() {
+        set_header(&mut response, crate::token::DPOP_NONCE, nonce);
+    }
     response
 }
 

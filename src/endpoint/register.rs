@@ -51,7 +51,7 @@ use crate::error::{Error, ErrorCode, ErrorContext, OAuthError};
 use crate::scope::ScopeSet;
 use crate::server::Server;
 use crate::storage::Storage;
-use crate::token::{ClientSecret, Digest, RegistrationToken};
+use crate::token::{ClientSecret, Digest, RegistrationToken, TokenType};
 
 /// Who may register clients at the registration endpoint, and the host's say on each
 /// registration. Give it to [`ServerBuilder::registration`](crate::ServerBuilder::registration);
@@ -1017,7 +1017,10 @@ fn presented_token(headers: &HeaderMap) -> Option<&str> {
     if all.next().is_some() {
         return None;
     }
-    bearer::from_header(header).ok().flatten()
+    match bearer::from_header(header) {
+        Ok(Some((token, TokenType::Bearer))) => Some(token),
+        _ => None,
+    }
 }
 
 /// A new client id: 128 random bits, base64url (22 characters).

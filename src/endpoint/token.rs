@@ -24,7 +24,16 @@ pub(crate) async fn respond<S: Storage, B: AsRef<[u8]>>(
     request: &Request<B>,
 ) -> Response<Vec<u8>> {
     match handle(server, request).await {
-        Ok(body) => json_bytes(StatusCode::OK, body),
+        Ok(body) => {
+            #[allow(unused_mut)]
+            let mut response = json_bytes(StatusCode::OK, body);
+            // RFC 9449 §8.2: a fresh nonce with each answer, when proofs must carry one.
+            #[cfg(feature = "jose")]
+            if let Some(nonce) = server.config().dpop().and_then(|d| d.nonce(server.now())) {
+                crate::endpoint::set_header(&mut response, crate::token::DPOP_NONCE, &nonce);
+            }
+            response
+        }
         Err(failure) => failure_json(server.config(), failure, "token", request),
     }
 }
@@ -53,6 +62,11 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
     let now = server.now();
     server.load_keys(now).await?;
     let issuer = server.issuer(&client, now);
+    #[cfg(feature = "jose")]
+    let issuer = match proof(server, request, &client, now).await? {
+        Some(proof) => issuer.with_proof(proof.confirmation()),
+        None => issuer,
+    };
     let head = RequestHead {
         method: request.method(),
         uri: request.uri(),
@@ -85,6 +99,34 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
             .grant(response.grant())
     });
     Ok(response.to_json())
+}
+
+/// The DPoP proof of a token request, checked against the token endpoint's URL (C-DP-1);
+/// `invalid_request` when the server or the client requires one and there is none.
+#[cfg(feature = "jose")]
+async fn proof<S: Storage, B>(
+    server: &Server<S>,
+    request: &Request<B>,
+    client: &crate::Client,
+    now: crate::Timestamp,
+) -> Result<Option<crate::dpop::Proof>, Failure> {
+    let config = server.config();
+    let Some(dpop) = config.dpop() else {
+        return Ok(None);
+    };
+    let target = crate::dpop::Target {
+        method: request.method(),
+        url: config.token_endpoint(),
+        access_token: None,
+    };
+    let proof = crate::dpop::check(dpop, request.headers(), &target, now).await?;
+    if proof.is_none() && (dpop.requires_proofs() || client.requires_dpop()) {
+        return Err(OAuthError::invalid_request(
+            "a DPoP proof is required: access tokens of this client are sender-constrained",
+        )
+        .into());
+    }
+    Ok(proof)
 }
 
 /// Signs the ID token a response owes, if it owes one and the server is an OpenID Provider.

@@ -15,7 +15,7 @@ use crate::client::{Client, GrantType};
 use crate::error::{Failure, OAuthError};
 use crate::grant::{Grant, GrantContext, Issue, unusable};
 use crate::storage::{CodeRecord, Decision, ExchangeKind, Storage};
-use crate::token::TokenResponse;
+use crate::token::{Confirmation, TokenResponse};
 
 /// The `authorization_code` grant: exchanges a code from the authorization endpoint for tokens
 /// (C-TK-4, C-TK-5, C-PK-3, C-PK-4), with a refresh token when the configuration issues them.
@@ -43,7 +43,9 @@ impl<S: Storage> Grant<S> for AuthorizationCodeGrant {
                     return Ok(decision);
                 }
                 let code: Cow<'_, CodeRecord> = record.data.get()?;
-                if let Err(error) = check(&code, client, redirect_uri, verifier) {
+                if let Err(error) = check(&code, client, redirect_uri, verifier)
+                    .and_then(|()| check_key(&code, minter.proof()))
+                {
                     return Ok(Decision::refuse(error).with_record(record.spend(record.expires_at)));
                 }
                 // C-RI-1: the token request may narrow the code's resources, never widen them;
@@ -73,6 +75,17 @@ impl<S: Storage> Grant<S> for AuthorizationCodeGrant {
             })
             .await
         })
+    }
+}
+
+/// Checks a code bound to a DPoP key (`dpop_jkt`) against the key the token request proved
+/// (C-DP-3).
+fn check_key(record: &CodeRecord, proof: Option<&Confirmation>) -> Result<(), OAuthError> {
+    match &record.dpop_jkt {
+        Some(jkt) if proof.and_then(Confirmation::jkt) != Some(jkt.as_str()) => Err(
+            OAuthError::invalid_grant("the authorization code is bound to another DPoP key"),
+        ),
+        _ => Ok(()),
     }
 }
 

@@ -164,6 +164,8 @@ pub struct Issuer<'a> {
     refresh_grant: bool,
     client: &'a Client,
     now: Timestamp,
+    /// The key the request proved possession of, which the access tokens are bound to.
+    proof: Option<Confirmation>,
 }
 
 impl<'a> Issuer<'a> {
@@ -184,7 +186,21 @@ impl<'a> Issuer<'a> {
             refresh_grant,
             client,
             now,
+            proof: None,
         }
+    }
+
+    /// Binds every access token minted here to the key of the request's proof (DPoP).
+    #[cfg_attr(not(feature = "jose"), allow(dead_code))]
+    pub(crate) fn with_proof(mut self, proof: Confirmation) -> Self {
+        self.proof = Some(proof);
+        self
+    }
+
+    /// The key the request proved possession of (its DPoP proof's), if any: every access
+    /// token minted here is bound to it, unless the [`Issue`] names another binding.
+    pub fn proof(&self) -> Option<&Confirmation> {
+        self.proof.as_ref()
     }
 
     /// The client the tokens are for.
@@ -241,7 +257,7 @@ impl<'a> Issuer<'a> {
                 .not_after
                 .map_or(now.after(lifetime), |at| at.min(now.after(lifetime))),
         );
-        access.confirmation = issue.confirmation;
+        access.confirmation = issue.confirmation.or_else(|| self.proof.clone());
         access.actor = issue.actor.map(Box::new);
         let refresh_resources = issue
             .refresh_resources
@@ -278,8 +294,9 @@ impl<'a> Issuer<'a> {
                 now,
                 expires_at,
             );
-            // The refresh token keeps the binding and the OpenID context, so the tokens it
-            // yields are bound too, and their ID tokens tell the same authentication.
+            // The refresh token keeps the binding and the OpenID context: the tokens it yields
+            // stay bound (a public client's only with a proof by the same key, RFC 9449 §5),
+            // and their ID tokens tell the same authentication.
             record.confirmation = access.confirmation.clone();
             record.openid = refresh_openid;
             record.resources = refresh_resources.into();
@@ -369,6 +386,11 @@ impl<'a> Minter<'a> {
     /// The client the tokens are for.
     pub fn client(&self) -> &'a Client {
         self.issuer.client
+    }
+
+    /// The key the request proved possession of (its DPoP proof's), if any.
+    pub fn proof(&self) -> Option<&Confirmation> {
+        self.issuer.proof()
     }
 
     /// The configuration.

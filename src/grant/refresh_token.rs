@@ -78,6 +78,15 @@ impl<S: Storage> Grant<S> for RefreshTokenGrant {
                         "the refresh token was issued to another client",
                     )));
                 }
+                // C-DP-1: a public client's bound refresh token is used only with a proof by its
+                // key (RFC 9449 §5); a confidential client, which authenticates, may bind the
+                // new tokens to the key of a new proof.
+                let bound = old.confirmation.as_ref();
+                if bound.is_some() && !client.is_confidential() && bound != minter.proof() {
+                    return Ok(Decision::refuse(OAuthError::invalid_grant(
+                        "the refresh token is bound to a DPoP key this request did not prove",
+                    )));
+                }
                 let scope = match &requested {
                     None => old.scope.clone(),
                     Some(requested) if old.scope.satisfies_all(requested) => match old.owner {
@@ -106,9 +115,9 @@ impl<S: Storage> Grant<S> for RefreshTokenGrant {
                     .refresh_resources(old.resources.to_vec())
                     .in_grant(record.grant)
                     .with_refresh_token(rotate);
-                // A bound grant stays bound: its new tokens are bound to the same key.
-                if let Some(confirmation) = &old.confirmation {
-                    issue = issue.bound_to(confirmation.clone());
+                // A bound grant stays bound: without a new proof, to the same key.
+                if let (Some(bound), None) = (bound, minter.proof()) {
+                    issue = issue.bound_to(bound.clone());
                 }
                 // C-OI-6: an OpenID grant's new ID token tells the original authentication,
                 // without the nonce, which belonged to the first one.

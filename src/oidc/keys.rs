@@ -16,7 +16,6 @@
 //! (each key's `kid`), and signatures; nothing here touches key material by hand.
 
 use std::fmt;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -28,56 +27,12 @@ use jwt_simple::prelude::{
 };
 
 use crate::error::Error;
+pub use crate::jose::SigningAlgorithm;
 use crate::storage::{KeyRecord, KeyStore};
 use crate::time::Timestamp;
 
 /// The claims of a JWT as grantor signs and reads them: the registered ones, then any others.
 pub(crate) type Claims = JWTClaims<serde_json::Map<String, serde_json::Value>>;
-
-/// A JWS algorithm grantor signs with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum SigningAlgorithm {
-    /// RSASSA-PKCS1-v1_5 with SHA-256 (2048-bit keys): what every relying party supports.
-    Rs256,
-    /// RSASSA-PSS with SHA-256 (2048-bit keys), as FAPI 2.0 asks.
-    Ps256,
-    /// ECDSA on P-256 with SHA-256.
-    Es256,
-    /// EdDSA with Ed25519.
-    EdDsa,
-}
-
-impl SigningAlgorithm {
-    /// Every algorithm grantor signs with.
-    pub const ALL: [Self; 4] = [Self::Rs256, Self::Ps256, Self::Es256, Self::EdDsa];
-
-    /// The `alg` value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Rs256 => "RS256",
-            Self::Ps256 => "PS256",
-            Self::Es256 => "ES256",
-            Self::EdDsa => "EdDSA",
-        }
-    }
-}
-
-impl FromStr for SigningAlgorithm {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|alg| alg.as_str() == s)
-            .ok_or_else(|| Error::config(format!("unsupported signing algorithm {s:?}")))
-    }
-}
-
-impl fmt::Display for SigningAlgorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// The size of the RSA keys grantor generates.
 const RSA_BITS: usize = 2048;

@@ -49,6 +49,10 @@ pub struct CodeRecord {
     /// tokens, unless the token request narrows it. Empty: none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
+    /// The thumbprint of the DPoP key the code is bound to (`dpop_jkt`, RFC 9449 §10): the
+    /// token request must carry a proof by that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 impl CodeRecord {
@@ -75,6 +79,7 @@ impl CodeRecord {
             expires_at,
             openid: None,
             resources: Vec::new(),
+            dpop_jkt: None,
         }
     }
 

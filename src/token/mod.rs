@@ -20,7 +20,7 @@ mod token_type;
 pub use format::{AccessTokenFormat, Opaque, Reading};
 pub(crate) use keys::{Digest, GrantId};
 pub use response::{TokenContext, TokenResponse};
-pub use token_type::{Confirmation, ConfirmationMethod, TokenType};
+pub use token_type::{Confirmation, ConfirmationMethod, DPOP, DPOP_NONCE, TokenType};
 
 /// 256 random bits, base64url without padding (43 characters).
 pub(crate) fn random_secret() -> String {

@@ -8,7 +8,15 @@
 
 use std::fmt;
 
+use http::HeaderName;
 use serde::{Deserialize, Serialize};
+
+/// The `DPoP` request header that carries a proof (RFC 9449 §4.1).
+pub const DPOP: HeaderName = HeaderName::from_static("dpop");
+
+/// The `DPoP-Nonce` response header that hands a client the nonce to put in its proofs
+/// (RFC 9449 §8).
+pub const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
 
 /// How an access token is presented to a resource server (the `token_type` of RFC 6749 §7.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

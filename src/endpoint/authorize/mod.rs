@@ -58,6 +58,7 @@ fn is_known(name: &str, openid: bool) -> bool {
             | "code_challenge"
             | "code_challenge_method"
             | "resource"
+            | "dpop_jkt"
     ) || (openid && openid::PARAMETERS.contains(&name))
 }
 
@@ -86,6 +87,7 @@ pub struct AuthorizationRequest {
     resources: Vec<String>,
     state: Option<String>,
     challenge: Option<CodeChallenge>,
+    dpop_jkt: Option<String>,
     openid: Option<OpenIdRequest>,
     received_at: Timestamp,
     extra: Vec<(String, String)>,
@@ -134,6 +136,11 @@ impl AuthorizationRequest {
         self.challenge.as_ref()
     }
 
+    /// The thumbprint of the DPoP key the code will be bound to (`dpop_jkt`, RFC 9449 §10).
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.dpop_jkt.as_deref()
+    }
+
     /// The OpenID Connect parameters, when the server is an OpenID Provider and the scope
     /// holds `openid`.
     pub fn openid(&self) -> Option<&OpenIdRequest> {
@@ -179,6 +186,7 @@ impl AuthorizationRequest {
             resources: self.resources.clone(),
             state: self.state.clone(),
             challenge: self.challenge.clone(),
+            dpop_jkt: self.dpop_jkt.clone(),
             openid: self.openid.clone(),
             received_at: self.received_at,
             extra: self.extra.clone(),
@@ -214,6 +222,8 @@ pub struct SavedAuthorization {
     resources: Vec<String>,
     state: Option<String>,
     challenge: Option<CodeChallenge>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop_jkt: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     openid: Option<OpenIdRequest>,
     #[serde(default = "epoch")]
@@ -514,6 +524,14 @@ pub(crate) async fn validate<S: Storage, B: AsRef<[u8]>>(
         }
         false => None,
     };
+    // C-DP-3: the code is bound to the DPoP key the client names, when the server takes DPoP.
+    #[cfg(feature = "jose")]
+    let dpop_jkt = match (response_type.includes_code(), config.dpop()) {
+        (true, Some(_)) => crate::dpop::requested_key(&params).map_err(back)?,
+        _ => None,
+    };
+    #[cfg(not(feature = "jose"))]
+    let dpop_jkt = None;
 
     Ok(AuthorizationRequest {
         response_type,
@@ -524,6 +542,7 @@ pub(crate) async fn validate<S: Storage, B: AsRef<[u8]>>(
         resources,
         state: state.map(str::to_owned),
         challenge,
+        dpop_jkt,
         openid,
         received_at: server.now(),
         extra,
@@ -716,6 +735,7 @@ pub(crate) async fn resume<S: Storage>(
         resources: saved.resources,
         state: saved.state,
         challenge: saved.challenge,
+        dpop_jkt: saved.dpop_jkt,
         openid: saved.openid,
         received_at: saved.received_at,
         extra: saved.extra,
@@ -923,6 +943,7 @@ pub(crate) async fn approve<S: Storage>(
         );
         record.redirect_uri_sent = request.redirect_uri_sent;
         record.challenge = request.challenge.clone();
+        record.dpop_jkt = request.dpop_jkt.clone();
         record.openid = context.clone();
         record.resources = request.resources.clone();
         (AuthorizationCode::generate(), record)
