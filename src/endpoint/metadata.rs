@@ -119,7 +119,7 @@ pub(crate) fn document<S: Storage>(server: &Server<S>) -> serde_json::Value {
     if config.allow_plain_pkce {
         challenge_methods.push("plain");
     }
-    #[cfg_attr(not(feature = "oidc"), allow(unused_mut))]
+    #[cfg_attr(not(feature = "jose"), allow(unused_mut))]
     let mut document = serde_json::to_value(Document {
         issuer: config.issuer(),
         authorization_endpoint: endpoints.authorization.as_deref(),
@@ -148,6 +148,16 @@ pub(crate) fn document<S: Storage>(server: &Server<S>) -> serde_json::Value {
         authorization_response_iss_parameter_supported: config.issuer_parameter,
     })
     .unwrap_or_default();
+    // RFC 9449 §5.1: the algorithms DPoP proofs may use, when the server takes them.
+    #[cfg(feature = "jose")]
+    if let (Some(dpop), Some(fields)) = (config.dpop(), document.as_object_mut()) {
+        let algs: Vec<&str> = dpop
+            .signing_algorithms()
+            .iter()
+            .map(|a| a.as_str())
+            .collect();
+        fields.insert("dpop_signing_alg_values_supported".into(), algs.into());
+    }
     #[cfg(feature = "oidc")]
     if let (Some(provider), Some(fields)) = (server.openid(), document.as_object_mut())
         && let serde_json::Value::Object(openid) = provider.discovery()

@@ -2,6 +2,8 @@
 //! clients, and helpers to build raw requests and read responses.
 #![allow(dead_code)]
 
+#[cfg(feature = "jose")]
+pub mod jose;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 
