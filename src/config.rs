@@ -64,6 +64,8 @@ pub struct Config {
     /// DPoP (RFC 9449), when the server accepts proofs.
     #[cfg(feature = "jose")]
     pub(crate) dpop: Option<crate::dpop::Dpop>,
+    /// Whether the FAPI 2.0 Security Profile is on.
+    pub(crate) fapi2: bool,
 }
 
 impl Config {
@@ -111,6 +113,7 @@ impl Config {
                 device_user_code_budget: 1_000,
                 #[cfg(feature = "jose")]
                 dpop: None,
+                fapi2: false,
             },
         }
     }
@@ -281,6 +284,11 @@ impl Config {
         self.dpop.as_ref()
     }
 
+    /// Whether the FAPI 2.0 Security Profile is on (see [`fapi`](crate::fapi)).
+    pub fn is_fapi2(&self) -> bool {
+        self.fapi2
+    }
+
     /// What `Debug` shows of the DPoP settings.
     fn dpop_debug(&self) -> &dyn fmt::Debug {
         #[cfg(feature = "jose")]
@@ -338,6 +346,7 @@ impl fmt::Debug for Config {
             .field("device_user_code_window", &self.device_user_code_window)
             .field("device_user_code_budget", &self.device_user_code_budget)
             .field("dpop", &self.dpop_debug())
+            .field("fapi2", &self.fapi2)
             .finish_non_exhaustive()
     }
 }
@@ -562,6 +571,31 @@ impl ConfigBuilder {
         self
     }
 
+    /// Turns on the FAPI 2.0 Security Profile (C-FA-1): pushed authorization requests, PKCE
+    /// S256 and DPoP proofs required; `private_key_jwt` the only client authentication; no
+    /// implicit, hybrid or password grant; `iss` in authorization responses; codes living at
+    /// most 60 s; PS256, ES256 or EdDSA only. [`build`](Self::build) refuses a configuration
+    /// without [`dpop`](Self::dpop). See [`fapi`](crate::fapi) for the details.
+    ///
+    /// ```
+    /// use grantor::dpop::Dpop;
+    /// use grantor::{Config, MemoryStorage};
+    ///
+    /// let storage = MemoryStorage::new();
+    /// let config = Config::builder("https://bank.example.com")
+    ///     .dpop(Dpop::new(storage.clone()))
+    ///     .fapi2_security_profile()
+    ///     .build()?;
+    /// assert!(config.is_fapi2() && config.dpop().is_some_and(|d| d.requires_proofs()));
+    /// assert!(Config::builder("https://bank.example.com").fapi2_security_profile().build().is_err());
+    /// # Ok::<(), grantor::Error>(())
+    /// ```
+    #[cfg(feature = "jose")]
+    pub fn fapi2_security_profile(mut self) -> Self {
+        self.config.fapi2 = true;
+        self
+    }
+
     /// Turns the limiter of failed checks off (not recommended: a host without it must limit
     /// failed attempts in front of the server).
     pub fn without_limiter(mut self) -> Self {
@@ -711,6 +745,10 @@ impl ConfigBuilder {
             || config.refresh_token_lifetime.as_secs() == 0
         {
             return Err(Error::config("token lifetimes must be at least one second"));
+        }
+        #[cfg(feature = "jose")]
+        if config.fapi2 {
+            crate::fapi::apply(&mut config)?;
         }
         config.always_granted_scopes = ScopeSet::parse(&self.always_granted_scopes)
             .map_err(|_| Error::config("malformed always-granted scopes"))?;

@@ -95,6 +95,8 @@ mod config;
 pub mod dpop;
 mod endpoint;
 mod error;
+#[cfg(feature = "jose")]
+pub mod fapi;
 mod form;
 pub mod grant;
 #[cfg(any(feature = "axum", feature = "actix"))]

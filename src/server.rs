@@ -245,6 +245,12 @@ impl<S: 'static> Server<S> {
 impl<S: Storage> Server<S> {
     /// Registers (or replaces) a client.
     pub async fn register_client(&self, client: Client) -> Result<(), Error> {
+        #[cfg(feature = "jose")]
+        if self.config.is_fapi2()
+            && let Some(why) = crate::fapi::refuses(&client)
+        {
+            return Err(Error::config(why));
+        }
         self.storage.save_client(client).await
     }
 
@@ -699,8 +705,11 @@ impl<S: Storage> ServerBuilder<S> {
         self
     }
 
-    /// The server.
-    pub fn build(self) -> Server<S> {
+    /// The server. Under the FAPI 2.0 profile, without the password grant.
+    pub fn build(mut self) -> Server<S> {
+        if self.server.config.is_fapi2() {
+            self.server.grants.remove(&GrantType::Password);
+        }
         self.server
     }
 }

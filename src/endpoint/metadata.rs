@@ -97,6 +97,10 @@ pub(crate) fn document<S: Storage>(server: &Server<S>) -> serde_json::Value {
     if !grants.contains(&GrantType::Implicit.as_str()) {
         grants.insert(0, GrantType::Implicit.as_str());
     }
+    // C-FA-1: no implicit grant under the FAPI 2.0 profile.
+    if config.is_fapi2() {
+        grants.retain(|grant| *grant != GrantType::Implicit.as_str());
+    }
     // `code` only when the code grant is there to redeem it, `id_token` only from an OpenID
     // Provider.
     let response_types: Vec<&str> = ResponseType::ALL
@@ -163,6 +167,15 @@ pub(crate) fn document<S: Storage>(server: &Server<S>) -> serde_json::Value {
         && let serde_json::Value::Object(openid) = provider.discovery()
     {
         fields.extend(openid);
+        // C-FA-1: the profile's ID tokens are signed with its algorithms only.
+        #[cfg(feature = "jose")]
+        if config.is_fapi2()
+            && let Some(serde_json::Value::Array(algs)) =
+                fields.get_mut("id_token_signing_alg_values_supported")
+        {
+            let allowed = crate::jose::SigningAlgorithm::FAPI2.map(|alg| alg.as_str());
+            algs.retain(|alg| alg.as_str().is_some_and(|alg| allowed.contains(&alg)));
+        }
     }
     document
 }

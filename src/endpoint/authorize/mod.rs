@@ -554,6 +554,10 @@ pub(crate) async fn validate<S: Storage, B: AsRef<[u8]>>(
 /// Whether the server answers a response type: a code only when the code grant is there to
 /// redeem it; the ID token and combined types (OpenID Connect's) only from an OpenID Provider.
 pub(crate) fn answers<S: Storage>(server: &Server<S>, response_type: ResponseType) -> bool {
+    // C-FA-1: the FAPI 2.0 profile answers the code flow only.
+    if server.config().is_fapi2() && response_type != ResponseType::CODE {
+        return false;
+    }
     let oauth = matches!(response_type, ResponseType::CODE | ResponseType::TOKEN);
     (!response_type.includes_code() || server.grants().contains(&GrantType::AuthorizationCode))
         && (oauth || server.is_openid_provider())
