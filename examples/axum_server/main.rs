@@ -59,8 +59,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use grantor::storage::KeyStore;
-use grantor::{Config, MemoryStorage, Storage};
+use grantor::storage::{KeyStore, ReplayCache};
+use grantor::{ConfigBuilder, MemoryStorage, Storage};
 
 use setup::{DEMO_CLIENT, DEMO_USER, DEMO_VERIFIER, Setup, UserEntry};
 
@@ -150,7 +150,7 @@ async fn run(options: Options) -> Result<(), Box<dyn Error>> {
         Some(path) => Setup::load(path)?,
         None => Setup::demo(&issuer),
     };
-    let config = setup.config(&issuer)?.build()?;
+    let config = setup.config(&issuer)?;
 
     // The storage backend, chosen here and nowhere else. `MemoryStorage` keeps everything in
     // this process; SQLite keeps it in one file across restarts; PostgreSQL is shared by every
@@ -177,13 +177,15 @@ async fn run(options: Options) -> Result<(), Box<dyn Error>> {
 }
 
 /// Registers the setup's clients in `storage` and serves until the process is stopped.
-async fn serve<S: Storage + KeyStore + Clone>(
+async fn serve<S: Storage + KeyStore + ReplayCache + Clone>(
     listener: tokio::net::TcpListener,
-    config: Config,
+    config: ConfigBuilder,
     storage: S,
     options: &Options,
     setup: &Setup,
 ) -> Result<(), Box<dyn Error>> {
+    // DPoP proofs' ids are kept in the storage, shared by every instance of a fleet.
+    let config = setup.security(config, storage.clone()).build()?;
     let addr = listener.local_addr()?;
     let issuer = config.issuer().to_owned();
     // The signing keys: in the JWKS file `--keys` names, or else beside everything else in

@@ -24,6 +24,7 @@
 //! | `exchange` | token exchange (RFC 8693) at `/token`: a list of `{"client_id": …, "from_audience": …, "to_resource": …, "scopes": […]}`, each letting that client (registered for the grant type `urn:ietf:params:oauth:grant-type:token-exchange`) trade a subject token whose audience includes `from_audience` (a resource, or a client id for an ID token) for a token for `to_resource` with at most `scopes` (within the subject token's; an ID token, which has none, gets them); absent: the grant is not offered; any other exchange is refused |
 //! | `scope_descriptions` | what each scope means, shown on the consent page beside its id: `{"messages": "read and send your messages"}`; OpenID Connect's standard scopes (`openid`, `profile`, `email`, `address`, `phone`, `offline_access`) have built-in descriptions, which these replace |
 //! | `refresh_grace_seconds` | the refresh grace window: for how many seconds a rotated refresh token may be presented once more by its client (a lost response, two tabs) before a replay revokes its family; 0 or absent: off |
+//! | `profile` | `"fapi2"`: the FAPI 2.0 Security Profile (PAR, PKCE S256, DPoP proofs and `private_key_jwt` required; no implicit or password grant; codes live 60 s; PS256, ES256 or EdDSA only); absent: none. DPoP proofs are accepted at `/token` and `/api/me` either way |
 //!
 //! Each client:
 //!
@@ -38,6 +39,7 @@
 //! | `response_types` | the response types the client may ask for, e.g. `"code"`, `"code id_token"` (default: those its grant types imply) |
 //! | `id_token_signed_response_alg` | how its ID tokens are signed: `RS256` (default), `PS256`, `ES256` or `EdDSA` |
 //! | `resources` | the resources the client may ask tokens for (default: all) |
+//! | `dpop_bound_access_tokens` | `true`: the client's token requests must carry a DPoP proof (RFC 9449 §5.2); default `false` |
 //!
 //! Each user:
 //!
@@ -49,8 +51,8 @@
 //!
 //!
 //! Fields that later issues give a meaning are accepted now and ignored (each field's doc names
-//! its issue), so that one file works across versions: top-level `profile`; per client `token_endpoint_auth_method`, `jwks`,
-//! `dpop_bound_access_tokens`, `require_pushed_authorization_requests` (see [`Reserved`]).
+//! its issue), so that one file works across versions: per client `token_endpoint_auth_method`, `jwks`,
+//! `require_pushed_authorization_requests` (see [`Reserved`]).
 //! Any other field is an error, so that a typo does not go unnoticed.
 //!
 //! A real host keeps clients in its database and registers them through grantor's `Storage`;
@@ -61,8 +63,10 @@ use std::path::Path;
 
 use std::time::Duration;
 
+use grantor::dpop::Dpop;
 use grantor::grant::{Allowance, ExchangeRequest, ExchangeTokenType, TokenExchangeGrant};
 use grantor::oidc::{ClaimSet, SigningAlgorithm};
+use grantor::storage::ReplayCache;
 use grantor::{
     Client, ClientSecret, Config, ConfigBuilder, GrantType, OAuthError, RegistrationPolicy,
     Resource, ResponseType, ScopeSet, TokenFormat,
@@ -87,8 +91,8 @@ pub struct Setup {
     /// Whether and how clients may register themselves at `/register` (RFC 7591, RFC 7592);
     /// absent: they may not.
     pub registration: Option<RegistrationEntry>,
-    /// A security profile to switch on: used by the high-security issue (FAPI 2.0, C-FA-1).
-    pub profile: Option<Reserved>,
+    /// A security profile to switch on: `"fapi2"`, the FAPI 2.0 Security Profile (C-FA-1).
+    pub profile: Option<SecurityProfile>,
     /// The token-exchange policy (RFC 8693: C-TX-1, C-TX-2): which client may trade which
     /// subject tokens for which resource; absent: the grant is not offered.
     pub exchange: Option<Vec<ExchangeEntry>>,
@@ -99,6 +103,14 @@ pub struct Setup {
     /// built-in descriptions, which these replace.
     #[serde(default)]
     pub scope_descriptions: std::collections::HashMap<String, String>,
+}
+
+/// A security profile the server can be switched to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecurityProfile {
+    /// The FAPI 2.0 Security Profile: PAR, PKCE S256, DPoP and `private_key_jwt` required.
+    Fapi2,
 }
 
 /// The built-in descriptions of OpenID Connect's standard scopes (Core §5.4, §11).
@@ -160,9 +172,10 @@ pub struct ClientEntry {
     /// The client's public keys, for `private_key_jwt`: used by the client-assertions issue
     /// (C-CA-1).
     pub jwks: Option<Reserved>,
-    /// Whether the client's access tokens must be DPoP-bound: used by the DPoP issue
-    /// (RFC 9449: C-DP-1).
-    pub dpop_bound_access_tokens: Option<Reserved>,
+    /// Whether the client's token requests must carry a DPoP proof, so that all its access
+    /// tokens are bound to a key (RFC 9449 §5.2).
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
     /// Whether the client must push its authorization requests: used by the PAR issue
     /// (RFC 9126: C-PA-1).
     pub require_pushed_authorization_requests: Option<Reserved>,
@@ -446,6 +459,17 @@ impl Setup {
         Ok(config)
     }
 
+    /// What the server adds for proofs of possession, once its storage is known: DPoP
+    /// (RFC 9449) with the proofs' `jti` kept in `replay` (the storage: every instance of a
+    /// fleet sees the same), and the FAPI 2.0 profile when the file asks for it.
+    pub fn security(&self, config: ConfigBuilder, replay: impl ReplayCache) -> ConfigBuilder {
+        let config = config.dpop(Dpop::new(replay));
+        match self.profile {
+            Some(SecurityProfile::Fapi2) => config.fapi2_security_profile(),
+            None => config,
+        }
+    }
+
     /// The token-exchange grant with the file's policy, when the file has one: an exchange is
     /// allowed when a rule names the client, an audience of the subject token, and exactly the
     /// resource asked for; its token gets at most the rule's scopes.
@@ -530,6 +554,7 @@ impl ClientEntry {
         if let Some(resources) = &self.resources {
             builder = builder.resources(resources.iter().map(|id| absolute(id, issuer)));
         }
+        builder = builder.dpop_bound_access_tokens(self.dpop_bound_access_tokens);
         let scopes = self.scopes.join(" ");
         builder
             .allowed_scopes(scopes.clone())

@@ -60,13 +60,9 @@ pub async fn start_on(
     clock: &ManualClock,
     keys: Option<Arc<dyn KeyStore>>,
 ) -> Router {
-    let config = setup
-        .config(issuer)
-        .unwrap()
-        .clock(clock.clone())
-        .build()
-        .unwrap();
     let storage = MemoryStorage::new();
+    let config = setup.config(issuer).unwrap().clock(clock.clone());
+    let config = setup.security(config, storage.clone()).build().unwrap();
     let keys = keys.unwrap_or_else(|| Arc::new(storage.clone()));
     let app = App::new(config, storage, keys, setup).await.unwrap();
     app::router(app)
