@@ -146,10 +146,15 @@ impl Dpop {
         self.required
     }
 
+    /// The names of the accepted algorithms, as metadata lists them
+    /// (`dpop_signing_alg_values_supported`).
+    pub(crate) fn algorithm_names(&self) -> Vec<&'static str> {
+        self.algorithms.iter().map(|alg| alg.as_str()).collect()
+    }
+
     /// The `algs` of a `DPoP` challenge: the accepted algorithms, space-separated.
     pub(crate) fn algs(&self) -> String {
-        let names: Vec<&str> = self.algorithms.iter().map(|alg| alg.as_str()).collect();
-        names.join(" ")
+        self.algorithm_names().join(" ")
     }
 
     /// The nonce to hand out now, when nonces are required.

@@ -276,6 +276,18 @@ async fn only_allowed_algorithms_are_accepted() {
         metadata["dpop_signing_alg_values_supported"],
         json!(["ES256"])
     );
+    // RFC 9728: a resource's metadata names them too.
+    let with_resource = Fixture::with_storage(MemoryStorage::new(), |c| {
+        c.resource(grantor::Resource::new(API_URL).unwrap())
+            .dpop(Dpop::new(MemoryStorage::new()).algorithms([SigningAlgorithm::EdDsa]))
+    })
+    .await;
+    let resource = with_resource.server.resource_metadata(API_URL).unwrap();
+    assert_eq!(
+        resource["dpop_signing_alg_values_supported"],
+        json!(["EdDSA"])
+    );
+    assert_eq!(resource["dpop_bound_access_tokens_required"], false);
     let ed = ClientKey::ed25519();
     let response = fx
         .server

@@ -155,11 +155,7 @@ pub(crate) fn document<S: Storage>(server: &Server<S>) -> serde_json::Value {
     // RFC 9449 §5.1: the algorithms DPoP proofs may use, when the server takes them.
     #[cfg(feature = "jose")]
     if let (Some(dpop), Some(fields)) = (config.dpop(), document.as_object_mut()) {
-        let algs: Vec<&str> = dpop
-            .signing_algorithms()
-            .iter()
-            .map(|a| a.as_str())
-            .collect();
+        let algs = dpop.algorithm_names();
         fields.insert("dpop_signing_alg_values_supported".into(), algs.into());
     }
     #[cfg(feature = "oidc")]

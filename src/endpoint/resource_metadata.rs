@@ -41,7 +41,8 @@ where
     if config.bearer_in_query {
         bearer_methods.push("query");
     }
-    serde_json::to_value(Document {
+    #[cfg_attr(not(feature = "jose"), allow(unused_mut))]
+    let mut document = serde_json::to_value(Document {
         resource: resource.id(),
         authorization_servers: [config.issuer()],
         scopes_supported: resource
@@ -51,7 +52,19 @@ where
             .collect(),
         bearer_methods_supported: bearer_methods,
     })
-    .unwrap_or_default()
+    .unwrap_or_default();
+    // RFC 9728 §2: the DPoP algorithms the resource takes proofs in, and whether it takes
+    // DPoP-bound tokens only (every token is bound when the server requires proofs).
+    #[cfg(feature = "jose")]
+    if let (Some(dpop), Some(fields)) = (config.dpop(), document.as_object_mut()) {
+        let algs = dpop.algorithm_names();
+        fields.insert("dpop_signing_alg_values_supported".into(), algs.into());
+        fields.insert(
+            "dpop_bound_access_tokens_required".into(),
+            dpop.requires_proofs().into(),
+        );
+    }
+    document
 }
 
 /// Answers a `GET` of a resource's metadata, found by the request's path (and host, when the
