@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use super::authorize::{self, AuthorizationError, AuthorizationRequest, Channel};
 use super::token::parse;
-use super::{failure_json, json};
+use super::{error_json, failure_json, json};
 use crate::client::Client;
 use crate::client_auth;
 use crate::error::{ErrorCode, ErrorContext, Failure, OAuthError};
@@ -90,13 +90,18 @@ struct Body {
 }
 
 /// Answers a pushed authorization request: `201` with `request_uri` and `expires_in`, or the
-/// error as JSON.
+/// error as JSON (`401` with a `Basic` challenge for `invalid_client`).
 pub(crate) async fn respond<S: Storage, B: AsRef<[u8]>>(
     server: &Server<S>,
     request: &Request<B>,
 ) -> Response<Vec<u8>> {
     match handle(server, request).await {
         Ok(body) => json(StatusCode::CREATED, &body),
+        // RFC 9126 §2.3: a client that failed to authenticate is answered `401`, however it
+        // tried (the token endpoint answers `400` unless it used the Authorization header).
+        Err(Failure::OAuth(error)) if error.code() == ErrorCode::InvalidClient => {
+            error_json(&error.with_basic_challenge(), server.config().realm())
+        }
         Err(failure) => failure_json(
             server.config(),
             failure,
