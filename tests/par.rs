@@ -109,6 +109,18 @@ fn assert_unusable(result: Result<grantor::AuthorizationRequest, AuthorizationEr
     }
 }
 
+/// The authorization endpoint's refusal of a front-channel request (`query`) from a client
+/// that must use PAR: `invalid_request`, redirected.
+async fn refused_without_push<S: Storage>(fx: &Fixture<S>, query: &str) -> Response<Vec<u8>> {
+    let error = fx
+        .server
+        .authorize(&get(&format!("/authorize?{query}")))
+        .await
+        .unwrap_err();
+    assert_eq!(error.error().code(), ErrorCode::InvalidRequest);
+    error.into_response()
+}
+
 /// Asserts an error redirected to `redirect` with `code`.
 fn assert_redirected(response: &Response<Vec<u8>>, redirect: &str, code: &str) {
     assert_eq!(response.status(), 303);
@@ -326,7 +338,10 @@ async fn pushed_parameters_are_validated_like_authorization_requests() {
         params.push((name, value.to_owned()));
         app_push(&params)
     };
+    let mut get = app_push(&app_params());
+    *get.method_mut() = Method::GET;
     for (request, error) in [
+        (get, "invalid_request"),
         (
             with("request_uri", "urn:ietf:params:oauth:request_uri:x"),
             "invalid_request",
@@ -350,13 +365,6 @@ async fn pushed_parameters_are_validated_like_authorization_requests() {
         let response = fx.server.push_authorization_request(&request).await;
         assert_error(&response, 400, error);
     }
-    let mut get = app_push(&app_params());
-    *get.method_mut() = Method::GET;
-    assert_error(
-        &fx.server.push_authorization_request(&get).await,
-        400,
-        "invalid_request",
-    );
     assert_eq!(fx.storage().stats().records, 0);
 }
 
@@ -387,12 +395,8 @@ async fn an_unauthenticated_push_is_401_invalid_client() {
     for request in [wrong_basic, wrong_post, id_only, unknown, nothing] {
         let response = fx.server.push_authorization_request(&request).await;
         assert_error(&response, 401, "invalid_client");
-        assert!(
-            response.headers()["www-authenticate"]
-                .to_str()
-                .unwrap()
-                .starts_with("Basic")
-        );
+        let challenge = format!("Basic realm=\"{ISSUER}\"");
+        assert_eq!(response.headers()["www-authenticate"], challenge.as_str());
     }
     assert_eq!(fx.storage().stats().records, 0);
 }
@@ -403,13 +407,7 @@ async fn an_unauthenticated_push_is_401_invalid_client() {
 async fn a_client_can_require_pushed_requests() {
     let fx = fixture().await;
     let query = format!("response_type=code&client_id={PUSHER}&scope=read&state=s");
-    let error = fx
-        .server
-        .authorize(&get(&format!("/authorize?{query}")))
-        .await
-        .unwrap_err();
-    assert_eq!(error.error().code(), ErrorCode::InvalidRequest);
-    let response = error.into_response();
+    let response = refused_without_push(&fx, &query).await;
     assert_redirected(&response, PUSHER_REDIRECT, "invalid_request");
     assert_eq!(redirect_params(&response)["state"], "s");
 
@@ -430,12 +428,8 @@ async fn a_client_can_require_pushed_requests() {
 async fn the_server_can_require_pushed_requests() {
     let fx = fixture_with(|c| c.require_pushed_authorization_requests(true)).await;
     assert!(fx.server.config().requires_pushed_authorization_requests());
-    let error = fx
-        .server
-        .authorize(&get(&format!("/authorize?{}", app_query())))
-        .await
-        .unwrap_err();
-    assert_redirected(&error.into_response(), APP_REDIRECT, "invalid_request");
+    let response = refused_without_push(&fx, &app_query()).await;
+    assert_redirected(&response, APP_REDIRECT, "invalid_request");
     let request_uri = pushed(&fx, app_push(&app_params())).await;
     authorize(&fx, APP, &request_uri, &[]).await.unwrap();
     assert_eq!(
@@ -508,12 +502,8 @@ async fn the_registration_field_round_trips() {
         .unwrap();
     assert!(client.requires_pushed_authorization_requests());
     let query = format!("response_type=code&client_id={id}&scope=read");
-    let error = fx
-        .server
-        .authorize(&get(&format!("/authorize?{query}")))
-        .await
-        .unwrap_err();
-    assert_eq!(error.error().code(), ErrorCode::InvalidRequest);
+    let response = refused_without_push(&fx, &query).await;
+    assert_redirected(&response, "https://reg.example/cb", "invalid_request");
     let pairs = [("response_type", "code"), ("scope", "read")];
     let request_uri = pushed(&fx, basic_post("/par", id, secret, &pairs)).await;
     authorize(&fx, id, &request_uri, &[]).await.unwrap();
@@ -558,17 +548,6 @@ async fn racing_uses_on_memory() {
 #[cfg(feature = "sqlite")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_uses_on_sqlite() {
-    let path = std::env::temp_dir().join(format!(
-        "grantor-par-{}.db",
-        &grantor::AccessToken::generate().digest().to_hex()[..16]
-    ));
-    let storage = grantor::storage::SqliteStorage::open(&format!("sqlite:{}", path.display()))
-        .await
-        .unwrap();
-    racing_uses_get_one_request(Fixture::with_storage(storage, |c| c).await).await;
-    for suffix in ["", "-wal", "-shm"] {
-        let mut file = path.clone().into_os_string();
-        file.push(suffix);
-        let _ = std::fs::remove_file(file);
-    }
+    let db = common::sqlite::TempDb::new();
+    racing_uses_get_one_request(Fixture::with_storage(db.open().await, |c| c).await).await;
 }
