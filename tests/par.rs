@@ -551,3 +551,26 @@ async fn racing_uses_on_sqlite() {
     let db = common::sqlite::TempDb::new();
     racing_uses_get_one_request(Fixture::with_storage(db.open().await, |c| c).await).await;
 }
+
+// C-PA-1, C-DP-3: a `dpop_jkt` pushed with the request binds the code as one sent through the
+// front channel does: the pushed parameters go through the same validation.
+#[cfg(feature = "jose")]
+#[tokio::test]
+async fn a_pushed_dpop_jkt_binds_the_request() {
+    let storage = MemoryStorage::new();
+    let dpop = grantor::dpop::Dpop::new(storage.clone());
+    let fx = Fixture::with_storage(storage, |c| c.dpop(dpop)).await;
+    let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+    let mut params = app_params();
+    params.push(("dpop_jkt", jkt.to_owned()));
+    let request_uri = pushed(&fx, app_push(&params)).await;
+    let pending = authorize(&fx, APP, &request_uri, &[]).await.unwrap();
+    assert_eq!(pending.dpop_jkt(), Some(jkt));
+    params.retain(|(name, _)| *name != "dpop_jkt");
+    params.push(("dpop_jkt", "not-a-thumbprint".to_owned()));
+    let response = fx
+        .server
+        .push_authorization_request(&app_push(&params))
+        .await;
+    assert_error(&response, 400, "invalid_request");
+}

@@ -571,7 +571,7 @@ pub(crate) async fn validate_params<S: Storage>(
     // C-DP-3: the code is bound to the DPoP key the client names, when the server takes DPoP.
     #[cfg(feature = "jose")]
     let dpop_jkt = match (response_type.includes_code(), config.dpop()) {
-        (true, Some(_)) => crate::dpop::requested_key(&params).map_err(back)?,
+        (true, Some(_)) => crate::dpop::requested_key(params).map_err(back)?,
         _ => None,
     };
     #[cfg(not(feature = "jose"))]
