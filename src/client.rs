@@ -425,6 +425,9 @@ pub(crate) struct Profile {
     pub(crate) id_token_signed_response_alg: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) require_auth_time: bool,
+    /// Whether the client's authorization requests must be pushed first (RFC 9126 §6).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) require_pushed_authorization_requests: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) default_max_age: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -657,6 +660,12 @@ impl Client {
         self.0.profile.require_auth_time
     }
 
+    /// Whether the client's authorization requests must be pushed to the pushed authorization
+    /// request endpoint first (RFC 9126 §6): one sent without `request_uri` is refused.
+    pub fn requires_pushed_authorization_requests(&self) -> bool {
+        self.0.profile.require_pushed_authorization_requests
+    }
+
     /// The `max_age` applied when a request names none.
     pub fn default_max_age(&self) -> Option<Duration> {
         self.0.profile.default_max_age.map(Duration::from_secs)
@@ -835,6 +844,14 @@ impl ClientBuilder {
     /// `max_age` was asked).
     pub fn require_auth_time(mut self, required: bool) -> Self {
         self.profile.require_auth_time = required;
+        self
+    }
+
+    /// Whether the client's authorization requests must be pushed to the pushed authorization
+    /// request endpoint first (RFC 9126 §6; default off): one sent to the authorization
+    /// endpoint without `request_uri` is refused with `invalid_request`.
+    pub fn require_pushed_authorization_requests(mut self, required: bool) -> Self {
+        self.profile.require_pushed_authorization_requests = required;
         self
     }
 

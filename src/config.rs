@@ -23,6 +23,10 @@ type ErrorHook = Arc<dyn Fn(&Error, &ErrorContext<'_>) + Send + Sync>;
 type FieldsHook =
     Arc<dyn Fn(&TokenContext<'_>) -> serde_json::Map<String, serde_json::Value> + Send + Sync>;
 
+/// The longest lifetime a pushed authorization request's `request_uri` may have (RFC 9126 §2.2
+/// suggests between 5 and 600 seconds).
+pub const MAX_PUSHED_REQUEST_LIFETIME: Duration = Duration::from_secs(600);
+
 /// How a [`Server`](crate::Server) behaves. Build with [`Config::builder`].
 #[derive(Clone)]
 pub struct Config {
@@ -66,6 +70,8 @@ pub struct Config {
     pub(crate) dpop: Option<crate::dpop::Dpop>,
     /// Whether the FAPI 2.0 Security Profile is on.
     pub(crate) fapi2: bool,
+    pub(crate) pushed_request_lifetime: Duration,
+    pub(crate) require_pushed_authorization_requests: bool,
 }
 
 impl Config {
@@ -114,6 +120,8 @@ impl Config {
                 #[cfg(feature = "jose")]
                 dpop: None,
                 fapi2: false,
+                pushed_request_lifetime: Duration::from_secs(60),
+                require_pushed_authorization_requests: false,
             },
         }
     }
@@ -235,6 +243,26 @@ impl Config {
         self.device_poll_interval
     }
 
+    /// The pushed authorization request endpoint's URL (RFC 9126 §5), as the metadata
+    /// advertises it.
+    pub fn pushed_authorization_request_endpoint(&self) -> &str {
+        self.endpoints
+            .pushed_authorization_request
+            .as_deref()
+            .unwrap_or_default()
+    }
+
+    /// How long a pushed request's `request_uri` can be used (RFC 9126 `expires_in`).
+    pub fn pushed_request_lifetime(&self) -> Duration {
+        self.pushed_request_lifetime
+    }
+
+    /// Whether every authorization request must be pushed first (RFC 9126 §5), whatever its
+    /// client's registration says.
+    pub fn requires_pushed_authorization_requests(&self) -> bool {
+        self.require_pushed_authorization_requests
+    }
+
     /// The client registration endpoint's URL (RFC 7591), as the metadata advertises it when
     /// registration is open; a registered client manages its registration at this URL followed
     /// by `/` and its client id (RFC 7592).
@@ -347,6 +375,11 @@ impl fmt::Debug for Config {
             .field("device_user_code_budget", &self.device_user_code_budget)
             .field("dpop", &self.dpop_debug())
             .field("fapi2", &self.fapi2)
+            .field("pushed_request_lifetime", &self.pushed_request_lifetime)
+            .field(
+                "require_pushed_authorization_requests",
+                &self.require_pushed_authorization_requests,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -446,6 +479,14 @@ impl ConfigBuilder {
         /// one is about `budget × n / 20⁸` (1,000 live codes: 1 in 26,000). Counted by each
         /// instance of a fleet.
         device_user_code_budget: u32;
+        /// How long a pushed authorization request's `request_uri` can be used (RFC 9126
+        /// `expires_in`; default 60 s, between 1 s and 10 min).
+        pushed_request_lifetime: Duration;
+        /// Whether every authorization request must be pushed to the pushed authorization
+        /// request endpoint first (RFC 9126 §5; default off: only clients registered with
+        /// [`require_pushed_authorization_requests`](crate::ClientBuilder::require_pushed_authorization_requests)
+        /// must). A request without `request_uri` is then refused with `invalid_request`.
+        require_pushed_authorization_requests: bool;
     }
 
     /// Space-delimited scopes added to every user token, e.g. `"basic"` (C-SC-2).
@@ -690,6 +731,13 @@ impl ConfigBuilder {
         self
     }
 
+    /// The pushed authorization request endpoint's URL (default: the issuer followed by
+    /// `/par`), as advertised in the metadata (RFC 9126 §5).
+    pub fn pushed_authorization_request_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.config.endpoints.pushed_authorization_request = Some(url.into());
+        self
+    }
+
     /// The client registration endpoint's URL (default: the issuer followed by `/register`);
     /// see [`ServerBuilder::registration`](crate::ServerBuilder::registration).
     pub fn registration_endpoint(mut self, url: impl Into<String>) -> Self {
@@ -730,6 +778,13 @@ impl ConfigBuilder {
         if config.code_lifetime.as_secs() == 0 || config.code_lifetime > MAX_CODE_LIFETIME {
             return Err(Error::config(
                 "the code lifetime must be between 1 s and 10 min",
+            ));
+        }
+        if config.pushed_request_lifetime.as_secs() == 0
+            || config.pushed_request_lifetime > MAX_PUSHED_REQUEST_LIFETIME
+        {
+            return Err(Error::config(
+                "the pushed request lifetime must be between 1 s and 10 min",
             ));
         }
         if config.device_user_code_attempts == 0
@@ -777,6 +832,7 @@ pub(crate) struct Endpoints {
     pub(crate) registration: Option<String>,
     pub(crate) device_authorization: Option<String>,
     pub(crate) device_verification: Option<String>,
+    pub(crate) pushed_authorization_request: Option<String>,
     pub(crate) scopes_supported_text: Option<String>,
     pub(crate) scopes_supported: Option<ScopeSet>,
 }
@@ -796,6 +852,7 @@ impl Endpoints {
             (&mut self.registration, "/register"),
             (&mut self.device_authorization, "/device_authorization"),
             (&mut self.device_verification, "/device"),
+            (&mut self.pushed_authorization_request, "/par"),
         ] {
             match url {
                 Some(url) => check_endpoint(url)?,

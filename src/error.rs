@@ -6,7 +6,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// An error code defined by RFC 6749 (§4.1.2.1, §5.2), RFC 6750 (§3.1), RFC 7009 (§2.2.1),
-/// RFC 7591 (§3.2.2), RFC 8707 (§2), RFC 8628 (§3.5) or OpenID Connect Core (§3.1.2.6).
+/// RFC 7591 (§3.2.2), RFC 8707 (§2), RFC 8628 (§3.5), RFC 9101 (§6.2) or OpenID Connect Core
+/// (§3.1.2.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -51,6 +52,10 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     /// The request carried `registration`, which the server does not take.
     RegistrationNotSupported,
+    /// The `request_uri` of an authorization request names no pushed request this client may
+    /// use: unknown, expired, already used, or pushed by another client (RFC 9101 §6.2,
+    /// RFC 9126 §4).
+    InvalidRequestUri,
     /// A requested resource is invalid, unknown, malformed or not allowed for the client
     /// (RFC 8707).
     InvalidTarget,
@@ -98,6 +103,7 @@ impl ErrorCode {
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::RegistrationNotSupported => "registration_not_supported",
+            Self::InvalidRequestUri => "invalid_request_uri",
             Self::InvalidTarget => "invalid_target",
             Self::InvalidRedirectUri => "invalid_redirect_uri",
             Self::InvalidClientMetadata => "invalid_client_metadata",

@@ -33,6 +33,7 @@ pub const MAX_CODE_LIFETIME: Duration = Duration::from_secs(60);
 /// Applies the profile to a configuration being built: turns on what it requires, narrows the
 /// algorithms to its own, and refuses a configuration that cannot meet it (no DPoP).
 pub(crate) fn apply(config: &mut Config) -> Result<(), Error> {
+    config.require_pushed_authorization_requests = true;
     config.require_pkce_for_all = true;
     config.allow_plain_pkce = false;
     config.issuer_parameter = true;

@@ -89,6 +89,19 @@ impl Params {
         Ok(Self { text, pairs })
     }
 
+    /// Parameters already decoded (a pushed authorization request's, as stored), in order.
+    pub(crate) fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut params = Self::default();
+        for (name, value) in pairs {
+            let start = params.text.len();
+            params.text.push_str(name);
+            let name_end = params.text.len();
+            params.text.push_str(value);
+            params.pairs.push([start, name_end, params.text.len()]);
+        }
+        params
+    }
+
     /// The `(name, value)` pairs, in the order sent.
     pub(crate) fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.pairs.iter().map(|&[name_start, name_end, value_end]| {

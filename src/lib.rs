@@ -120,13 +120,14 @@ pub use authenticator::{Authenticator, OwnerId, Password};
 pub use client::{
     Client, ClientBuilder, ClientId, ExtensionGrantType, GrantType, RedirectUri, ResponseType,
 };
-pub use config::{Config, ConfigBuilder, MAX_CODE_LIFETIME};
+pub use config::{Config, ConfigBuilder, MAX_CODE_LIFETIME, MAX_PUSHED_REQUEST_LIFETIME};
 pub use endpoint::authorize::{
     Approval, AuthorizationError, AuthorizationRequest, Interaction, OpenIdRequest, Prompt,
     ResponseMode, SavedAuthorization,
 };
 pub use endpoint::bearer::{AccessGrant, Audience, BearerError, Requirement, X_OAUTH_SCOPES};
 pub use endpoint::device::{DeviceError, DeviceRequest};
+pub use endpoint::par::{PUSHED_REQUEST, REQUEST_URI_PREFIX};
 pub use endpoint::register::{
     ClientMetadata, RegistrationContext, RegistrationHook, RegistrationOperation,
     RegistrationPolicy, RegistrationRefusal,

@@ -22,7 +22,7 @@ use crate::endpoint::device::{self, AttemptLimiter, DeviceError, DeviceRequest};
 use crate::endpoint::register::{self, RegistrationPolicy};
 #[cfg(feature = "oidc")]
 use crate::endpoint::userinfo;
-use crate::endpoint::{introspect, metadata, resource_metadata, revoke, token};
+use crate::endpoint::{introspect, metadata, par, resource_metadata, revoke, token};
 use crate::error::Error;
 use crate::grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, Grant, Grants, Issuer, PasswordGrant,
@@ -260,6 +260,16 @@ impl<S: Storage> Server<S> {
     /// call [`approve`](Self::approve) or [`deny`](Self::deny). On failure, answer with
     /// [`AuthorizationError::into_response`] (or your own page for
     /// [`AuthorizationError::Direct`]).
+    ///
+    /// A request carrying a `request_uri` from
+    /// [`push_authorization_request`](Self::push_authorization_request) (and the `client_id`
+    /// of the client that pushed it) is the pushed request: it is spent here, when accepted,
+    /// so it is used once; an unknown, expired, used or another client's `request_uri` is a
+    /// direct `invalid_request_uri`, and any other parameter that does not repeat a pushed one
+    /// is `invalid_request` (C-PA-1). A client registered with
+    /// [`require_pushed_authorization_requests`](crate::ClientBuilder::require_pushed_authorization_requests)
+    /// (or every client, with the [`ConfigBuilder`](crate::ConfigBuilder) switch of that name)
+    /// gets `invalid_request` without a `request_uri`.
     pub async fn authorize<B: AsRef<[u8]>>(
         &self,
         request: &Request<B>,
@@ -420,6 +430,25 @@ impl<S: Storage> Server<S> {
             return token::respond(self, request).await;
         }
         observe::respond("token", token::respond(self, request)).await
+    }
+
+    /// Answers a pushed authorization request (`POST`, RFC 9126 §2, C-PA-1), served at
+    /// [`Config::pushed_authorization_request_endpoint`](crate::Config::pushed_authorization_request_endpoint).
+    /// The client authenticates as at the token endpoint; the other parameters are those of an
+    /// authorization request, validated as [`authorize`](Self::authorize) validates them
+    /// (`request_uri` itself is `invalid_request`). `201` with `request_uri`
+    /// (`urn:ietf:params:oauth:request_uri:…`, usable once, by this client only) and
+    /// `expires_in` ([`pushed_request_lifetime`](crate::ConfigBuilder::pushed_request_lifetime));
+    /// errors as JSON: `400` (`invalid_request`, `invalid_scope`, …), `401 invalid_client`.
+    /// See [`authorize`](Self::authorize) for how the `request_uri` is then used.
+    pub async fn push_authorization_request<B: AsRef<[u8]>>(
+        &self,
+        request: &Request<B>,
+    ) -> Response<Vec<u8>> {
+        if !observe::active() {
+            return par::respond(self, request).await;
+        }
+        observe::respond("pushed_authorization_request", par::respond(self, request)).await
     }
 
     /// Answers a device authorization request (`POST`, RFC 8628 §3.1, C-DV-1), served at

@@ -596,19 +596,8 @@ async fn racing_pollers_on_memory() {
 #[cfg(feature = "sqlite")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_pollers_on_sqlite() {
-    let path = std::env::temp_dir().join(format!(
-        "grantor-device-{}.db",
-        &grantor::AccessToken::generate().digest().to_hex()[..16]
-    ));
-    let storage = grantor::storage::SqliteStorage::open(&format!("sqlite:{}", path.display()))
-        .await
-        .unwrap();
-    racing_pollers_get_one_set_of_tokens(fixture_on(storage).await).await;
-    for suffix in ["", "-wal", "-shm"] {
-        let mut file = path.clone().into_os_string();
-        file.push(suffix);
-        let _ = std::fs::remove_file(file);
-    }
+    let db = common::sqlite::TempDb::new();
+    racing_pollers_get_one_set_of_tokens(fixture_on(db.open().await).await).await;
 }
 
 #[cfg(feature = "postgres")]

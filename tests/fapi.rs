@@ -22,9 +22,9 @@ fn fapi_config(storage: &MemoryStorage) -> grantor::ConfigBuilder {
         .fapi2_security_profile()
 }
 
-// C-FA-1: the switch turns on PKCE S256 for all, `iss`, required DPoP proofs with the
-// profile's algorithms, and codes of at most 60 s, whatever was configured before; without
-// DPoP it refuses to build.
+// C-FA-1: the switch turns on PAR for every request, PKCE S256 for all, `iss`, required DPoP
+// proofs with the profile's algorithms, and codes of at most 60 s, whatever was configured
+// before; without DPoP it refuses to build.
 #[test]
 fn the_profile_overrides_what_it_requires() {
     let storage = MemoryStorage::new();
@@ -33,6 +33,8 @@ fn the_profile_overrides_what_it_requires() {
     assert_eq!(config.code_lifetime(), Duration::from_secs(60));
     assert!(!config.allows_plain_pkce());
     assert!(config.sends_issuer_parameter());
+    // C-PA-1: every authorization request must be pushed.
+    assert!(config.requires_pushed_authorization_requests());
     let dpop = config.dpop().unwrap();
     assert!(dpop.requires_proofs());
     assert_eq!(
@@ -126,6 +128,7 @@ fn the_metadata_reflects_the_profile() {
         .build();
     let metadata = server.metadata();
     assert_eq!(metadata["response_types_supported"], json!(["code"]));
+    assert_eq!(metadata["require_pushed_authorization_requests"], true);
     assert_eq!(
         metadata["code_challenge_methods_supported"],
         json!(["S256"])

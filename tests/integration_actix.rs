@@ -178,6 +178,16 @@ fn metadata_and_endpoints_are_served_at_the_issuers_paths() {
             .to_request();
         assert_eq!(test::call_service(&app, request).await.status(), 404);
 
+        // C-PA-1: the pushed authorization request endpoint is mounted, POST only; a client
+        // that does not authenticate is 401.
+        let request = test::TestRequest::post()
+            .uri("/tenant1/par")
+            .set_form([("response_type", "code")])
+            .to_request();
+        assert_eq!(test::call_service(&app, request).await.status(), 401);
+        let response = test::call_service(&app, bearer("/tenant1/par", None)).await;
+        assert_eq!(response.status(), 405);
+
         // Bodies beyond the limit are refused.
         let pad = "x".repeat(grantor::integration::BODY_LIMIT);
         let form = [("grant_type", "client_credentials"), ("pad", pad.as_str())];

@@ -234,6 +234,12 @@ async fn metadata_and_endpoints_are_served_at_the_issuers_paths() {
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     let (status, _, _) = send(&router, form("/token", "grant_type=nope".into())).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // C-PA-1: the pushed authorization request endpoint is mounted, POST only; a client that
+    // does not authenticate is 401.
+    let (status, _, text) = send(&router, form("/tenant1/par", "response_type=code".into())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{text}");
+    let (status, _, _) = send(&router, get_with("/tenant1/par", None)).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     // Not an OpenID Provider, no registration: nothing else is mounted.
     for path in [
         "/tenant1/.well-known/openid-configuration",

@@ -19,7 +19,7 @@ fn server(config: grantor::ConfigBuilder) -> Server<MemoryStorage> {
     Server::new(config.build().unwrap(), MemoryStorage::new())
 }
 
-// C-MD-1, C-IS-1: the default document: the configured issuer, endpoints below it, and only what
+// C-MD-1, C-IS-1, C-PA-1: the default document: the configured issuer, endpoints below it, and only what
 // the server does (no password grant without an authenticator, no plain PKCE).
 #[tokio::test]
 async fn default_document_lists_only_what_is_on() {
@@ -30,6 +30,9 @@ async fn default_document_lists_only_what_is_on() {
         "token_endpoint": format!("{ISSUER}/token"),
         "revocation_endpoint": format!("{ISSUER}/revoke"),
         "introspection_endpoint": format!("{ISSUER}/introspect"),
+        // C-PA-1: PAR is always on, not required unless configured (RFC 9126 §5).
+        "pushed_authorization_request_endpoint": format!("{ISSUER}/par"),
+        "require_pushed_authorization_requests": false,
         "scopes_supported": [],
         "response_types_supported": ["code", "token"],
         "response_modes_supported": ["query", "fragment", "form_post"],

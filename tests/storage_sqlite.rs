@@ -5,48 +5,16 @@
 mod common;
 mod storage_scenarios;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
-use grantor::AccessToken;
 use grantor::storage::SqliteStorage;
 use grantor::storage::TokenStore;
 use grantor::storage::sqlx;
 
+use common::sqlite::TempDb;
 use common::*;
 use storage_scenarios::*;
-
-/// A database file of its own in the temporary directory, deleted when dropped.
-struct TempDb(PathBuf);
-
-impl TempDb {
-    fn new() -> Self {
-        let name = format!(
-            "grantor-test-{}.db",
-            &AccessToken::generate().digest().to_hex()[..16]
-        );
-        Self(std::env::temp_dir().join(name))
-    }
-
-    fn url(&self) -> String {
-        format!("sqlite:{}", self.0.display())
-    }
-
-    async fn open(&self) -> SqliteStorage {
-        SqliteStorage::open(&self.url()).await.unwrap()
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = self.0.clone().into_os_string();
-            path.push(suffix);
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
 
 // C-SE-1, C-SE-4, C-TK-5, C-TK-11, C-KY-3: the SQLite store keeps the whole Storage contract,
 // and its optional stores theirs.

@@ -160,6 +160,9 @@ pub fn router<S: Storage>(app: App<S>) -> Router {
         .route("/token", post(token::<S>))
         .route("/revoke", post(revoke::<S>))
         .route("/introspect", post(introspect::<S>))
+        // Pushed authorization requests (RFC 9126): the client's back-channel `POST`, whose
+        // `request_uri` the browser then brings to `/authorize`.
+        .route("/par", post(push_authorization_request::<S>))
         // Device authorization (RFC 8628): the device's endpoint, and the user's page.
         .route("/device_authorization", post(device_authorization::<S>))
         .route(
@@ -604,6 +607,15 @@ async fn introspect<S: Storage>(
     Buffered(request): Buffered,
 ) -> Response {
     reply(app.server.introspect(&request).await)
+}
+
+/// `POST /par`: a client pushes its authorization request and gets the `request_uri` to send
+/// the browser to `/authorize` with (RFC 9126).
+async fn push_authorization_request<S: Storage>(
+    State(app): State<App<S>>,
+    Buffered(request): Buffered,
+) -> Response {
+    reply(app.server.push_authorization_request(&request).await)
 }
 
 /// `GET /.well-known/oauth-authorization-server` and `/.well-known/openid-configuration`: the

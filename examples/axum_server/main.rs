@@ -24,12 +24,13 @@
 //!
 //! The configuration file (`--config`; `config.sample.json` beside this file is one) has
 //! `clients` — each with `client_id`, `client_secret` (confidential clients), `name`,
-//! `redirect_uris`, `grant_types`, `response_types`, `scopes` (`openid` for OpenID Connect) and
-//! `id_token_signed_response_alg` — and `users` — each with `username`, `password` and the
-//! OpenID Connect `claims` UserInfo serves — plus `resources` (the protected APIs, their scopes
-//! and token format, JWT or opaque), `default_resource` and `registration` (`{"open": true}` or
-//! an `initial_access_token`). Fields that later issues use (`dpop_bound_access_tokens`, …) are
-//! accepted and ignored; [`setup`] describes every field.
+//! `redirect_uris`, `grant_types`, `response_types`, `scopes` (`openid` for OpenID Connect),
+//! `id_token_signed_response_alg` and `require_pushed_authorization_requests` (RFC 9126) — and
+//! `users` — each with `username`, `password` and the OpenID Connect `claims` UserInfo serves —
+//! plus `resources` (the protected APIs, their scopes and token format, JWT or opaque),
+//! `default_resource` and `registration` (`{"open": true}` or an `initial_access_token`).
+//! Fields that later issues use (`token_endpoint_auth_method`, `jwks`) are accepted and
+//! ignored; [`setup`] describes every field.
 //!
 //! Without `--config`, the demo registers `/api/me` (the default resource) and the notes API
 //! of `examples/resource_server.rs` as resources with JWT access tokens, and opens dynamic
@@ -250,6 +251,7 @@ fn print_welcome<S: Storage>(
     println!("  POST {issuer}/token       token, every grant type");
     println!("  POST {issuer}/revoke      revocation (RFC 7009)");
     println!("  POST {issuer}/introspect  introspection (RFC 7662)");
+    println!("  POST {issuer}/par         pushed authorization requests (RFC 9126)");
     println!("  POST {issuer}/device_authorization  device authorization (RFC 8628)");
     println!("  GET  {issuer}/device      the device verification page (enter a user code)");
     println!("  GET  {issuer}/userinfo    UserInfo, also POST (OpenID Connect)");

@@ -40,6 +40,7 @@
 //! | `id_token_signed_response_alg` | how its ID tokens are signed: `RS256` (default), `PS256`, `ES256` or `EdDSA` |
 //! | `resources` | the resources the client may ask tokens for (default: all) |
 //! | `dpop_bound_access_tokens` | `true`: the client's token requests must carry a DPoP proof (RFC 9449 §5.2); default `false` |
+//! | `require_pushed_authorization_requests` | `true`: the client must push its authorization requests to `/par` first (RFC 9126); default `false` |
 //!
 //! Each user:
 //!
@@ -51,9 +52,8 @@
 //!
 //!
 //! Fields that later issues give a meaning are accepted now and ignored (each field's doc names
-//! its issue), so that one file works across versions: per client `token_endpoint_auth_method`, `jwks`,
-//! `require_pushed_authorization_requests` (see [`Reserved`]).
-//! Any other field is an error, so that a typo does not go unnoticed.
+//! its issue), so that one file works across versions: per client `token_endpoint_auth_method`,
+//! `jwks` (see [`Reserved`]). Any other field is an error, so that a typo does not go unnoticed.
 //!
 //! A real host keeps clients in its database and registers them through grantor's `Storage`;
 //! this file is for trying things.
@@ -176,9 +176,9 @@ pub struct ClientEntry {
     /// tokens are bound to a key (RFC 9449 §5.2).
     #[serde(default)]
     pub dpop_bound_access_tokens: bool,
-    /// Whether the client must push its authorization requests: used by the PAR issue
-    /// (RFC 9126: C-PA-1).
-    pub require_pushed_authorization_requests: Option<Reserved>,
+    /// Whether the client must push its authorization requests to `/par` first (RFC 9126
+    /// §6, C-PA-1); absent: no.
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 impl std::fmt::Debug for ClientEntry {
@@ -555,8 +555,10 @@ impl ClientEntry {
             builder = builder.resources(resources.iter().map(|id| absolute(id, issuer)));
         }
         builder = builder.dpop_bound_access_tokens(self.dpop_bound_access_tokens);
+        let par = self.require_pushed_authorization_requests.unwrap_or(false);
         let scopes = self.scopes.join(" ");
         builder
+            .require_pushed_authorization_requests(par)
             .allowed_scopes(scopes.clone())
             .default_scopes(scopes)
             .build()

@@ -7,7 +7,8 @@
 //! only when refresh tokens are issued, a host's extension grants), `plain` PKCE only when
 //! enabled, `iss` support (RFC 9207) only when it is on, `registration_endpoint` (RFC 7591)
 //! only when registration is open, `device_authorization_endpoint` (RFC 8628) only when the
-//! device grant is registered.
+//! device grant is registered. `pushed_authorization_request_endpoint` (RFC 9126 §5) is always
+//! there, with `require_pushed_authorization_requests` saying whether every client must use it.
 //!
 //! Endpoint URLs default to the issuer followed by `/authorize`, `/token`, `/revoke` and
 //! `/introspect`; hosts that mount the routes elsewhere say where with
@@ -73,6 +74,8 @@ pub(crate) fn document<S: Storage>(server: &Server<S>) -> serde_json::Value {
         registration_endpoint: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         device_authorization_endpoint: Option<&'a str>,
+        pushed_authorization_request_endpoint: &'a str,
+        require_pushed_authorization_requests: bool,
         scopes_supported: Vec<&'a str>,
         response_types_supported: Vec<&'static str>,
         response_modes_supported: Vec<&'static str>,
@@ -138,6 +141,9 @@ pub(crate) fn document<S: Storage>(server: &Server<S>) -> serde_json::Value {
         device_authorization_endpoint: server
             .device_flow_enabled()
             .then_some(config.device_authorization_endpoint()),
+        // RFC 9126 §5: PAR is always on; the switch says whether it is the only way in.
+        pushed_authorization_request_endpoint: config.pushed_authorization_request_endpoint(),
+        require_pushed_authorization_requests: config.require_pushed_authorization_requests,
         // Always present (C-MD-1): the configured list, else the scopes every user token gets,
         // with `openid` on an OpenID Provider. RFC 8414 §2 lets a server leave some of its
         // scopes unlisted.

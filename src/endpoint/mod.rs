@@ -7,6 +7,7 @@ pub(crate) mod bearer;
 pub(crate) mod device;
 pub(crate) mod introspect;
 pub(crate) mod metadata;
+pub(crate) mod par;
 mod presented;
 pub(crate) mod register;
 pub(crate) mod resource_metadata;

@@ -358,6 +358,9 @@ pub struct ClientMetadata {
     pub id_token_signed_response_alg: Option<String>,
     /// `require_auth_time`.
     pub require_auth_time: bool,
+    /// `require_pushed_authorization_requests` (RFC 9126 §6): the client's authorization
+    /// requests must be pushed first.
+    pub require_pushed_authorization_requests: bool,
     /// `default_max_age`, in seconds.
     pub default_max_age: Option<u64>,
 }
@@ -394,6 +397,7 @@ impl ClientMetadata {
             software_version: registered.software_version.clone(),
             id_token_signed_response_alg: client.profile().id_token_signed_response_alg.clone(),
             require_auth_time: client.requires_auth_time(),
+            require_pushed_authorization_requests: client.requires_pushed_authorization_requests(),
             default_max_age: client.default_max_age().map(|age| age.as_secs()),
         }
     }
@@ -419,6 +423,7 @@ struct Sent {
     software_version: Option<String>,
     id_token_signed_response_alg: Option<String>,
     require_auth_time: Option<bool>,
+    require_pushed_authorization_requests: Option<bool>,
     default_max_age: Option<u64>,
     subject_type: Option<String>,
     sector_identifier_uri: Option<String>,
@@ -511,6 +516,9 @@ impl Sent {
             software_version: self.software_version,
             id_token_signed_response_alg: self.id_token_signed_response_alg,
             require_auth_time: self.require_auth_time.unwrap_or(false),
+            require_pushed_authorization_requests: self
+                .require_pushed_authorization_requests
+                .unwrap_or(false),
             default_max_age: self.default_max_age,
         })
     }
@@ -646,6 +654,7 @@ fn build_client(
         .default_scopes(metadata.scope.to_string())
         .native(is_native(metadata))
         .require_auth_time(metadata.require_auth_time)
+        .require_pushed_authorization_requests(metadata.require_pushed_authorization_requests)
         .registered(Registered {
             token_digest,
             issued_at,
@@ -703,6 +712,8 @@ struct Shown<'a> {
     id_token_signed_response_alg: Option<&'a str>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     require_auth_time: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    require_pushed_authorization_requests: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     default_max_age: Option<u64>,
 }
@@ -749,6 +760,7 @@ fn answer<S: Storage>(
         software_version: metadata.software_version.as_deref(),
         id_token_signed_response_alg: metadata.id_token_signed_response_alg.as_deref(),
         require_auth_time: metadata.require_auth_time,
+        require_pushed_authorization_requests: metadata.require_pushed_authorization_requests,
         default_max_age: metadata.default_max_age,
     };
     json(status, &shown)

@@ -153,8 +153,9 @@ impl FromRequest for Buffered {
 /// A mounting function for `App::configure` that answers grantor's endpoints for `server`, at
 /// the paths of the [module rules](super#where-the-endpoints-are-mounted); it also registers
 /// the server's [`Validator`] as app data, for [`Authorized`]. Bodies are read up to
-/// [`BODY_LIMIT`]. The token, revocation, introspection and device authorization endpoints
-/// take `POST` (other methods get `405`); the others answer the methods their standard names.
+/// [`BODY_LIMIT`]. The token, revocation, introspection, device authorization and pushed
+/// authorization request endpoints take `POST` (other methods get `405`); the others answer
+/// the methods their standard names.
 ///
 /// actix-web builds the app once per worker: clone the function into each.
 pub fn endpoints<S: Storage>(

@@ -89,9 +89,9 @@ pub fn reply(response: http::Response<Vec<u8>>) -> Response {
 
 /// A router answering grantor's endpoints for `server`, at the paths of the
 /// [module rules](super#where-the-endpoints-are-mounted); merge it into your app's router.
-/// Bodies are read up to [`BODY_LIMIT`]. The token, revocation, introspection and device
-/// authorization endpoints take `POST` (other methods get `405`); the others answer the
-/// methods their standard names.
+/// Bodies are read up to [`BODY_LIMIT`]. The token, revocation, introspection, device
+/// authorization and pushed authorization request endpoints take `POST` (other methods get
+/// `405`); the others answer the methods their standard names.
 pub fn endpoints<S, St>(server: Arc<Server<S>>) -> Router<St>
 where
     S: Storage,

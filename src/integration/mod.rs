@@ -3,9 +3,9 @@
 //!
 //! Each gives the same three pieces:
 //!
-//! 1. **The endpoints, mounted**: the token, revocation and introspection endpoints, the
-//!    metadata documents (RFC 8414 and OpenID discovery), UserInfo and JWKS (for an OpenID
-//!    Provider), registration and client configuration (when registration is enabled), device
+//! 1. **The endpoints, mounted**: the token, revocation, introspection and pushed authorization
+//!    request (RFC 9126) endpoints, the metadata documents (RFC 8414 and OpenID discovery),
+//!    UserInfo and JWKS (for an OpenID Provider), registration and client configuration (when registration is enabled), device
 //!    authorization (when the device grant is registered) and the protected-resource metadata
 //!    (when resources are registered). Bodies are read up to [`BODY_LIMIT`].
 //! 2. **An extractor** ([`Authorized`]) that yields the validated [`AccessGrant`] for the
@@ -21,7 +21,7 @@
 //!
 //! Each endpoint is mounted at the path of its URL in the [`Config`](crate::Config) (the
 //! defaults: `/token`, `/revoke`, `/introspect`, `/userinfo`, `/jwks`, `/register`,
-//! `/device_authorization`, after the issuer's path), **when that URL is below the issuer**
+//! `/device_authorization`, `/par`, after the issuer's path), **when that URL is below the issuer**
 //! (it starts with the issuer followed by `/`). An endpoint configured elsewhere (another host,
 //! say) is not mounted: serve it where you configured it. The metadata is mounted at
 //! [`Server::metadata_path`] and, for an OpenID Provider, at
@@ -185,6 +185,7 @@ enum Endpoint {
     Register,
     ClientConfiguration,
     DeviceAuthorization,
+    PushedAuthorizationRequest,
     ResourceMetadata,
 }
 
@@ -194,7 +195,11 @@ impl Endpoint {
     fn post_only(self) -> bool {
         matches!(
             self,
-            Self::Token | Self::Revoke | Self::Introspect | Self::DeviceAuthorization
+            Self::Token
+                | Self::Revoke
+                | Self::Introspect
+                | Self::DeviceAuthorization
+                | Self::PushedAuthorizationRequest
         )
     }
 }
@@ -242,6 +247,10 @@ fn routes<S: 'static>(server: &Server<S>) -> Vec<(String, Endpoint)> {
         (
             below_issuer(issuer, config.introspection_endpoint()),
             Endpoint::Introspect,
+        ),
+        (
+            below_issuer(issuer, config.pushed_authorization_request_endpoint()),
+            Endpoint::PushedAuthorizationRequest,
         ),
         (Some(server.metadata_path()), Endpoint::Metadata),
     ];
@@ -304,6 +313,7 @@ async fn dispatch<S: Storage, B: AsRef<[u8]> + Sync>(
         Endpoint::Register => server.register(request).await,
         Endpoint::ClientConfiguration => server.client_configuration(request, client_id).await,
         Endpoint::DeviceAuthorization => server.device_authorization(request).await,
+        Endpoint::PushedAuthorizationRequest => server.push_authorization_request(request).await,
         Endpoint::ResourceMetadata => server.resource_metadata_response(request),
     }
 }

@@ -32,7 +32,12 @@ async fn consent_page_for(router: &axum::Router, authorization_path: &str) -> (B
 }
 
 /// Posts the login form of `login` with these credentials.
-async fn log_in(browser: &mut Browser, login: &Page, username: &str, password: &str) -> Page {
+pub(super) async fn log_in(
+    browser: &mut Browser,
+    login: &Page,
+    username: &str,
+    password: &str,
+) -> Page {
     let form = [
         ("csrf", login.field("csrf")),
         ("request", login.field("request")),
@@ -43,7 +48,11 @@ async fn log_in(browser: &mut Browser, login: &Page, username: &str, password: &
 }
 
 /// The consent form's fields, answering with `decision` and these scopes.
-fn answer<'a>(consent: &'a Page, decision: &'a str, scopes: &[&'a str]) -> Vec<(&'a str, String)> {
+pub(super) fn answer<'a>(
+    consent: &'a Page,
+    decision: &'a str,
+    scopes: &[&'a str],
+) -> Vec<(&'a str, String)> {
     let mut form = vec![
         ("csrf", consent.field("csrf")),
         ("request", consent.field("request")),
@@ -58,7 +67,7 @@ async fn respond(browser: &mut Browser, consent: &Page, decision: &str, scopes: 
     post(browser, "/consent", &answer(consent, decision, scopes)).await
 }
 
-async fn post(browser: &mut Browser, uri: &str, form: &[(&str, String)]) -> Page {
+pub(super) async fn post(browser: &mut Browser, uri: &str, form: &[(&str, String)]) -> Page {
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     browser.post(uri, &form).await
 }
@@ -73,7 +82,7 @@ fn assert_refusal(page: &Page, status: StatusCode, message: &str) {
 }
 
 /// A 303 back to the demo client with this error, the state, and no code.
-fn assert_error_redirect(page: &Page, error: &str) {
+pub(super) fn assert_error_redirect(page: &Page, error: &str) {
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     assert!(page.location().starts_with(&format!("{ISSUER}/callback?")));
     assert_eq!(page.location_param("error").as_deref(), Some(error));
@@ -1109,6 +1118,8 @@ mod openid {
         assert!(clients[0].allows_response_type(ResponseType::CODE_ID_TOKEN));
         assert!(!clients[0].allows_response_type(ResponseType::ID_TOKEN));
         assert_eq!(clients[0].id_token_signed_response_alg(), "PS256");
+        // C-PA-1: the per-client PAR switch is read now.
+        assert!(clients[0].requires_pushed_authorization_requests());
         assert_eq!(clients[0].resources(), ["https://api.example.com"]);
         let config = setup
             .config("http://127.0.0.1:8080")

@@ -3,7 +3,8 @@
 //! file), and every bad input of its login and consent pages (`flows`), and the OpenID Connect
 //! code flow in a real, headless Chromium (`browser`, skipped when Chromium is not installed),
 //! `examples/resource_server.rs` checking the example's JWT access tokens (`jwt_api`), and the
-//! device authorization grant through `/device_authorization` and the `/device` page (`device`).
+//! device authorization grant through `/device_authorization` and the `/device` page (`device`),
+//! and a pushed authorization request through `/par` (`par`).
 
 #[path = "../../examples/axum_server/main.rs"]
 #[allow(dead_code)]
@@ -23,6 +24,7 @@ mod exchange;
 mod flows;
 mod hardening;
 mod jwt_api;
+mod par;
 
 use std::sync::Arc;
 use std::time::Duration;

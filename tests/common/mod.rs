@@ -6,6 +6,8 @@
 pub mod jose;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 
 use std::collections::HashMap;
 use std::time::Duration;

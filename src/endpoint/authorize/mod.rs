@@ -30,7 +30,7 @@ use crate::audit::{AuditEvent, AuditKind};
 use crate::authenticator::OwnerId;
 use crate::client::ClientId;
 use crate::client::{Client, GrantType, ResponseType};
-use crate::endpoint::error_json;
+use crate::endpoint::{error_json, par};
 use crate::error::{Error, ErrorCode, ErrorContext, OAuthError};
 use crate::form::Params;
 use crate::grant::Issue;
@@ -194,7 +194,7 @@ impl AuthorizationRequest {
     }
 
     /// Where errors and results go, and how.
-    fn responder<'a>(&'a self, issuer: Option<&'a str>) -> Responder<'a> {
+    pub(crate) fn responder<'a>(&'a self, issuer: Option<&'a str>) -> Responder<'a> {
         Responder {
             redirect_uri: &self.redirect_uri,
             mode: self.response_mode,
@@ -261,6 +261,15 @@ pub enum AuthorizationError {
 }
 
 impl AuthorizationError {
+    /// The OAuth error, wherever it was to go.
+    pub(crate) fn into_error(self) -> OAuthError {
+        match self {
+            Self::Direct(error) | Self::Redirect { error, .. } | Self::FormPost { error, .. } => {
+                error
+            }
+        }
+    }
+
     /// The OAuth error, wherever it goes.
     pub fn error(&self) -> &OAuthError {
         match self {
@@ -389,8 +398,17 @@ pub enum Interaction {
     Refuse(OAuthError),
 }
 
+/// Where the parameters of an authorization request came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Channel {
+    /// The front channel: the user agent brought them to the authorization endpoint.
+    Front,
+    /// The back channel: the authenticated client pushed them (RFC 9126, C-PA-1).
+    Pushed,
+}
+
 /// Validates an authorization request (C-AZ-1…5, C-AZ-8, C-AZ-10, C-PK-1, C-PK-2, C-OI-2,
-/// C-OI-3, C-OI-7).
+/// C-OI-3, C-OI-7), or resolves the pushed request its `request_uri` names (C-PA-1).
 pub(crate) async fn validate<S: Storage, B: AsRef<[u8]>>(
     server: &Server<S>,
     request: &Request<B>,
@@ -415,6 +433,23 @@ pub(crate) async fn validate<S: Storage, B: AsRef<[u8]>>(
     })?;
     let client = registered_client(server, client_id).await?;
     crate::observe::client(client.id().as_str());
+    match params.get("request_uri").map_err(direct)? {
+        Some(uri) if par::is_pushed(uri) => par::resolve(server, &params, client, uri).await,
+        _ => validate_params(server, &params, client, Channel::Front).await,
+    }
+}
+
+/// Validates the parameters of an authorization request from `client` (already looked up by
+/// its `client_id`), sent through `channel`: the same checks whether the user agent brought
+/// them or the client pushed them.
+pub(crate) async fn validate_params<S: Storage>(
+    server: &Server<S>,
+    params: &Params,
+    client: Client,
+    channel: Channel,
+) -> Result<AuthorizationRequest, AuthorizationError> {
+    let config = server.config();
+    let direct = AuthorizationError::Direct;
     let sent_redirect_uri = params.get("redirect_uri").map_err(direct)?;
     let redirect_uri = trusted_redirect_uri(&client, sent_redirect_uri)?;
 
@@ -445,6 +480,15 @@ pub(crate) async fn validate<S: Storage, B: AsRef<[u8]>>(
         issuer: config.issuer_parameter_value(),
     };
     let back = |error: OAuthError| responder.error(error);
+    // C-PA-1: a client (or a server) that requires PAR takes no request from the front channel.
+    let push_required = config.require_pushed_authorization_requests
+        || client.requires_pushed_authorization_requests();
+    if channel == Channel::Front && push_required {
+        return Err(back(OAuthError::invalid_request(
+            "this client must push its authorization requests to the pushed authorization \
+             request endpoint first (request_uri)",
+        )));
+    }
 
     let state = state.map_err(back)?;
     let response_type = match response_type.map_err(back)? {
@@ -499,7 +543,7 @@ pub(crate) async fn validate<S: Storage, B: AsRef<[u8]>>(
         .resolve(&client, &requested_resources)
         .map_err(back)?;
     let openid = match server.is_openid_provider() && scope.contains(OPENID) {
-        true => Some(openid_request(server, &params, &client, response_type).await),
+        true => Some(openid_request(server, params, &client, response_type).await),
         false => None,
     }
     .transpose()
@@ -509,7 +553,7 @@ pub(crate) async fn validate<S: Storage, B: AsRef<[u8]>>(
             "an id_token response type needs the openid scope",
         )));
     }
-    let extra = extras(&params, config, openid.is_some()).map_err(back)?;
+    let extra = extras(params, config, openid.is_some()).map_err(back)?;
 
     let challenge = match response_type.includes_code() {
         true => {
@@ -527,7 +571,7 @@ pub(crate) async fn validate<S: Storage, B: AsRef<[u8]>>(
     // C-DP-3: the code is bound to the DPoP key the client names, when the server takes DPoP.
     #[cfg(feature = "jose")]
     let dpop_jkt = match (response_type.includes_code(), config.dpop()) {
-        (true, Some(_)) => crate::dpop::requested_key(&params).map_err(back)?,
+        (true, Some(_)) => crate::dpop::requested_key(params).map_err(back)?,
         _ => None,
     };
     #[cfg(not(feature = "jose"))]
