@@ -9,8 +9,8 @@
 //!
 //! [`Dpop`] is the configuration: the accepted algorithms, how old a proof may be, the replay
 //! cache (shared by a fleet, so that a proof replayed to another instance is refused), server
-//! nonces, and whether every token request must carry a proof. [`check`] is the proof check
-//! every endpoint shares; its failures say which rule was broken, for logs and tests, and are
+//! nonces, and whether every token request must carry a proof. The proof check is one, shared
+//! by every endpoint; its failures say which rule was broken, for logs and tests, and are
 //! answered as `invalid_dpop_proof` (or `use_dpop_nonce`).
 
 use std::fmt;

@@ -859,3 +859,60 @@ async fn a_proof_replayed_to_another_instance_is_refused() {
     );
     schema.drop().await;
 }
+
+const PAR_URL: &str = "https://auth.example.com/par";
+
+/// A push of `app`'s authorization request (with `extra` parameters), with a proof if given.
+fn app_push(extra: &[(&str, &str)], proof: Option<&str>) -> Request<Vec<u8>> {
+    let challenge = grantor::CodeChallenge::s256(VERIFIER);
+    let mut pairs = vec![
+        ("client_id", APP),
+        ("response_type", "code"),
+        ("scope", "read"),
+        ("code_challenge", challenge.value()),
+        ("code_challenge_method", "S256"),
+    ];
+    pairs.extend_from_slice(extra);
+    let request = post_form("/par", form_body(&pairs));
+    match proof {
+        Some(proof) => with_proof(request, proof),
+        None => request,
+    }
+}
+
+// C-DP-3, C-PA-1 (RFC 9449 §10.1): a DPoP proof sent with a pushed authorization request binds
+// the code like `dpop_jkt`; a pushed `dpop_jkt` for another key, or a bad proof, is refused.
+#[tokio::test]
+async fn a_proof_with_a_pushed_request_binds_the_code() {
+    let fx = fixture().await;
+    let key = ClientKey::es256();
+    let response = fx
+        .server
+        .push_authorization_request(&app_push(
+            &[],
+            Some(&key.proof("POST", PAR_URL, now(), None)),
+        ))
+        .await;
+    assert_eq!(response.status(), 201, "{}", body_text(&response));
+    let request_uri = text(&json(&response), "request_uri").to_owned();
+    let pending = fx
+        .server
+        .authorize(&get(&format!(
+            "/authorize?client_id={APP}&request_uri={}",
+            enc(&request_uri)
+        )))
+        .await
+        .unwrap();
+    assert_eq!(pending.dpop_jkt(), Some(key.thumbprint.as_str()));
+
+    let other = ClientKey::es256();
+    let mismatched = app_push(
+        &[("dpop_jkt", &other.thumbprint)],
+        Some(&key.proof("POST", PAR_URL, now(), None)),
+    );
+    let response = fx.server.push_authorization_request(&mismatched).await;
+    assert_error(&response, 400, "invalid_dpop_proof");
+    let wrong_url = app_push(&[], Some(&key.proof("POST", TOKEN_URL, now(), None)));
+    let response = fx.server.push_authorization_request(&wrong_url).await;
+    assert_error(&response, 400, "invalid_dpop_proof");
+}

@@ -122,7 +122,10 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
     if params.get("request_uri")?.is_some() {
         return Err(OAuthError::invalid_request("request_uri cannot be pushed").into());
     }
-    let parameters = pushed_parameters(&params);
+    #[cfg_attr(not(feature = "jose"), allow(unused_mut))]
+    let mut parameters = pushed_parameters(&params);
+    #[cfg(feature = "jose")]
+    bind_to_proof(server, request, &mut parameters).await?;
     let pushed = PushedRecord {
         client_id: client.id().as_str().to_owned(),
         parameters,
@@ -154,16 +157,49 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
 /// The parameters of a pushed request as stored: everything sent but the client's
 /// credentials, in order.
 ///
-/// This is where RFC 9449 §10.1 hooks in: a `DPoP` proof sent with the pushed request binds
-/// the code like `dpop_jkt` does, so its key's thumbprint is added here as `dpop_jkt` (and a
-/// pushed `dpop_jkt` that names another key refused); the authorization endpoint then reads it
-/// as it reads a front-channel `dpop_jkt`.
+/// A `DPoP` proof sent with the pushed request binds the code like `dpop_jkt` does (RFC 9449
+/// §10.1): [`bind_to_proof`] adds its key's thumbprint to these parameters.
 fn pushed_parameters(params: &Params) -> Vec<(String, String)> {
     params
         .pairs()
         .filter(|(name, _)| !CLIENT_AUTHENTICATION.contains(name))
         .map(|(name, value)| (name.to_owned(), value.to_owned()))
         .collect()
+}
+
+/// Binds a pushed request to the key of its DPoP proof, if it has one (RFC 9449 §10.1,
+/// C-DP-3): the proof is checked against the PAR endpoint's URL, and its key's thumbprint
+/// stored as `dpop_jkt`, which the authorization endpoint reads as it reads a front-channel
+/// one. A pushed `dpop_jkt` naming another key is `invalid_dpop_proof`.
+#[cfg(feature = "jose")]
+async fn bind_to_proof<S: Storage, B>(
+    server: &Server<S>,
+    request: &Request<B>,
+    parameters: &mut Vec<(String, String)>,
+) -> Result<(), Failure> {
+    let config = server.config();
+    let Some(dpop) = config.dpop() else {
+        return Ok(());
+    };
+    let target = crate::dpop::Target {
+        method: request.method(),
+        url: config.pushed_authorization_request_endpoint(),
+        access_token: None,
+    };
+    let Some(proof) = crate::dpop::check(dpop, request.headers(), &target, server.now()).await?
+    else {
+        return Ok(());
+    };
+    match parameters.iter().find(|(name, _)| name == "dpop_jkt") {
+        Some((_, jkt)) if *jkt != proof.jkt => Err(OAuthError::new(ErrorCode::InvalidDpopProof)
+            .with_description("dpop_jkt is not the thumbprint of the DPoP proof's key")
+            .into()),
+        Some(_) => Ok(()),
+        None => {
+            parameters.push(("dpop_jkt".to_owned(), proof.jkt));
+            Ok(())
+        }
+    }
 }
 
 /// Whether a `request_uri` is one the pushed authorization request endpoint issues (other

@@ -25,7 +25,7 @@ pub(crate) async fn respond<S: Storage, B: AsRef<[u8]>>(
 ) -> Response<Vec<u8>> {
     match handle(server, request).await {
         Ok(body) => {
-            #[allow(unused_mut)]
+            #[cfg_attr(not(feature = "jose"), allow(unused_mut))]
             let mut response = json_bytes(StatusCode::OK, body);
             // RFC 9449 §8.2: a fresh nonce with each answer, when proofs must carry one.
             #[cfg(feature = "jose")]
