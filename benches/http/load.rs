@@ -189,9 +189,9 @@ impl Flow {
                     Some(format!("token={}", encode(token))),
                 )
                 .await
-                .and_then(|(status, body)| match field_bool(&body, "active") {
-                    Some(true) => Ok(status),
-                    _ => Ok(599),
+                .map(|(status, body)| match field_bool(&body, "active") {
+                    Some(true) => status,
+                    _ => 599, // an inactive token counts as an error
                 }),
             Flow::Refresh(token) => {
                 let body = format!(
