@@ -329,3 +329,75 @@ async fn a_revocation_waiting_on_a_refresh_exchange_revokes_its_tokens() {
     storage.pool().close().await;
     schema.drop().await;
 }
+
+// `purge_expired` deletes in batches (each its own transaction, so that requests wait for one
+// batch at most) and goes on until every expired row is gone: here 25 tokens, 25 grants with
+// a pair's record each, and an orphaned record, in batches of 10.
+#[tokio::test]
+async fn purge_expired_deletes_every_batch() {
+    let Some(schema) = TestSchema::create("purge_expired_deletes_every_batch").await else {
+        return;
+    };
+    let storage = schema.storage().await.with_purge_batch(10);
+    let pool = storage.pool();
+    for i in 0..25u8 {
+        sqlx::query(
+            "INSERT INTO grantor_tokens (digest, grant_id, client_id, scope, issued_at, \
+             expires_at) VALUES ($1, $2, 'c', 'read', 1, 2)",
+        )
+        .bind(vec![i; 32])
+        .bind(vec![i; 16])
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO grantor_grants (id, revoked, expires_at) VALUES ($1, FALSE, 2)")
+            .bind(vec![i; 16])
+            .execute(pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO grantor_consent_grants (owner, client_id, grant_id) \
+             VALUES ('o', 'c', $1)",
+        )
+        .bind(vec![i; 16])
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO grantor_consent_grants (owner, client_id, grant_id) VALUES ('o', 'c', $1)",
+    )
+    .bind(vec![255u8; 16])
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO grantor_tokens (digest, grant_id, client_id, scope, issued_at, expires_at) \
+         VALUES ($1, $2, 'c', 'read', 1, 1000)",
+    )
+    .bind(vec![200u8; 32])
+    .bind(vec![200u8; 16])
+    .execute(pool)
+    .await
+    .unwrap();
+
+    let purged = storage
+        .purge_expired(Timestamp::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(purged, 25 + 25 + 25 + 1);
+    for (table, left) in [
+        ("grantor_tokens", 1),
+        ("grantor_grants", 0),
+        ("grantor_consent_grants", 0),
+    ] {
+        let count: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+                .fetch_one(pool)
+                .await
+                .unwrap();
+        assert_eq!(count, left, "{table}");
+    }
+    storage.pool().close().await;
+    schema.drop().await;
+}

@@ -169,3 +169,70 @@ async fn a_closed_database_is_a_server_error_and_recovers() {
     let back = Fixture::with_storage(db.open().await, |c| c).await;
     assert_recovered(&back, &code, &issued.access).await;
 }
+
+// `purge_expired` deletes in batches (each its own transaction, so that requests wait for one
+// batch at most) and goes on until every expired row is gone: here 25 tokens, 25 grants with
+// a pair's record each, and an orphaned record, in batches of 10.
+#[tokio::test]
+async fn purge_expired_deletes_every_batch() {
+    let db = TempDb::new();
+    let storage = db.open().await.with_purge_batch(10);
+    let pool = storage.pool();
+    for i in 0..25u8 {
+        sqlx::query(
+            "INSERT INTO grantor_tokens (digest, grant_id, client_id, scope, issued_at, \
+             expires_at) VALUES (?, ?, 'c', 'read', 1, 2)",
+        )
+        .bind(vec![i; 32])
+        .bind(vec![i; 16])
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO grantor_grants (id, revoked, expires_at) VALUES (?, FALSE, 2)")
+            .bind(vec![i; 16])
+            .execute(pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO grantor_consent_grants (owner, client_id, grant_id) VALUES ('o', 'c', ?)",
+        )
+        .bind(vec![i; 16])
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO grantor_consent_grants (owner, client_id, grant_id) VALUES ('o', 'c', ?)",
+    )
+    .bind(vec![255u8; 16])
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO grantor_tokens (digest, grant_id, client_id, scope, issued_at, expires_at) \
+         VALUES (?, ?, 'c', 'read', 1, 1000)",
+    )
+    .bind(vec![200u8; 32])
+    .bind(vec![200u8; 16])
+    .execute(pool)
+    .await
+    .unwrap();
+
+    let purged = storage
+        .purge_expired(grantor::Timestamp::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(purged, 25 + 25 + 25 + 1);
+    for (table, left) in [
+        ("grantor_tokens", 1),
+        ("grantor_grants", 0),
+        ("grantor_consent_grants", 0),
+    ] {
+        let count: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+                .fetch_one(pool)
+                .await
+                .unwrap();
+        assert_eq!(count, left, "{table}");
+    }
+}

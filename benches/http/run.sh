@@ -8,6 +8,9 @@
 #   benches/http/run.sh axum_server              # examples/axum_server (client from
 #                                                # benches/http/axum_server.json), with the
 #                                                # bench server's bare handler as the floor
+#   benches/http/run.sh deployed                 # examples/axum_server on every storage
+#                                                # backend, every flow, 16 and 64 connections
+#                                                # (bench_http_load; see "Deployed" below)
 #
 # The three run in turn, ROUNDS times (after a warm-up), and the best of each counts, so that
 # noise from other work on the machine hurts them alike.
@@ -29,6 +32,71 @@ PROTECTED_PATH="${PROTECTED_PATH:-/api/me}"
 BARE_PATH="${BARE_PATH:-/bare}"
 BASE="${1:-}"
 BARE_BASE="${BARE_BASE:-}"
+
+# Deployed: examples/axum_server (release, features sqlite and postgres) on each backend of
+# BACKENDS (memory sqlite postgres): the SQLite file is new in a temporary directory, the
+# PostgreSQL database ($PG_ADMIN_URL's server, database $PG_DATABASE) is dropped and created
+# again. Each flow of FLOWS runs at each count of CONNECTION_COUNTS for DURATION seconds with
+# bench_http_load (one thread, one request in flight per connection), which prints one row:
+# flow, connections, requests/s, p50 ms, p99 ms, errors, server CPU, database CPU (every
+# process of the postgres user; SQLite runs inside the server) and its own CPU, in % of one
+# core. Server, database and load client share the machine's cores. SERVER_BIN: another
+# build of the example (e.g. a copy of an earlier commit's); SERVER_ARGS: more of its options
+# (e.g. "--client-cache 1"); SKIP_BUILD=1: build nothing.
+if [ "${1:-}" = deployed ]; then
+  BACKENDS="${BACKENDS:-memory sqlite postgres}"
+  FLOWS="${FLOWS:-client_credentials refresh bearer introspect code}"
+  CONNECTION_COUNTS="${CONNECTION_COUNTS:-16 64}"
+  DURATION="${DURATION%s}"
+  DURATION="${DURATION:-10}"
+  CODES="${CODES:-20000}"       # codes minted for the code flow on memory,
+  CODES_DB="${CODES_DB:-4000}"  # and on a database (codes live 60 s: minting and spending fit)
+  PG_ADMIN_URL="${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+  PG_DATABASE="${PG_DATABASE:-grantor_bench}"
+  pg_base="${PG_ADMIN_URL%/*}"
+  db_uid="$(id -u postgres 2>/dev/null || true)"
+  SERVER_BIN="${SERVER_BIN:-target/release/examples/axum_server}"
+  [ -n "${SKIP_BUILD:-}" ] || nice -n 19 cargo build --release --features sqlite,postgres \
+    --example axum_server --example bench_http_load >&2
+  workdir="$(mktemp -d)"
+  server_pid=""
+  trap '[ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null; rm -rf "$workdir"' EXIT
+  echo "deployed: $(nproc) cores shared by server, database and load client; $(date -u +%FT%TZ); load $(cut -d' ' -f1-3 /proc/loadavg)"
+  printf 'backend\tflow\tconns\treq/s\tp50ms\tp99ms\terrors\tserver\tdb\tclient\trequests\n'
+  for backend in $BACKENDS; do
+    case "$backend" in
+      memory) storage=memory; uid_args=(); codes="$CODES" ;;
+      sqlite) storage="sqlite:$workdir/grantor.db"; uid_args=(); codes="$CODES_DB" ;;
+      postgres)
+        psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS $PG_DATABASE" >/dev/null
+        psql "$PG_ADMIN_URL" -qc "CREATE DATABASE $PG_DATABASE" >/dev/null
+        storage="$pg_base/$PG_DATABASE"
+        uid_args=(--db-uid "$db_uid"); codes="$CODES_DB" ;;
+      *) echo "unknown backend $backend" >&2; exit 1 ;;
+    esac
+    "$SERVER_BIN" --addr 127.0.0.1:8767 --issuer http://127.0.0.1:8767 \
+      --config benches/http/axum_server.json --storage "$storage" ${SERVER_ARGS:-} >/dev/null &
+    server_pid=$!
+    for _ in $(seq 200); do
+      curl -s -o /dev/null http://127.0.0.1:8767/.well-known/oauth-authorization-server && break
+      sleep 0.1
+    done
+    # Warm-up: connections, caches, the database's buffers.
+    target/release/examples/bench_http_load http://127.0.0.1:8767 client_credentials \
+      --connections 16 --duration 2 >/dev/null
+    for flow in $FLOWS; do
+      for connections in $CONNECTION_COUNTS; do
+        row="$(target/release/examples/bench_http_load http://127.0.0.1:8767 "$flow" \
+          --connections "$connections" --duration "$DURATION" --codes "$codes" \
+          --server-pid "$server_pid" ${uid_args[@]+"${uid_args[@]}"})" \
+          || { echo "$backend $flow $connections: errors: $row" >&2; exit 1; }
+        printf '%s\t%s\n' "$backend" "$row"
+      done
+    done
+    kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+  done
+  exit 0
+fi
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 

@@ -20,6 +20,7 @@
 //! | `--issuer URL` | the server's public URL, as clients reach it (default `http://` + the address; behind a TLS proxy, its `https://` URL) |
 //! | `--config FILE` | the clients and users (JSON; every field is described in [`setup`]); default: the built-in demo client and user |
 //! | `--storage …` | `memory` (default), `sqlite:PATH` (feature `sqlite`) or a `postgres://` URL (feature `postgres`) |
+//! | `--client-cache SECONDS` | SQLite and PostgreSQL: keep clients read from the database this long (fractions allowed), so that a token request of a recently seen client skips its lookup; off by default (see `with_client_cache` for what holds across instances) |
 //! | `--keys FILE` | keep the ID-token signing keys in this JWKS file (created if missing), so that tokens verify across restarts (see [`keys`]); default: in the storage backend |
 //!
 //! The configuration file (`--config`; `config.sample.json` beside this file is one) has
@@ -66,7 +67,8 @@ use grantor::{ConfigBuilder, MemoryStorage, Storage};
 use setup::{DEMO_CLIENT, DEMO_USER, DEMO_VERIFIER, Setup, UserEntry};
 
 const USAGE: &str = "usage: axum_server [--addr HOST:PORT] [--issuer URL] [--config FILE] \
-                     [--storage memory|sqlite:PATH|postgres://…] [--keys FILE]\n\
+                     [--storage memory|sqlite:PATH|postgres://…] [--client-cache SECONDS] \
+                     [--keys FILE]\n\
                      --keys FILE  keep the ID-token signing keys in this JWKS file (private \
                      keys; created if missing) instead of the storage backend";
 
@@ -80,6 +82,9 @@ struct Options {
     storage: String,
     /// The JWKS file of the signing keys; `None`: the storage backend keeps them.
     keys: Option<PathBuf>,
+    /// How long a SQL backend keeps a client it read; zero: not at all.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+    client_cache: std::time::Duration,
 }
 
 impl Options {
@@ -90,6 +95,7 @@ impl Options {
             config: None,
             storage: "memory".to_owned(),
             keys: None,
+            client_cache: std::time::Duration::ZERO,
         };
         while let Some(flag) = args.next() {
             let mut value = || args.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
@@ -101,6 +107,13 @@ impl Options {
                 "--config" => options.config = Some(value()?.into()),
                 "--storage" => options.storage = value()?,
                 "--keys" => options.keys = Some(value()?.into()),
+                "--client-cache" => {
+                    let seconds: f64 = value()?
+                        .parse()
+                        .map_err(|e| format!("--client-cache: {e}"))?;
+                    options.client_cache = std::time::Duration::try_from_secs_f64(seconds)
+                        .map_err(|e| format!("--client-cache: {e}"))?;
+                }
                 "--help" | "-h" => return Err(USAGE.to_owned()),
                 _ => return Err(format!("unknown option {flag}\n{USAGE}")),
             }
@@ -162,12 +175,16 @@ async fn run(options: Options) -> Result<(), Box<dyn Error>> {
     }
     #[cfg(feature = "sqlite")]
     if storage.starts_with("sqlite:") {
-        let storage = grantor::storage::SqliteStorage::open(storage).await?;
+        let storage = grantor::storage::SqliteStorage::open(storage)
+            .await?
+            .with_client_cache(options.client_cache);
         return serve(listener, config, storage, &options, &setup).await;
     }
     #[cfg(feature = "postgres")]
     if storage.starts_with("postgres://") || storage.starts_with("postgresql://") {
-        let storage = grantor::storage::PostgresStorage::connect(storage).await?;
+        let storage = grantor::storage::PostgresStorage::connect(storage)
+            .await?
+            .with_client_cache(options.client_cache);
         return serve(listener, config, storage, &options, &setup).await;
     }
     Err(format!(

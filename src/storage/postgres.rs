@@ -39,6 +39,9 @@ sql_storage! {
         begin_write: "BEGIN",
         select_record_for_exchange: sql::SELECT_RECORD_FOR_UPDATE,
         select_client_grants: sql::SELECT_CLIENT_GRANTS_POSTGRES,
+        save_tokens_statement: Some(sql::SAVE_TOKENS_POSTGRES),
+        serialize_writers: false,
+        purge_batch: 5000,
     }
 }
 

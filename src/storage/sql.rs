@@ -105,6 +105,25 @@ pub(crate) const INSERT_TOKEN: &str = "INSERT INTO grantor_tokens (digest, grant
     client_id, owner, scope, issued_at, expires_at, confirmation, openid, resources, actor) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
+/// [`TokenStore::save_tokens`](super::TokenStore::save_tokens) in one statement (PostgreSQL,
+/// whose statements may write through several `WITH` clauses): the grant's row is created or
+/// extended and locked as by [`UPSERT_GRANT`], and the access token (`$3`…) and the refresh
+/// token's record (`$12`…, absent when `$12` is NULL) are inserted unless the grant is
+/// revoked; answers whether they were. One round trip instead of a transaction's five, with
+/// the same locks in the same order.
+#[cfg(feature = "postgres")]
+pub(crate) const SAVE_TOKENS_POSTGRES: &str = "WITH grant_row AS ( \
+    INSERT INTO grantor_grants (id, revoked, expires_at) VALUES ($1, FALSE, $2) \
+    ON CONFLICT (id) DO UPDATE SET expires_at = \
+    GREATEST(grantor_grants.expires_at, excluded.expires_at) RETURNING revoked), \
+    access AS (INSERT INTO grantor_tokens (digest, grant_id, client_id, owner, scope, \
+    issued_at, expires_at, confirmation, openid, resources, actor) \
+    SELECT $3, $1, $4, $5, $6, $7, $8, $9, $10, $11, $17 FROM grant_row WHERE NOT revoked), \
+    refresh AS (INSERT INTO grantor_records (digest, kind, grant_id, data, expires_at, spent, \
+    retain_until) SELECT $12, $13, $1, $14, $15, $16, $18 FROM grant_row \
+    WHERE NOT revoked AND $12::BYTEA IS NOT NULL) \
+    SELECT NOT revoked FROM grant_row";
+
 /// Reads an access token.
 pub(crate) const SELECT_TOKEN: &str = "SELECT grant_id, client_id, owner, scope, issued_at, \
     expires_at, confirmation, openid, resources, actor FROM grantor_tokens WHERE digest = $1";
@@ -121,21 +140,51 @@ pub(crate) const REVOKE_GRANT: [&str; 5] = [
     "DELETE FROM grantor_tokens WHERE grant_id = $1",
 ];
 
-/// The steps of [`TokenStore::purge_expired`](super::TokenStore::purge_expired).
-pub(crate) const PURGE_EXPIRED: [&str; 6] = [
-    "DELETE FROM grantor_limits WHERE expires_at <= $1",
-    "DELETE FROM grantor_records WHERE retain_until <= $1 AND expires_at <= $1",
-    "DELETE FROM grantor_tokens WHERE expires_at <= $1",
-    "DELETE FROM grantor_grants WHERE expires_at <= $1",
-    "DELETE FROM grantor_replays WHERE expires_at <= $1",
-    "DELETE FROM grantor_consents WHERE expires_at <= $1",
+/// The steps of [`TokenStore::purge_expired`](super::TokenStore::purge_expired) but the
+/// grants': each deletes at most `$2` expired rows (found through the table's expiry index) and
+/// runs again until it deletes fewer, so that no statement holds its locks for long.
+pub(crate) const PURGE_EXPIRED: [&str; 5] = [
+    "DELETE FROM grantor_limits WHERE (key, bucket) IN (SELECT key, bucket FROM grantor_limits \
+     WHERE expires_at <= $1 LIMIT $2)",
+    "DELETE FROM grantor_records WHERE digest IN (SELECT digest FROM grantor_records \
+     WHERE retain_until <= $1 AND expires_at <= $1 LIMIT $2)",
+    "DELETE FROM grantor_tokens WHERE digest IN (SELECT digest FROM grantor_tokens \
+     WHERE expires_at <= $1 LIMIT $2)",
+    "DELETE FROM grantor_replays WHERE key IN (SELECT key FROM grantor_replays \
+     WHERE expires_at <= $1 LIMIT $2)",
+    "DELETE FROM grantor_consents WHERE (owner, client_id) IN (SELECT owner, client_id \
+     FROM grantor_consents WHERE expires_at <= $1 LIMIT $2)",
 ];
 
-/// The last step of [`TokenStore::purge_expired`](super::TokenStore::purge_expired), after the
-/// grants': a pair's record of a grant goes with the grant.
+/// A batch of expired grants, in an order both statements of a batch agree on.
+macro_rules! expired_grants {
+    () => {
+        "SELECT id FROM grantor_grants WHERE expires_at <= $1 ORDER BY expires_at, id LIMIT $2"
+    };
+}
+
+/// A batch of expired grants goes in one transaction: first the pairs' records of them, then
+/// the grants' rows (the expiry of a grant's row is the last of its records', so no record
+/// is left to it).
+pub(crate) const PURGE_GRANTS: [&str; 2] = [
+    concat!(
+        "DELETE FROM grantor_consent_grants WHERE grant_id IN (",
+        expired_grants!(),
+        ")"
+    ),
+    concat!(
+        "DELETE FROM grantor_grants WHERE id IN (",
+        expired_grants!(),
+        ")"
+    ),
+];
+
+/// The last step of [`TokenStore::purge_expired`](super::TokenStore::purge_expired), in
+/// batches of `$1`: a pair's record of a grant that has no row (any more).
 pub(crate) const PURGE_CONSENT_GRANTS: &str = "DELETE FROM grantor_consent_grants \
-    WHERE NOT EXISTS (SELECT 1 FROM grantor_grants \
-    WHERE grantor_grants.id = grantor_consent_grants.grant_id)";
+    WHERE (owner, client_id, grant_id) IN (SELECT owner, client_id, grant_id \
+    FROM grantor_consent_grants WHERE NOT EXISTS (SELECT 1 FROM grantor_grants \
+    WHERE grantor_grants.id = grantor_consent_grants.grant_id) LIMIT $1)";
 
 /// The failures of a limiter key in buckets after the window's start.
 pub(crate) const COUNT_FAILURES: &str = "SELECT CAST(COALESCE(SUM(failures), 0) AS BIGINT) \
@@ -446,6 +495,74 @@ impl TokenRow {
     }
 }
 
+/// A short-lived cache of clients read from the database, off unless the host sets a lifetime
+/// (`with_client_cache`). Saving or deleting a client through the same storage value (or a
+/// clone of it) drops the entry before the call returns, and a read that raced with the change
+/// is not cached: on this instance, no removed or changed client is served once the call that
+/// removed or changed it has returned. Another instance (or process) keeps serving its entry
+/// until the entry's lifetime ends.
+pub(crate) struct ClientCache {
+    lifetime: std::time::Duration,
+    inner: std::sync::Mutex<ClientCacheInner>,
+}
+
+#[derive(Default)]
+struct ClientCacheInner {
+    /// Bumped by every change, so that a read that began before it is not cached after it.
+    generation: u64,
+    entries: std::collections::HashMap<String, (std::time::Instant, Client)>,
+}
+
+/// At most this many clients are cached; a full cache starts over.
+const CLIENT_CACHE_ENTRIES: usize = 10_000;
+
+impl ClientCache {
+    pub(crate) fn new(lifetime: std::time::Duration) -> Self {
+        Self {
+            lifetime,
+            inner: std::sync::Mutex::new(ClientCacheInner::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ClientCacheInner> {
+        // A panic while holding the lock leaves nothing half-written worth refusing.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The cached client, if fresh; else the generation a read from the database starts at.
+    pub(crate) fn get(&self, id: &str) -> Result<Client, u64> {
+        let inner = self.lock();
+        match inner.entries.get(id) {
+            Some((read_at, client)) if read_at.elapsed() < self.lifetime => Ok(client.clone()),
+            _ => Err(inner.generation),
+        }
+    }
+
+    /// Caches a client read at `generation`, unless a change came in since.
+    pub(crate) fn put(&self, client: &Client, generation: u64) {
+        let mut inner = self.lock();
+        if inner.generation != generation {
+            return;
+        }
+        if inner.entries.len() >= CLIENT_CACHE_ENTRIES {
+            inner.entries.clear();
+        }
+        inner.entries.insert(
+            client.id().as_str().to_owned(),
+            (std::time::Instant::now(), client.clone()),
+        );
+    }
+
+    /// Drops a client's entry, and keeps any read in flight from caching what it read.
+    pub(crate) fn invalidate(&self, id: &str) {
+        let mut inner = self.lock();
+        inner.generation = inner.generation.wrapping_add(1);
+        inner.entries.remove(id);
+    }
+}
+
 /// Implements a SQL storage backend over one sqlx database: the struct, its pool, migrations
 /// and the store trait implementations. Everything that differs between the databases is a
 /// parameter; everything else is written once, here.
@@ -459,12 +576,22 @@ macro_rules! sql_storage {
             begin_write: $begin:expr,
             select_record_for_exchange: $select_record:expr,
             select_client_grants: $select_client_grants:expr,
+            save_tokens_statement: $save_tokens:expr,
+            serialize_writers: $serialize:expr,
+            purge_batch: $purge_batch:expr,
         }
     ) => {
         $(#[$doc])*
         #[derive(Clone)]
         pub struct $name {
             pool: $pool,
+            /// The writers' queue, where the database has one writer at a time (SQLite): a
+            /// write waits here, in arrival order, instead of polling the database's lock.
+            writers: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+            /// How many rows each statement of `purge_expired` deletes at most.
+            purge_batch: i64,
+            /// Clients read recently; `None`: every lookup reads the database.
+            clients: Option<std::sync::Arc<$crate::storage::sql::ClientCache>>,
         }
 
         impl $name {
@@ -472,7 +599,8 @@ macro_rules! sql_storage {
             /// upgrading its `grantor_*` tables).
             pub async fn from_pool(pool: $pool) -> Result<Self, $crate::Error> {
                 $migrator.run(&pool).await.map_err($crate::Error::storage)?;
-                Ok(Self { pool })
+                let writers = $serialize.then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
+                Ok(Self { pool, writers, purge_batch: $purge_batch, clients: None })
             }
 
             /// The connection pool, e.g. to close it or to run the host's own queries.
@@ -480,8 +608,60 @@ macro_rules! sql_storage {
                 &self.pool
             }
 
-            async fn begin_write(&self) -> Result<sqlx::Transaction<'static, $db>, $crate::Error> {
-                self.pool.begin_with($begin).await.map_err($crate::storage::sql::db)
+            /// Sets how many rows each statement of
+            /// [`purge_expired`](crate::storage::TokenStore::purge_expired) deletes at most
+            #[doc = concat!("(default ", stringify!($purge_batch), "; at least 1).")]
+            /// Each batch is a transaction of its own, so requests wait at most for one batch.
+            pub fn with_purge_batch(mut self, rows: u32) -> Self {
+                self.purge_batch = i64::from(rows.max(1));
+                self
+            }
+
+            /// Keeps each client read from the database for `lifetime`, so that a token request
+            /// of a recently seen client skips one query. Saving or deleting a client through
+            /// this storage (or a clone) takes effect at once on this instance; another
+            /// instance sharing the database may serve a changed or deleted client until its
+            /// own entry is `lifetime` old, so keep it short (a second) or leave it off in a
+            /// fleet that deletes clients. Off by default; `Duration::ZERO` turns it off.
+            pub fn with_client_cache(mut self, lifetime: std::time::Duration) -> Self {
+                self.clients = (!lifetime.is_zero())
+                    .then(|| std::sync::Arc::new($crate::storage::sql::ClientCache::new(lifetime)));
+                self
+            }
+
+            /// Between two batches of a purge, where writes are serialized (SQLite): waits as
+            /// long as the batch took (at most 50 ms), so that writers of *other* processes,
+            /// which poll the file's lock, get it between batches too. This process's own
+            /// writers queue fairly with the purge anyway.
+            async fn after_batch(&self, started: std::time::Instant) {
+                if self.writers.is_some() {
+                    let pause = started.elapsed().min(std::time::Duration::from_millis(50));
+                    tokio::time::sleep(pause).await;
+                }
+            }
+
+            /// Waits for this process's turn to write, where writes are serialized.
+            async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+                match &self.writers {
+                    Some(writers) => Some(writers.clone().lock_owned().await),
+                    None => None,
+                }
+            }
+
+            /// Begins a write transaction, once it is this process's turn to write; the turn
+            /// ends when the returned guard is dropped (after the commit).
+            async fn begin_write(
+                &self,
+            ) -> Result<
+                (
+                    Option<tokio::sync::OwnedMutexGuard<()>>,
+                    sqlx::Transaction<'static, $db>,
+                ),
+                $crate::Error,
+            > {
+                let turn = self.write_turn().await;
+                let tx = self.pool.begin_with($begin).await.map_err($crate::storage::sql::db)?;
+                Ok((turn, tx))
             }
         }
 
@@ -581,21 +761,74 @@ macro_rules! sql_storage {
             Ok(true)
         }
 
+        /// Saves tokens with one statement (see [`sql::SAVE_TOKENS_POSTGRES`]).
+        #[allow(dead_code)] // SQLite saves in a transaction
+        async fn save_tokens_at_once(
+            pool: &$pool,
+            statement: &'static str,
+            tokens: &$crate::storage::NewTokens,
+        ) -> Result<bool, $crate::Error> {
+            use $crate::storage::sql::{self, db, secs};
+            let access = &tokens.access;
+            let record = &access.record;
+            let refresh = tokens.refresh.as_ref();
+            let refresh_data = match refresh {
+                Some(refresh) => Some(refresh.record.data.to_json()?.into_owned()),
+                None => None,
+            };
+            sqlx::query_scalar::<_, bool>(statement)
+                .bind(&tokens.grant().as_bytes()[..])
+                .bind(secs(tokens.expires_at()))
+                .bind(&access.digest.as_bytes()[..])
+                .bind(record.client_id.as_str())
+                .bind(record.owner.as_ref().map(|o| o.as_str()))
+                .bind(record.scope.to_string())
+                .bind(secs(record.issued_at))
+                .bind(secs(record.expires_at))
+                .bind(sql::json_column(record.confirmation.as_ref())?)
+                .bind(sql::json_column(record.openid.as_ref())?)
+                .bind(sql::json_column(
+                    Some(&record.resources).filter(|resources| !resources.is_empty()),
+                )?)
+                .bind(refresh.map(|r| r.digest.as_bytes().to_vec()))
+                .bind(refresh.map(|r| r.record.kind.as_str()))
+                .bind(refresh_data)
+                .bind(refresh.map(|r| secs(r.record.expires_at)))
+                .bind(refresh.map(|r| r.record.spent))
+                .bind(sql::json_column(record.actor.as_ref())?)
+                .bind(refresh.map(|r| secs(r.record.retain_until.max(r.record.expires_at))))
+                .fetch_one(pool)
+                .await
+                .map_err(db)
+        }
+
         impl $crate::storage::ClientStore for $name {
             async fn client(&self, id: &str) -> Result<Option<$crate::Client>, $crate::Error> {
                 use $crate::storage::sql::{self, db, ClientRow};
+                let generation = match self.clients.as_deref().map(|cache| cache.get(id)) {
+                    Some(Ok(client)) => return Ok(Some(client)),
+                    Some(Err(generation)) => Some(generation),
+                    None => None,
+                };
                 let row: Option<ClientRow> = sqlx::query_as(sql::SELECT_CLIENT)
                     .bind(id)
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(db)?;
-                row.map(ClientRow::into_client).transpose()
+                let client = row.map(ClientRow::into_client).transpose()?;
+                if let (Some(cache), Some(generation), Some(client)) =
+                    (self.clients.as_deref(), generation, &client)
+                {
+                    cache.put(client, generation);
+                }
+                Ok(client)
             }
 
             async fn save_client(&self, client: $crate::Client) -> Result<(), $crate::Error> {
                 use $crate::storage::sql::{self, db, ClientRow};
                 let row = ClientRow::from_client(&client)?;
-                sqlx::query(sql::UPSERT_CLIENT)
+                let _turn = self.write_turn().await;
+                let saved = sqlx::query(sql::UPSERT_CLIENT)
                     .bind(row.id)
                     .bind(row.name)
                     .bind(row.secret_digest)
@@ -609,8 +842,11 @@ macro_rules! sql_storage {
                     .bind(row.introspects_any_token)
                     .bind(row.metadata)
                     .execute(&self.pool)
-                    .await
-                    .map_err(db)?;
+                    .await;
+                if let Some(cache) = self.clients.as_deref() {
+                    cache.invalidate(client.id().as_str());
+                }
+                saved.map_err(db)?;
                 Ok(())
             }
 
@@ -619,31 +855,38 @@ macro_rules! sql_storage {
             /// its remembered consent is forgotten.
             async fn delete_client(&self, id: &str) -> Result<bool, $crate::Error> {
                 use $crate::storage::sql::{self, db};
-                let mut tx = self.begin_write().await?;
-                let deleted = sqlx::query(sql::DELETE_CLIENT)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?
-                    .rows_affected()
-                    > 0;
-                let grants: Vec<Vec<u8>> = sqlx::query_scalar($select_client_grants)
-                    .bind(id)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                for grant in &grants {
-                    revoke_in(&mut tx, grant).await?;
-                }
-                for statement in sql::FORGET_CLIENT {
-                    sqlx::query(statement)
+                let deleted = async {
+                    let (_turn, mut tx) = self.begin_write().await?;
+                    let deleted = sqlx::query(sql::DELETE_CLIENT)
                         .bind(id)
                         .execute(&mut *tx)
                         .await
+                        .map_err(db)?
+                        .rows_affected()
+                        > 0;
+                    let grants: Vec<Vec<u8>> = sqlx::query_scalar($select_client_grants)
+                        .bind(id)
+                        .fetch_all(&mut *tx)
+                        .await
                         .map_err(db)?;
+                    for grant in &grants {
+                        revoke_in(&mut tx, grant).await?;
+                    }
+                    for statement in sql::FORGET_CLIENT {
+                        sqlx::query(statement)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                    }
+                    tx.commit().await.map_err(db)?;
+                    Ok::<_, $crate::Error>(deleted)
                 }
-                tx.commit().await.map_err(db)?;
-                Ok(deleted)
+                .await;
+                if let Some(cache) = self.clients.as_deref() {
+                    cache.invalidate(id);
+                }
+                deleted
             }
         }
 
@@ -652,7 +895,10 @@ macro_rules! sql_storage {
                 &self,
                 tokens: $crate::storage::NewTokens,
             ) -> Result<bool, $crate::Error> {
-                let mut tx = self.begin_write().await?;
+                if let Some(statement) = $save_tokens {
+                    return save_tokens_at_once(&self.pool, statement, &tokens).await;
+                }
+                let (_turn, mut tx) = self.begin_write().await?;
                 let stored = attach(&mut tx, &tokens).await?;
                 tx.commit().await.map_err($crate::storage::sql::db)?;
                 Ok(stored)
@@ -679,6 +925,7 @@ macro_rules! sql_storage {
                 digest: &$crate::storage::Digest,
             ) -> Result<(), $crate::Error> {
                 use $crate::storage::sql::{self, db};
+                let _turn = self.write_turn().await;
                 sqlx::query(sql::DELETE_ACCESS_TOKEN)
                     .bind(&digest.as_bytes()[..])
                     .execute(&self.pool)
@@ -693,7 +940,7 @@ macro_rules! sql_storage {
                 record: $crate::storage::ExchangeRecord,
                 _now: $crate::Timestamp,
             ) -> Result<(), $crate::Error> {
-                let mut tx = self.begin_write().await?;
+                let (_turn, mut tx) = self.begin_write().await?;
                 let until = record.retain_until.max(record.expires_at);
                 if hold_grant(&mut tx, &record.grant, until).await? {
                     insert_record(&mut tx, &digest, &record).await?;
@@ -725,7 +972,7 @@ macro_rules! sql_storage {
             ) -> Result<$crate::storage::Exchange, $crate::Error> {
                 use $crate::storage::sql::{self, db, secs, RecordRow};
                 use $crate::storage::Exchange;
-                let mut tx = self.begin_write().await?;
+                let (_turn, mut tx) = self.begin_write().await?;
                 let row: Option<RecordRow> = sqlx::query_as($select_record)
                     .bind(&digest.as_bytes()[..])
                     .bind(kind.as_str())
@@ -763,7 +1010,7 @@ macro_rules! sql_storage {
                 grant: &$crate::storage::GrantId,
             ) -> Result<(), $crate::Error> {
                 use $crate::storage::sql::db;
-                let mut tx = self.begin_write().await?;
+                let (_turn, mut tx) = self.begin_write().await?;
                 revoke_in(&mut tx, &grant.as_bytes()[..]).await?;
                 tx.commit().await.map_err(db)
             }
@@ -772,24 +1019,69 @@ macro_rules! sql_storage {
                 Some(self)
             }
 
+            /// In batches of at most [`with_purge_batch`](Self::with_purge_batch) rows, each
+            /// batch a transaction of its own: requests wait for one batch at most, never for
+            /// the whole purge.
             async fn purge_expired(&self, now: $crate::Timestamp) -> Result<u64, $crate::Error> {
                 use $crate::storage::sql::{self, db, secs};
-                let mut tx = self.begin_write().await?;
+                let batch = u64::try_from(self.purge_batch).unwrap_or(1);
                 let mut deleted = 0;
                 for statement in sql::PURGE_EXPIRED {
-                    deleted += sqlx::query(statement)
-                        .bind(secs(now))
-                        .execute(&mut *tx)
+                    loop {
+                        let started = std::time::Instant::now();
+                        let turn = self.write_turn().await;
+                        let n = sqlx::query(statement)
+                            .bind(secs(now))
+                            .bind(self.purge_batch)
+                            .execute(&self.pool)
+                            .await
+                            .map_err(db)?
+                            .rows_affected();
+                        drop(turn);
+                        deleted += n;
+                        if n < batch {
+                            break;
+                        }
+                        self.after_batch(started).await;
+                    }
+                }
+                loop {
+                    let started = std::time::Instant::now();
+                    let (turn, mut tx) = self.begin_write().await?;
+                    let mut n = 0;
+                    for statement in sql::PURGE_GRANTS {
+                        n = sqlx::query(statement)
+                            .bind(secs(now))
+                            .bind(self.purge_batch)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?
+                            .rows_affected();
+                        deleted += n;
+                    }
+                    tx.commit().await.map_err(db)?;
+                    drop(turn);
+                    if n < batch {
+                        break;
+                    }
+                    self.after_batch(started).await;
+                }
+                loop {
+                    let started = std::time::Instant::now();
+                    let turn = self.write_turn().await;
+                    let n = sqlx::query(sql::PURGE_CONSENT_GRANTS)
+                        .bind(self.purge_batch)
+                        .execute(&self.pool)
                         .await
                         .map_err(db)?
                         .rows_affected();
+                    drop(turn);
+                    deleted += n;
+                    if n < batch {
+                        break;
+                    }
+                    self.after_batch(started).await;
                 }
-                deleted += sqlx::query(sql::PURGE_CONSENT_GRANTS)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?
-                    .rows_affected();
-                tx.commit().await.map_err(db)?;
                 Ok(deleted)
             }
         }
@@ -829,6 +1121,7 @@ macro_rules! sql_storage {
                     use $crate::storage::sql::{self, db, secs};
                     let (_, bucket, expires_at) = self.buckets(now);
                     for key in keys {
+                        let _turn = self.storage().write_turn().await;
                         sqlx::query(sql::ADD_FAILURE)
                             .bind($crate::storage::SqlLimiter::<$name>::key(check, key))
                             .bind(secs(bucket))
@@ -862,6 +1155,7 @@ macro_rules! sql_storage {
             ) -> $crate::BoxFuture<'_, Result<(), $crate::Error>> {
                 use $crate::storage::sql::{self, db, secs};
                 Box::pin(async move {
+                    let _turn = self.write_turn().await;
                     sqlx::query(sql::UPSERT_KEY)
                         .bind(key.kid)
                         .bind(key.alg)
@@ -883,6 +1177,7 @@ macro_rules! sql_storage {
             ) -> $crate::BoxFuture<'a, Result<(), $crate::Error>> {
                 use $crate::storage::sql::{self, db};
                 Box::pin(async move {
+                    let _turn = self.write_turn().await;
                     sqlx::query(sql::DELETE_KEY)
                         .bind(kid)
                         .execute(&self.pool)
@@ -918,6 +1213,7 @@ macro_rules! sql_storage {
             ) -> $crate::BoxFuture<'_, Result<(), $crate::Error>> {
                 use $crate::storage::sql::{self, db, secs};
                 Box::pin(async move {
+                    let _turn = self.write_turn().await;
                     sqlx::query(sql::UPSERT_CONSENT)
                         .bind(consent.owner.as_str())
                         .bind(consent.client_id.as_str())
@@ -942,6 +1238,7 @@ macro_rules! sql_storage {
             ) -> $crate::BoxFuture<'a, Result<(), $crate::Error>> {
                 use $crate::storage::sql::{self, db};
                 Box::pin(async move {
+                    let _turn = self.write_turn().await;
                     sqlx::query(sql::RECORD_CONSENT_GRANT)
                         .bind(owner.as_str())
                         .bind(client_id.as_str())
@@ -960,7 +1257,7 @@ macro_rules! sql_storage {
             ) -> $crate::BoxFuture<'a, Result<Vec<$crate::storage::GrantId>, $crate::Error>> {
                 use $crate::storage::sql::{self, db};
                 Box::pin(async move {
-                    let mut tx = self.begin_write().await?;
+                    let (_turn, mut tx) = self.begin_write().await?;
                     let grants: Vec<Vec<u8>> = sqlx::query_scalar(sql::SELECT_CONSENT_GRANTS)
                         .bind(owner.as_str())
                         .bind(client_id.as_str())
@@ -993,6 +1290,7 @@ macro_rules! sql_storage {
             ) -> $crate::BoxFuture<'a, Result<bool, $crate::Error>> {
                 use $crate::storage::sql::{self, db, secs};
                 Box::pin(async move {
+                    let _turn = self.write_turn().await;
                     let affected = sqlx::query(sql::FIRST_USE)
                         .bind(&key.as_bytes()[..])
                         .bind(secs(expires_at))

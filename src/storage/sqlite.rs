@@ -32,6 +32,12 @@ sql_storage! {
         begin_write: "BEGIN IMMEDIATE",
         select_record_for_exchange: sql::SELECT_RECORD,
         select_client_grants: sql::SELECT_CLIENT_GRANTS_SQLITE,
+        // SQLite has one writer at a time: this process's writers queue in arrival order for
+        // their turn, instead of each polling the file's lock (`busy_timeout`), which let an
+        // unlucky writer wait half a second under load.
+        save_tokens_statement: None::<&str>,
+        serialize_writers: true,
+        purge_batch: 1000,
     }
 }
 
