@@ -115,8 +115,10 @@ pub mod token;
 
 pub use audit::{AuditEvent, AuditKind, AuditSink};
 pub use authenticator::{Authenticator, OwnerId, Password};
+#[cfg(feature = "jose")]
+pub use client_auth::assertion::{ClientAssertions, ClientSecretKeys, JwksFetcher};
 pub use client::{
-    Client, ClientBuilder, ClientId, ExtensionGrantType, GrantType, RedirectUri, ResponseType,
+    AuthMethod, Client, ClientBuilder, ClientId, ExtensionGrantType, GrantType, RedirectUri, ResponseType,
 };
 pub use config::{Config, ConfigBuilder, MAX_CODE_LIFETIME};
 pub use endpoint::authorize::{
