@@ -507,7 +507,10 @@ pub(crate) fn check_public_jwks(jwks: &serde_json::Value) -> Result<(), &'static
         if !key.get("kty").is_some_and(serde_json::Value::is_string) {
             return Err("a JWK has a kty");
         }
-        if PRIVATE_JWK_MEMBERS.iter().any(|name| key.contains_key(*name)) {
+        if PRIVATE_JWK_MEMBERS
+            .iter()
+            .any(|name| key.contains_key(*name))
+        {
             return Err("a client's JWK Set holds public keys only");
         }
     }
@@ -1153,7 +1156,9 @@ impl ClientBuilder {
             Some(AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost)
                 if self.secret.is_none() =>
             {
-                Err(Error::config("the client secret methods need a client secret"))
+                Err(Error::config(
+                    "the client secret methods need a client secret",
+                ))
             }
             Some(AuthMethod::None) if self.secret.is_some() => Err(Error::config(
                 "a client with a secret cannot use the none method",

@@ -16,12 +16,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
 use grantor::grant::DeviceCodeGrant;
 use grantor::jose::SigningAlgorithm;
+use grantor::storage::ClientStore;
 use grantor::{
     AuthMethod, BoxFuture, Client, ClientAssertions, ClientId, ClientSecret, ClientSecretKeys,
-    ConfigBuilder, Error, GrantType, JwksFetcher, MemoryLimiter, MemoryStorage,
-    RegistrationPolicy, ScopeSet, Server,
+    ConfigBuilder, Error, GrantType, JwksFetcher, MemoryLimiter, MemoryStorage, RegistrationPolicy,
+    ScopeSet, Server,
 };
-use grantor::storage::ClientStore;
 use http::header::AUTHORIZATION;
 use http::{Method, Request, Response, StatusCode};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -203,9 +203,15 @@ async fn setup(configure: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> Setup 
 fn assert_refused(response: &Response<Vec<u8>>, why: &str) {
     let body = json(response);
     assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{why}: {body}");
-    assert!(response.headers().get("www-authenticate").is_none(), "{why}");
+    assert!(
+        response.headers().get("www-authenticate").is_none(),
+        "{why}"
+    );
     assert_eq!(body["error"], "invalid_client", "{why}");
-    assert_eq!(body["error_description"], FAILED, "{why}: says which check failed");
+    assert_eq!(
+        body["error_description"], FAILED,
+        "{why}: says which check failed"
+    );
 }
 
 // C-CA-1: a private_key_jwt assertion authenticates the client at the token endpoint (client
@@ -214,11 +220,10 @@ fn assert_refused(response: &Response<Vec<u8>>, why: &str) {
 #[tokio::test]
 async fn private_key_jwt_works_at_every_endpoint() {
     let s = setup(|c| c.without_limiter()).await;
-    let response = s
-        .fx
-        .server
-        .token(&client_credentials(&sign(&s.key, &claims(PKJ, TOKEN_URL))))
-        .await;
+    let response =
+        s.fx.server
+            .token(&client_credentials(&sign(&s.key, &claims(PKJ, TOKEN_URL))))
+            .await;
     assert_eq!(response.status(), StatusCode::OK, "{:?}", json(&response));
     let token = json(&response)["access_token"].as_str().unwrap().to_owned();
 
@@ -240,16 +245,18 @@ async fn private_key_jwt_works_at_every_endpoint() {
         &[("token", &token)],
     );
     assert_eq!(s.fx.server.revoke(&revoke).await.status(), StatusCode::OK);
-    let response = s
-        .fx
-        .server
-        .introspect(&introspect(&format!("{ISSUER}/introspect")))
-        .await;
+    let response =
+        s.fx.server
+            .introspect(&introspect(&format!("{ISSUER}/introspect")))
+            .await;
     assert_eq!(json(&response)["active"], false, "the token was revoked");
 
     let device = asserted(
         "/device_authorization",
-        &sign(&s.key, &claims(PKJ, &format!("{ISSUER}/device_authorization"))),
+        &sign(
+            &s.key,
+            &claims(PKJ, &format!("{ISSUER}/device_authorization")),
+        ),
         &[("scope", "read")],
     );
     let response = s.fx.server.device_authorization(&device).await;
@@ -259,7 +266,10 @@ async fn private_key_jwt_works_at_every_endpoint() {
     // An assertion for one endpoint is not accepted at another.
     let for_revocation = sign(&s.key, &claims(PKJ, &format!("{ISSUER}/revoke")));
     assert_refused(
-        &s.fx.server.token(&client_credentials(&for_revocation)).await,
+        &s.fx
+            .server
+            .token(&client_credentials(&for_revocation))
+            .await,
         "aud names another endpoint",
     );
 }
@@ -305,14 +315,29 @@ async fn every_failed_check_is_the_same_invalid_client() {
             sign(key, &with(json!({"aud": ["https://other.example"]}))),
         ),
         ("expired", sign(key, &with(json!({"exp": START - 60})))),
-        ("exp too far", sign(key, &with(json!({"exp": START + 3600})))),
+        (
+            "exp too far",
+            sign(key, &with(json!({"exp": START + 3600}))),
+        ),
         ("no exp", sign(key, &with(json!({"exp": null})))),
         ("no jti", sign(key, &with(json!({"jti": null})))),
-        ("iat in the future", sign(key, &with(json!({"iat": START + 600})))),
-        ("nbf in the future", sign(key, &with(json!({"nbf": START + 600})))),
+        (
+            "iat in the future",
+            sign(key, &with(json!({"iat": START + 600}))),
+        ),
+        (
+            "nbf in the future",
+            sign(key, &with(json!({"nbf": START + 600}))),
+        ),
         ("wrong iss", sign(key, &with(json!({"iss": SVC})))),
-        ("sub of another client", sign(key, &with(json!({"sub": URI_CLIENT})))),
-        ("key not registered", sign(&unregistered, &claims(PKJ, TOKEN_URL))),
+        (
+            "sub of another client",
+            sign(key, &with(json!({"sub": URI_CLIENT}))),
+        ),
+        (
+            "key not registered",
+            sign(&unregistered, &claims(PKJ, TOKEN_URL)),
+        ),
         ("alg not allowed (HS384)", not_allowed),
         ("alg none", none),
         (
@@ -323,7 +348,10 @@ async fn every_failed_check_is_the_same_invalid_client() {
         ("unknown client", sign(key, &claims("nobody", TOKEN_URL))),
     ];
     for (why, assertion) in cases {
-        assert_refused(&s.fx.server.token(&client_credentials(&assertion)).await, why);
+        assert_refused(
+            &s.fx.server.token(&client_credentials(&assertion)).await,
+            why,
+        );
     }
     // An algorithm grantor knows but this server does not accept: EdDSA is accepted, so
     // configure a server with ES256 only.
@@ -340,15 +368,17 @@ async fn every_failed_check_is_the_same_invalid_client() {
     fx.server.register_client(client).await.unwrap();
     let response = fx
         .server
-        .token(&client_credentials(&sign(&eddsa_key, &claims("ed", TOKEN_URL))))
+        .token(&client_credentials(&sign(
+            &eddsa_key,
+            &claims("ed", TOKEN_URL),
+        )))
         .await;
     assert_refused(&response, "EdDSA not in the allow-list");
     // The valid assertion still works after all those failures.
-    let response = s
-        .fx
-        .server
-        .token(&client_credentials(&sign(key, &claims(PKJ, TOKEN_URL))))
-        .await;
+    let response =
+        s.fx.server
+            .token(&client_credentials(&sign(key, &claims(PKJ, TOKEN_URL))))
+            .await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -369,7 +399,10 @@ async fn a_replayed_assertion_is_refused_across_instances() {
     let on_other = other.token(&client_credentials(&replayed_elsewhere)).await;
     assert_eq!(on_other.status(), StatusCode::OK);
     assert_refused(
-        &s.fx.server.token(&client_credentials(&replayed_elsewhere)).await,
+        &s.fx
+            .server
+            .token(&client_credentials(&replayed_elsewhere))
+            .await,
         "replayed to another instance",
     );
 }
@@ -386,11 +419,18 @@ async fn assertions_do_not_mix_with_other_methods() {
     let with_secret = asserted(
         "/token",
         &assertion,
-        &[("grant_type", "client_credentials"), ("client_id", PKJ), ("client_secret", "x")],
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", PKJ),
+            ("client_secret", "x"),
+        ],
     );
     let without_type = post_form(
         "/token",
-        form_body(&[("grant_type", "client_credentials"), ("client_assertion", &assertion)]),
+        form_body(&[
+            ("grant_type", "client_credentials"),
+            ("client_assertion", &assertion),
+        ]),
     );
     let other_type = post_form(
         "/token",
@@ -415,7 +455,10 @@ async fn assertions_do_not_mix_with_other_methods() {
         &assertion,
         &[("grant_type", "client_credentials"), ("client_id", SVC)],
     );
-    assert_refused(&s.fx.server.token(&other_id).await, "client_id is not the sub");
+    assert_refused(
+        &s.fx.server.token(&other_id).await,
+        "client_id is not the sub",
+    );
     let same_id = asserted(
         "/token",
         &assertion,
@@ -450,15 +493,21 @@ async fn a_client_uses_only_its_registered_method() {
     s.fx.server.register_client(keyed).await.unwrap();
     s.fx.server.register_client(posting).await.unwrap();
     let pairs = [("grant_type", "client_credentials")];
-    let response = s.fx.server.token(&basic_token_request("keyed", secret, &pairs)).await;
+    let response =
+        s.fx.server
+            .token(&basic_token_request("keyed", secret, &pairs))
+            .await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(json(&response)["error"], "invalid_client");
-    let response = s
-        .fx
-        .server
-        .token(&basic_token_request("posting", secret, &pairs))
-        .await;
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "Basic for a post client");
+    let response =
+        s.fx.server
+            .token(&basic_token_request("posting", secret, &pairs))
+            .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "Basic for a post client"
+    );
     let assertion = sign(&key, &claims("posting", TOKEN_URL));
     assert_refused(
         &s.fx.server.token(&client_credentials(&assertion)).await,
@@ -471,11 +520,10 @@ async fn a_client_uses_only_its_registered_method() {
     ]);
     assert_eq!(s.fx.server.token(&post).await.status(), StatusCode::OK);
     // A client with no registered method keeps today's behaviour: Basic or post.
-    let response = s
-        .fx
-        .server
-        .token(&basic_token_request(SVC, SVC_SECRET, &pairs))
-        .await;
+    let response =
+        s.fx.server
+            .token(&basic_token_request(SVC, SVC_SECRET, &pairs))
+            .await;
     assert_ne!(response.status(), StatusCode::UNAUTHORIZED);
     // And a private_key_jwt client is not a public one: its id alone is refused.
     let id_only = token_request(&[("grant_type", "client_credentials"), ("client_id", PKJ)]);
@@ -487,16 +535,27 @@ async fn a_client_uses_only_its_registered_method() {
 #[tokio::test]
 async fn client_secret_jwt_with_the_hosts_secret() {
     let s = setup(|c| c.without_limiter()).await;
-    let response = s
-        .fx
-        .server
-        .token(&client_credentials(&hs256(CSJ_SECRET, &claims(CSJ, TOKEN_URL))))
-        .await;
+    let response =
+        s.fx.server
+            .token(&client_credentials(&hs256(
+                CSJ_SECRET,
+                &claims(CSJ, TOKEN_URL),
+            )))
+            .await;
     assert_eq!(response.status(), StatusCode::OK, "{:?}", json(&response));
-    let wrong = hs256("another-secret-of-thirty-two-bytes!!", &claims(CSJ, TOKEN_URL));
-    assert_refused(&s.fx.server.token(&client_credentials(&wrong)).await, "wrong secret");
+    let wrong = hs256(
+        "another-secret-of-thirty-two-bytes!!",
+        &claims(CSJ, TOKEN_URL),
+    );
+    assert_refused(
+        &s.fx.server.token(&client_credentials(&wrong)).await,
+        "wrong secret",
+    );
     let signed = sign(&s.key, &claims(CSJ, TOKEN_URL));
-    assert_refused(&s.fx.server.token(&client_credentials(&signed)).await, "ES256");
+    assert_refused(
+        &s.fx.server.token(&client_credentials(&signed)).await,
+        "ES256",
+    );
 }
 
 // C-CA-1: keys from a jwks_uri come through the host's fetcher, are cached, and are fetched
@@ -531,7 +590,10 @@ async fn jwks_uri_keys_are_fetched_cached_and_refetched_for_a_new_kid() {
     let mut late = claims(URI_CLIENT, TOKEN_URL);
     late["iat"] = json!(START + 301);
     late["exp"] = json!(START + 361);
-    let response = s.fx.server.token(&client_credentials(&sign(&k2, &late))).await;
+    let response =
+        s.fx.server
+            .token(&client_credentials(&sign(&k2, &late)))
+            .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(fetches(), 4);
 }
@@ -543,7 +605,10 @@ async fn failed_assertions_are_limited() {
     let s = setup(|c| c.limiter(MemoryLimiter::new(2, Duration::from_secs(60)))).await;
     let wrong = sign(&es256("k1"), &claims(PKJ, TOKEN_URL));
     for _ in 0..2 {
-        assert_refused(&s.fx.server.token(&client_credentials(&wrong)).await, "wrong key");
+        assert_refused(
+            &s.fx.server.token(&client_credentials(&wrong)).await,
+            "wrong key",
+        );
     }
     let valid = sign(&s.key, &claims(PKJ, TOKEN_URL));
     let response = s.fx.server.token(&client_credentials(&valid)).await;
@@ -619,9 +684,17 @@ async fn registration_of_private_key_jwt_clients() {
         "scope": "read",
     }))
     .await;
-    assert_eq!(response.status(), StatusCode::CREATED, "{:?}", json(&response));
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        json(&response)
+    );
     let registered = json(&response);
-    assert!(registered.get("client_secret").is_none(), "no secret for a key client");
+    assert!(
+        registered.get("client_secret").is_none(),
+        "no secret for a key client"
+    );
     assert_eq!(registered["token_endpoint_auth_method"], "private_key_jwt");
     assert_eq!(registered["jwks"]["keys"][0]["kid"], "reg");
     let id = registered["client_id"].as_str().unwrap();
@@ -640,7 +713,10 @@ async fn registration_of_private_key_jwt_clients() {
     let private = ES256KeyPair::generate().to_jwk();
     let public_set = serde_json::from_str::<Value>(&jwks(&[&key])).unwrap();
     for (why, body) in [
-        ("no keys", json!({"token_endpoint_auth_method": "private_key_jwt"})),
+        (
+            "no keys",
+            json!({"token_endpoint_auth_method": "private_key_jwt"}),
+        ),
         (
             "jwks and jwks_uri",
             json!({
@@ -712,7 +788,12 @@ fn the_client_builder_checks_keys_and_methods() {
     let key = es256("b");
     let private = ES256KeyPair::generate().to_jwk();
     let base = |id: &str| Client::public(id).grant_types([GrantType::ClientCredentials]);
-    assert!(base("a").token_endpoint_auth_method(AuthMethod::PrivateKeyJwt).build().is_err());
+    assert!(
+        base("a")
+            .token_endpoint_auth_method(AuthMethod::PrivateKeyJwt)
+            .build()
+            .is_err()
+    );
     assert!(
         base("a")
             .token_endpoint_auth_method(AuthMethod::PrivateKeyJwt)
@@ -735,7 +816,10 @@ fn the_client_builder_checks_keys_and_methods() {
             .is_err(),
         "a secret method without a secret"
     );
-    assert!(base("a").build().is_err(), "client credentials for a public client");
+    assert!(
+        base("a").build().is_err(),
+        "client credentials for a public client"
+    );
     let client = base("a")
         .token_endpoint_auth_method(AuthMethod::PrivateKeyJwt)
         .jwks(&jwks(&[&key]))

@@ -38,6 +38,8 @@
 //! | `response_types` | the response types the client may ask for, e.g. `"code"`, `"code id_token"` (default: those its grant types imply) |
 //! | `id_token_signed_response_alg` | how its ID tokens are signed: `RS256` (default), `PS256`, `ES256` or `EdDSA` |
 //! | `resources` | the resources the client may ask tokens for (default: all) |
+//! | `token_endpoint_auth_method` | `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none` (default: the secret methods with a secret, else `none`). `client_secret_jwt` needs the host to hold the secret in clear, which this example does not do |
+//! | `jwks` | the client's public keys, a JWK Set (`{"keys": […]}`), for `private_key_jwt`: the client then signs a JWT assertion (RFC 7523) instead of sending a secret |
 //!
 //! Each user:
 //!
@@ -49,7 +51,7 @@
 //!
 //!
 //! Fields that later issues give a meaning are accepted now and ignored (each field's doc names
-//! its issue), so that one file works across versions: top-level `profile`; per client `token_endpoint_auth_method`, `jwks`,
+//! its issue), so that one file works across versions: top-level `profile`; per client
 //! `dpop_bound_access_tokens`, `require_pushed_authorization_requests` (see [`Reserved`]).
 //! Any other field is an error, so that a typo does not go unnoticed.
 //!
@@ -64,8 +66,8 @@ use std::time::Duration;
 use grantor::grant::{Allowance, ExchangeRequest, ExchangeTokenType, TokenExchangeGrant};
 use grantor::oidc::{ClaimSet, SigningAlgorithm};
 use grantor::{
-    Client, ClientSecret, Config, ConfigBuilder, GrantType, OAuthError, RegistrationPolicy,
-    Resource, ResponseType, ScopeSet, TokenFormat,
+    Client, ClientAssertions, ClientSecret, Config, ConfigBuilder, GrantType, MemoryStorage,
+    OAuthError, RegistrationPolicy, Resource, ResponseType, ScopeSet, TokenFormat,
 };
 use serde::Deserialize;
 
@@ -154,12 +156,12 @@ pub struct ClientEntry {
     pub id_token_signed_response_alg: Option<String>,
     /// The resources the client may ask tokens for (absent: every registered one).
     pub resources: Option<Vec<String>>,
-    /// How the client authenticates at the token endpoint, e.g. `private_key_jwt`: used by
-    /// the client-assertions issue (RFC 7523: C-CA-1).
-    pub token_endpoint_auth_method: Option<Reserved>,
-    /// The client's public keys, for `private_key_jwt`: used by the client-assertions issue
-    /// (C-CA-1).
-    pub jwks: Option<Reserved>,
+    /// How the client authenticates at the token endpoint (`client_secret_basic`,
+    /// `client_secret_post`, `private_key_jwt`, `none`); absent: the secret methods for a
+    /// client with a secret, else `none`.
+    pub token_endpoint_auth_method: Option<String>,
+    /// The client's public keys, a JWK Set, for `private_key_jwt` (RFC 7523, C-CA-1).
+    pub jwks: Option<serde_json::Value>,
     /// Whether the client's access tokens must be DPoP-bound: used by the DPoP issue
     /// (RFC 9449: C-DP-1).
     pub dpop_bound_access_tokens: Option<Reserved>,
@@ -443,6 +445,9 @@ impl Setup {
         if let Some(seconds) = self.refresh_grace_seconds.filter(|&seconds| seconds > 0) {
             config = config.refresh_grace_period(Duration::from_secs(seconds));
         }
+        // Client assertions (`private_key_jwt`, RFC 7523). Their `jti`s are remembered in
+        // memory: this example is one instance; a fleet passes its shared storage instead.
+        config = config.client_assertions(ClientAssertions::new(MemoryStorage::new()));
         Ok(config)
     }
 
@@ -529,6 +534,12 @@ impl ClientEntry {
         }
         if let Some(resources) = &self.resources {
             builder = builder.resources(resources.iter().map(|id| absolute(id, issuer)));
+        }
+        if let Some(method) = &self.token_endpoint_auth_method {
+            builder = builder.token_endpoint_auth_method(method.parse()?);
+        }
+        if let Some(jwks) = &self.jwks {
+            builder = builder.jwks(&jwks.to_string());
         }
         let scopes = self.scopes.join(" ");
         builder

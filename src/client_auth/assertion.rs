@@ -389,7 +389,11 @@ fn key_id(key: &Value) -> Option<&str> {
 fn signed_by_set(jws: &Jws<'_>, alg: SigningAlgorithm, kid: Option<&str>, set: &Value) -> bool {
     keys(set)
         .filter(|key| kid.is_none_or(|kid| key_id(key) == Some(kid)))
-        .filter(|key| key.get("use").and_then(Value::as_str).is_none_or(|u| u == "sig"))
+        .filter(|key| {
+            key.get("use")
+                .and_then(Value::as_str)
+                .is_none_or(|u| u == "sig")
+        })
         .take(MAX_KEYS_TRIED)
         .filter_map(|key| PublicKey::from_jwk(alg, &key.to_string()).ok())
         .any(|key| key.alg() == alg && jws.verified_by(&key))

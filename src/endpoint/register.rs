@@ -639,7 +639,9 @@ fn check_auth_method<S: Storage>(
         return Err(bad_metadata("jwks_uri must be an https URL"));
     }
     let keys = [metadata.jwks.is_some(), metadata.jwks_uri.is_some()];
-    if method == AuthMethod::PrivateKeyJwt.as_str() && keys != [true, false] && keys != [false, true]
+    if method == AuthMethod::PrivateKeyJwt.as_str()
+        && keys != [true, false]
+        && keys != [false, true]
     {
         return Err(bad_metadata(
             "private_key_jwt needs jwks or jwks_uri, and not both",
