@@ -200,6 +200,23 @@ async fn setup(configure: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> Setup 
 
 /// `invalid_client` for credentials sent in the body: 400 without a challenge (C-TK-3), with
 /// the one description that does not say which check failed (C-CA-1).
+impl Setup {
+    /// A client-credentials request authenticated by `assertion`, at the token endpoint.
+    async fn token(&self, assertion: &str) -> Response<Vec<u8>> {
+        self.fx.server.token(&client_credentials(assertion)).await
+    }
+
+    /// Checks that the token endpoint refuses `assertion` (see [`assert_refused`]).
+    async fn refuses(&self, assertion: &str, why: &str) {
+        assert_refused(&self.token(assertion).await, why);
+    }
+}
+
+/// [`setup`] without the limiter, so that the failures of one test do not add up.
+async fn unlimited() -> Setup {
+    setup(|c| c.without_limiter()).await
+}
+
 fn assert_refused(response: &Response<Vec<u8>>, why: &str) {
     let body = json(response);
     assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{why}: {body}");
@@ -219,11 +236,8 @@ fn assert_refused(response: &Response<Vec<u8>>, why: &str) {
 // the endpoint's URL or the issuer; the revoked token is inactive afterwards.
 #[tokio::test]
 async fn private_key_jwt_works_at_every_endpoint() {
-    let s = setup(|c| c.without_limiter()).await;
-    let response =
-        s.fx.server
-            .token(&client_credentials(&sign(&s.key, &claims(PKJ, TOKEN_URL))))
-            .await;
+    let s = unlimited().await;
+    let response = s.token(&sign(&s.key, &claims(PKJ, TOKEN_URL))).await;
     assert_eq!(response.status(), StatusCode::OK, "{:?}", json(&response));
     let token = json(&response)["access_token"].as_str().unwrap().to_owned();
 
@@ -265,19 +279,14 @@ async fn private_key_jwt_works_at_every_endpoint() {
 
     // An assertion for one endpoint is not accepted at another.
     let for_revocation = sign(&s.key, &claims(PKJ, &format!("{ISSUER}/revoke")));
-    assert_refused(
-        &s.fx
-            .server
-            .token(&client_credentials(&for_revocation))
-            .await,
-        "aud names another endpoint",
-    );
+    s.refuses(&for_revocation, "aud names another endpoint")
+        .await;
 }
 
 // C-CA-1: each check on its own makes the assertion fail with the same invalid_client.
 #[tokio::test]
 async fn every_failed_check_is_the_same_invalid_client() {
-    let s = setup(|c| c.without_limiter()).await;
+    let s = unlimited().await;
     let key = &s.key;
     let with = |changes: Value| {
         let mut claims = claims(PKJ, TOKEN_URL);
@@ -348,10 +357,7 @@ async fn every_failed_check_is_the_same_invalid_client() {
         ("unknown client", sign(key, &claims("nobody", TOKEN_URL))),
     ];
     for (why, assertion) in cases {
-        assert_refused(
-            &s.fx.server.token(&client_credentials(&assertion)).await,
-            why,
-        );
+        s.refuses(&assertion, why).await;
     }
     // An algorithm grantor knows but this server does not accept: EdDSA is accepted, so
     // configure a server with ES256 only.
@@ -375,42 +381,31 @@ async fn every_failed_check_is_the_same_invalid_client() {
         .await;
     assert_refused(&response, "EdDSA not in the allow-list");
     // The valid assertion still works after all those failures.
-    let response =
-        s.fx.server
-            .token(&client_credentials(&sign(key, &claims(PKJ, TOKEN_URL))))
-            .await;
+    let response = s.token(&sign(key, &claims(PKJ, TOKEN_URL))).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
 // C-CA-1: a `jti` is single-use, also across two servers that share one storage (a fleet).
 #[tokio::test]
 async fn a_replayed_assertion_is_refused_across_instances() {
-    let s = setup(|c| c.without_limiter()).await;
+    let s = unlimited().await;
     let assertion = sign(&s.key, &claims(PKJ, TOKEN_URL));
-    let first = s.fx.server.token(&client_credentials(&assertion)).await;
+    let first = s.token(&assertion).await;
     assert_eq!(first.status(), StatusCode::OK);
-    assert_refused(
-        &s.fx.server.token(&client_credentials(&assertion)).await,
-        "replayed",
-    );
+    s.refuses(&assertion, "replayed").await;
 
     let replayed_elsewhere = sign(&s.key, &claims(PKJ, TOKEN_URL));
     let other = Server::builder(s.fx.server.config().clone(), s.storage.clone()).build();
     let on_other = other.token(&client_credentials(&replayed_elsewhere)).await;
     assert_eq!(on_other.status(), StatusCode::OK);
-    assert_refused(
-        &s.fx
-            .server
-            .token(&client_credentials(&replayed_elsewhere))
-            .await,
-        "replayed to another instance",
-    );
+    s.refuses(&replayed_elsewhere, "replayed to another instance")
+        .await;
 }
 
 // C-CA-1, C-TK-2: one method per request; a `client_id` must be the assertion's subject.
 #[tokio::test]
 async fn assertions_do_not_mix_with_other_methods() {
-    let s = setup(|c| c.without_limiter()).await;
+    let s = unlimited().await;
     let assertion = sign(&s.key, &claims(PKJ, TOKEN_URL));
     let mut with_basic = client_credentials(&assertion);
     with_basic
@@ -471,27 +466,23 @@ async fn assertions_do_not_mix_with_other_methods() {
 // right credentials for that other method.
 #[tokio::test]
 async fn a_client_uses_only_its_registered_method() {
-    let s = setup(|c| c.without_limiter()).await;
+    let s = unlimited().await;
     let secret = "secret-of-a-key-client-long-enough";
     let key = es256("k");
-    let keyed = Client::confidential("keyed", &ClientSecret::new(secret))
-        .token_endpoint_auth_method(AuthMethod::PrivateKeyJwt)
-        .jwks(&jwks(&[&key]))
-        .grant_types([GrantType::ClientCredentials])
-        .allowed_scopes("read")
-        .default_scopes("read")
-        .build()
-        .unwrap();
-    let posting = Client::confidential("posting", &ClientSecret::new(secret))
-        .token_endpoint_auth_method(AuthMethod::ClientSecretPost)
-        .jwks(&jwks(&[&key]))
-        .grant_types([GrantType::ClientCredentials])
-        .allowed_scopes("read")
-        .default_scopes("read")
-        .build()
-        .unwrap();
-    s.fx.server.register_client(keyed).await.unwrap();
-    s.fx.server.register_client(posting).await.unwrap();
+    for (id, method) in [
+        ("keyed", AuthMethod::PrivateKeyJwt),
+        ("posting", AuthMethod::ClientSecretPost),
+    ] {
+        let client = Client::confidential(id, &ClientSecret::new(secret))
+            .token_endpoint_auth_method(method)
+            .jwks(&jwks(&[&key]))
+            .grant_types([GrantType::ClientCredentials])
+            .allowed_scopes("read")
+            .default_scopes("read")
+            .build()
+            .unwrap();
+        s.fx.server.register_client(client).await.unwrap();
+    }
     let pairs = [("grant_type", "client_credentials")];
     let response =
         s.fx.server
@@ -509,10 +500,8 @@ async fn a_client_uses_only_its_registered_method() {
         "Basic for a post client"
     );
     let assertion = sign(&key, &claims("posting", TOKEN_URL));
-    assert_refused(
-        &s.fx.server.token(&client_credentials(&assertion)).await,
-        "an assertion from a post client",
-    );
+    s.refuses(&assertion, "an assertion from a post client")
+        .await;
     let post = token_request(&[
         ("grant_type", "client_credentials"),
         ("client_id", "posting"),
@@ -534,35 +523,23 @@ async fn a_client_uses_only_its_registered_method() {
 // is accepted, with another secret or an asymmetric key it is not.
 #[tokio::test]
 async fn client_secret_jwt_with_the_hosts_secret() {
-    let s = setup(|c| c.without_limiter()).await;
-    let response =
-        s.fx.server
-            .token(&client_credentials(&hs256(
-                CSJ_SECRET,
-                &claims(CSJ, TOKEN_URL),
-            )))
-            .await;
+    let s = unlimited().await;
+    let response = s.token(&hs256(CSJ_SECRET, &claims(CSJ, TOKEN_URL))).await;
     assert_eq!(response.status(), StatusCode::OK, "{:?}", json(&response));
     let wrong = hs256(
         "another-secret-of-thirty-two-bytes!!",
         &claims(CSJ, TOKEN_URL),
     );
-    assert_refused(
-        &s.fx.server.token(&client_credentials(&wrong)).await,
-        "wrong secret",
-    );
+    s.refuses(&wrong, "wrong secret").await;
     let signed = sign(&s.key, &claims(CSJ, TOKEN_URL));
-    assert_refused(
-        &s.fx.server.token(&client_credentials(&signed)).await,
-        "ES256",
-    );
+    s.refuses(&signed, "ES256").await;
 }
 
 // C-CA-1: keys from a jwks_uri come through the host's fetcher, are cached, and are fetched
 // again once when an assertion names an unknown `kid` (a rotated key) or the cache is stale.
 #[tokio::test]
 async fn jwks_uri_keys_are_fetched_cached_and_refetched_for_a_new_kid() {
-    let s = setup(|c| c.without_limiter()).await;
+    let s = unlimited().await;
     let (k1, k2, k3) = (es256("k1"), es256("k2"), es256("k3"));
     *s.fetcher.set.lock().unwrap() = jwks(&[&k1]);
     let fetches = || s.fetcher.fetches.load(Ordering::SeqCst);
@@ -590,10 +567,7 @@ async fn jwks_uri_keys_are_fetched_cached_and_refetched_for_a_new_kid() {
     let mut late = claims(URI_CLIENT, TOKEN_URL);
     late["iat"] = json!(START + 301);
     late["exp"] = json!(START + 361);
-    let response =
-        s.fx.server
-            .token(&client_credentials(&sign(&k2, &late)))
-            .await;
+    let response = s.token(&sign(&k2, &late)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(fetches(), 4);
 }
@@ -605,13 +579,10 @@ async fn failed_assertions_are_limited() {
     let s = setup(|c| c.limiter(MemoryLimiter::new(2, Duration::from_secs(60)))).await;
     let wrong = sign(&es256("k1"), &claims(PKJ, TOKEN_URL));
     for _ in 0..2 {
-        assert_refused(
-            &s.fx.server.token(&client_credentials(&wrong)).await,
-            "wrong key",
-        );
+        s.refuses(&wrong, "wrong key").await;
     }
     let valid = sign(&s.key, &claims(PKJ, TOKEN_URL));
-    let response = s.fx.server.token(&client_credentials(&valid)).await;
+    let response = s.token(&valid).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(json(&response)["error"], "invalid_client");
     assert_eq!(

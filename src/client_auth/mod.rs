@@ -155,34 +155,24 @@ pub(crate) async fn authenticate<S: Storage, B>(
 const FAILED: &str = "client authentication failed";
 
 /// Verifies a client assertion with the server's settings (C-CA-1): `None` when it fails or
-/// the server accepts no assertions.
-#[cfg(feature = "jose")]
+/// the server accepts no assertions (as without the `jose` feature).
 async fn verify_assertion<S: Storage>(
     server: &Server<S>,
     jwt: &str,
     client: Option<Client>,
     endpoint: &str,
 ) -> Result<Option<Client>, Failure> {
-    let config = server.config();
-    let Some(assertions) = config.client_assertions() else {
-        return Ok(None);
-    };
-    let expected = assertion::Expected {
-        issuer: config.issuer(),
-        endpoint,
-        now: server.now(),
-    };
-    assertion::verify(assertions, jwt, client, &expected).await
-}
-
-/// Without JOSE, no assertion is accepted.
-#[cfg(not(feature = "jose"))]
-async fn verify_assertion<S: Storage>(
-    _: &Server<S>,
-    _: &str,
-    _: Option<Client>,
-    _: &str,
-) -> Result<Option<Client>, Failure> {
+    #[cfg(feature = "jose")]
+    if let Some(assertions) = server.config().client_assertions() {
+        let expected = assertion::Expected {
+            issuer: server.config().issuer(),
+            endpoint,
+            now: server.now(),
+        };
+        return assertion::verify(assertions, jwt, client, &expected).await;
+    }
+    #[cfg(not(feature = "jose"))]
+    let _ = (server, jwt, client, endpoint);
     Ok(None)
 }
 
