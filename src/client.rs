@@ -410,6 +410,113 @@ impl<'de> serde::Deserialize<'de> for ResponseType {
     }
 }
 
+/// How a client authenticates at the token endpoint and every other endpoint that
+/// authenticates clients (`token_endpoint_auth_method`, RFC 7591 §2).
+///
+/// ```
+/// use grantor::AuthMethod;
+///
+/// assert_eq!("private_key_jwt".parse::<AuthMethod>()?, AuthMethod::PrivateKeyJwt);
+/// assert_eq!(AuthMethod::ClientSecretBasic.as_str(), "client_secret_basic");
+/// # Ok::<(), grantor::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "&'static str")]
+#[non_exhaustive]
+pub enum AuthMethod {
+    /// The client id and secret in an HTTP Basic header (RFC 6749 §2.3.1).
+    ClientSecretBasic,
+    /// The client id and secret in the body (RFC 6749 §2.3.1).
+    ClientSecretPost,
+    /// A JWT signed by a key of the client's registered JWKS (RFC 7523 §2.2).
+    PrivateKeyJwt,
+    /// A JWT with an HS256 MAC made with the client's secret (RFC 7523 §2.2).
+    ClientSecretJwt,
+    /// No authentication: a public client sends its `client_id` alone.
+    None,
+}
+
+impl AuthMethod {
+    /// Every method, in the order the metadata lists them.
+    pub const ALL: [Self; 5] = [
+        Self::ClientSecretBasic,
+        Self::ClientSecretPost,
+        Self::PrivateKeyJwt,
+        Self::ClientSecretJwt,
+        Self::None,
+    ];
+
+    /// The registered name of the method.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
+            Self::ClientSecretJwt => "client_secret_jwt",
+            Self::None => "none",
+        }
+    }
+
+    /// Whether the method proves that the client is confidential.
+    fn is_confidential(self) -> bool {
+        self != Self::None
+    }
+}
+
+impl FromStr for AuthMethod {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|method| method.as_str() == s)
+            .ok_or_else(|| Error::config(format!("unknown token_endpoint_auth_method {s:?}")))
+    }
+}
+
+impl TryFrom<String> for AuthMethod {
+    type Error = Error;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
+impl From<AuthMethod> for &'static str {
+    fn from(method: AuthMethod) -> Self {
+        method.as_str()
+    }
+}
+
+impl fmt::Display for AuthMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The members a JWK has only when it holds a private or secret key (RFC 7518 §6).
+const PRIVATE_JWK_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// Checks that `jwks` is a JWK Set (RFC 7517 §5): an object whose `keys` is an array of
+/// objects with a `kty`, none of them holding a private or secret key.
+pub(crate) fn check_public_jwks(jwks: &serde_json::Value) -> Result<(), &'static str> {
+    let keys = jwks
+        .get("keys")
+        .and_then(serde_json::Value::as_array)
+        .ok_or("a JWK Set is an object with a keys array")?;
+    for key in keys {
+        let key = key.as_object().ok_or("a JWK is a JSON object")?;
+        if !key.get("kty").is_some_and(serde_json::Value::is_string) {
+            return Err("a JWK has a kty");
+        }
+        if PRIVATE_JWK_MEMBERS
+            .iter()
+            .any(|name| key.contains_key(*name))
+        {
+            return Err("a client's JWK Set holds public keys only");
+        }
+    }
+    Ok(())
+}
+
 /// The JWS algorithms an ID token may be signed with.
 pub(crate) const SIGNING_ALGORITHMS: [&str; 4] = ["RS256", "PS256", "ES256", "EdDSA"];
 
@@ -438,6 +545,19 @@ pub(crate) struct Profile {
     /// Whether the client's token requests must carry a DPoP proof (RFC 9449 §5.2).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) dpop_bound_access_tokens: bool,
+    /// `token_endpoint_auth_method`; `None`: the secret methods for a confidential client,
+    /// `none` for a public one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) auth_method: Option<AuthMethod>,
+    /// The client's public keys (`jwks`), for `private_key_jwt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) jwks: Option<serde_json::Value>,
+    /// Where the client publishes its public keys (`jwks_uri`), for `private_key_jwt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) jwks_uri: Option<String>,
+    /// The one algorithm the client's assertions must use (`token_endpoint_auth_signing_alg`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) auth_signing_alg: Option<String>,
     /// What dynamic registration keeps beyond the client's own fields, for a client registered
     /// through the registration endpoint.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -565,9 +685,53 @@ impl Client {
         &self.0.name
     }
 
-    /// Whether the client has a secret (RFC 6749 §2.1).
+    /// Whether the client can authenticate (RFC 6749 §2.1): it has a secret, or is registered
+    /// for a method other than `none`.
     pub fn is_confidential(&self) -> bool {
         self.0.secret.is_some()
+            || self
+                .0
+                .profile
+                .auth_method
+                .is_some_and(AuthMethod::is_confidential)
+    }
+
+    /// The `token_endpoint_auth_method` the client is registered for. `None`: it was not
+    /// named, and a confidential client may use `client_secret_basic` or
+    /// `client_secret_post`, a public one `none`.
+    pub fn token_endpoint_auth_method(&self) -> Option<AuthMethod> {
+        self.0.profile.auth_method
+    }
+
+    /// Whether the client may authenticate with `method`: the one it is registered for, or
+    /// by default the secret methods (confidential) or `none` (public).
+    pub fn accepts_auth_method(&self, method: AuthMethod) -> bool {
+        match self.0.profile.auth_method {
+            Some(registered) => registered == method,
+            None if self.0.secret.is_some() => {
+                matches!(
+                    method,
+                    AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+                )
+            }
+            None => method == AuthMethod::None,
+        }
+    }
+
+    /// The client's registered JWK Set (`jwks`), if any.
+    pub fn jwks(&self) -> Option<&serde_json::Value> {
+        self.0.profile.jwks.as_ref()
+    }
+
+    /// The URL of the client's JWK Set (`jwks_uri`), if registered.
+    pub fn jwks_uri(&self) -> Option<&str> {
+        self.0.profile.jwks_uri.as_deref()
+    }
+
+    /// The one algorithm the client's assertions must be signed with
+    /// (`token_endpoint_auth_signing_alg`), if registered.
+    pub fn token_endpoint_auth_signing_alg(&self) -> Option<&str> {
+        self.0.profile.auth_signing_alg.as_deref()
     }
 
     /// The digest of the client's secret, if it is confidential.
@@ -883,6 +1047,40 @@ impl ClientBuilder {
         self
     }
 
+    /// The method the client authenticates with (`token_endpoint_auth_method`); a client
+    /// registered for one method is refused when it uses another. `private_key_jwt` needs
+    /// [`jwks`](Self::jwks) or [`jwks_uri`](Self::jwks_uri); a client registered for it or for
+    /// `client_secret_jwt` is confidential even without a secret kept here.
+    pub fn token_endpoint_auth_method(mut self, method: AuthMethod) -> Self {
+        self.profile.auth_method = Some(method);
+        self
+    }
+
+    /// The client's public keys, as a JWK Set (RFC 7517 §5) in JSON, for `private_key_jwt`.
+    /// A key with private members, or text that is not a JWK Set, fails
+    /// [`build`](Self::build).
+    pub fn jwks(mut self, jwks: &str) -> Self {
+        // Unreadable text is kept as a JSON string, which `build` refuses as not a JWK Set.
+        self.profile.jwks = Some(
+            serde_json::from_str(jwks).unwrap_or_else(|_| serde_json::Value::String(jwks.into())),
+        );
+        self
+    }
+
+    /// Where the client publishes its JWK Set, for `private_key_jwt`: fetched through the
+    /// host's [`JwksFetcher`](crate::JwksFetcher).
+    pub fn jwks_uri(mut self, uri: impl Into<String>) -> Self {
+        self.profile.jwks_uri = Some(uri.into());
+        self
+    }
+
+    /// The one algorithm the client's assertions must be signed with
+    /// (`token_endpoint_auth_signing_alg`, OpenID Connect Dynamic Client Registration §2).
+    pub fn token_endpoint_auth_signing_alg(mut self, alg: impl Into<String>) -> Self {
+        self.profile.auth_signing_alg = Some(alg.into());
+        self
+    }
+
     /// The registration fields beyond RFC 6749's, as a storage backend read them back.
     #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
     pub(crate) fn profile(mut self, profile: Profile) -> Self {
@@ -955,6 +1153,40 @@ impl ClientBuilder {
         self
     }
 
+    /// The authentication method's rules: the secret methods need a secret, `none` has none,
+    /// `private_key_jwt` needs keys (a JWK Set or its URL, not both), keys are public.
+    fn check_auth_method(&self) -> Result<(), Error> {
+        let profile = &self.profile;
+        if let Some(jwks) = &profile.jwks {
+            check_public_jwks(jwks).map_err(Error::config)?;
+        }
+        if profile.jwks.is_some() && profile.jwks_uri.is_some() {
+            return Err(Error::config("a client has jwks or jwks_uri, not both"));
+        }
+        if let Some(uri) = &profile.jwks_uri
+            && Url::parse(uri).map_or(true, |url| url.scheme() != "https")
+        {
+            return Err(Error::config("a client's jwks_uri is an https URL"));
+        }
+        let has_keys = profile.jwks.is_some() || profile.jwks_uri.is_some();
+        match profile.auth_method {
+            Some(AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost)
+                if self.secret.is_none() =>
+            {
+                Err(Error::config(
+                    "the client secret methods need a client secret",
+                ))
+            }
+            Some(AuthMethod::None) if self.secret.is_some() => Err(Error::config(
+                "a client with a secret cannot use the none method",
+            )),
+            Some(AuthMethod::PrivateKeyJwt) if !has_keys => {
+                Err(Error::config("private_key_jwt needs jwks or jwks_uri"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Validates and builds the client.
     pub fn build(self) -> Result<Client, Error> {
         let id = ClientId::new(&self.id)?;
@@ -1005,12 +1237,18 @@ impl ClientBuilder {
                 "a client using the code or implicit grant needs a redirect URI",
             ));
         }
-        if self.secret.is_none() && self.grant_types.contains(&GrantType::ClientCredentials) {
+        self.check_auth_method()?;
+        let confidential = self.secret.is_some()
+            || self
+                .profile
+                .auth_method
+                .is_some_and(AuthMethod::is_confidential);
+        if !confidential && self.grant_types.contains(&GrantType::ClientCredentials) {
             return Err(Error::config(
                 "the client credentials grant is for confidential clients only",
             ));
         }
-        if self.introspects_any_token && self.secret.is_none() {
+        if self.introspects_any_token && !confidential {
             return Err(Error::config(
                 "only confidential clients may introspect other clients' tokens",
             ));

@@ -72,6 +72,9 @@ pub struct Config {
     pub(crate) fapi2: bool,
     pub(crate) pushed_request_lifetime: Duration,
     pub(crate) require_pushed_authorization_requests: bool,
+    /// Client assertions (RFC 7523), when the server accepts them.
+    #[cfg(feature = "jose")]
+    pub(crate) client_assertions: Option<crate::client_auth::assertion::ClientAssertions>,
 }
 
 impl Config {
@@ -122,6 +125,8 @@ impl Config {
                 fapi2: false,
                 pushed_request_lifetime: Duration::from_secs(60),
                 require_pushed_authorization_requests: false,
+                #[cfg(feature = "jose")]
+                client_assertions: None,
             },
         }
     }
@@ -317,12 +322,19 @@ impl Config {
         self.fapi2
     }
 
-    /// What `Debug` shows of the DPoP settings.
-    fn dpop_debug(&self) -> &dyn fmt::Debug {
+    /// How client assertions (`private_key_jwt`, `client_secret_jwt`) are checked, when the
+    /// server accepts them.
+    #[cfg(feature = "jose")]
+    pub fn client_assertions(&self) -> Option<&crate::ClientAssertions> {
+        self.client_assertions.as_ref()
+    }
+
+    /// What `Debug` shows of the DPoP and client-assertion settings.
+    fn jose_debug(&self) -> (&dyn fmt::Debug, &dyn fmt::Debug) {
         #[cfg(feature = "jose")]
-        return &self.dpop;
+        return (&self.dpop, &self.client_assertions);
         #[cfg(not(feature = "jose"))]
-        return &"unavailable";
+        return (&"unavailable", &"unavailable");
     }
 
     /// Hands the event `make` builds to the audit sink, if one is installed (C-OB-2); with none,
@@ -373,7 +385,8 @@ impl fmt::Debug for Config {
             .field("device_user_code_attempts", &self.device_user_code_attempts)
             .field("device_user_code_window", &self.device_user_code_window)
             .field("device_user_code_budget", &self.device_user_code_budget)
-            .field("dpop", &self.dpop_debug())
+            .field("dpop", &self.jose_debug().0)
+            .field("client_assertions", &self.jose_debug().1)
             .field("fapi2", &self.fapi2)
             .field("pushed_request_lifetime", &self.pushed_request_lifetime)
             .field(
@@ -634,6 +647,15 @@ impl ConfigBuilder {
     #[cfg(feature = "jose")]
     pub fn fapi2_security_profile(mut self) -> Self {
         self.config.fapi2 = true;
+        self
+    }
+
+    /// Accepts client assertions (`private_key_jwt`, and `client_secret_jwt` with a
+    /// [`ClientSecretKeys`](crate::ClientSecretKeys)) checked as `assertions` says (RFC 7523,
+    /// C-CA-1); the metadata lists the methods and their algorithms.
+    #[cfg(feature = "jose")]
+    pub fn client_assertions(mut self, assertions: crate::ClientAssertions) -> Self {
+        self.config.client_assertions = Some(assertions);
         self
     }
 

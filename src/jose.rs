@@ -136,6 +136,11 @@ impl<'a> Jws<'a> {
         self.header.get(name).and_then(Value::as_str)
     }
 
+    /// The claims.
+    pub(crate) fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+
     /// A claim that is a string.
     pub(crate) fn claim_str(&self, name: &str) -> Option<&str> {
         self.claims.get(name).and_then(Value::as_str)
@@ -176,7 +181,6 @@ impl<'a> Jws<'a> {
 
     /// Whether the JWS is an `HS256` MAC made with `secret` (`client_secret_jwt`, RFC 7523
     /// §2.2 with RFC 7518 §3.2), compared in constant time.
-    #[allow(dead_code)] // for client assertions, which come next
     pub(crate) fn verified_by_secret(&self, secret: &[u8]) -> bool {
         if self.header_str("alg") != Some("HS256") {
             return false;
@@ -260,7 +264,6 @@ impl PublicKey {
     }
 
     /// The algorithm the key verifies.
-    #[allow(dead_code)] // for client assertions, which come next
     pub(crate) fn alg(&self) -> SigningAlgorithm {
         self.alg
     }

@@ -118,8 +118,11 @@ pub mod token;
 pub use audit::{AuditEvent, AuditKind, AuditSink};
 pub use authenticator::{Authenticator, OwnerId, Password};
 pub use client::{
-    Client, ClientBuilder, ClientId, ExtensionGrantType, GrantType, RedirectUri, ResponseType,
+    AuthMethod, Client, ClientBuilder, ClientId, ExtensionGrantType, GrantType, RedirectUri,
+    ResponseType,
 };
+#[cfg(feature = "jose")]
+pub use client_auth::assertion::{ClientAssertions, ClientSecretKeys, JwksFetcher};
 pub use config::{Config, ConfigBuilder, MAX_CODE_LIFETIME, MAX_PUSHED_REQUEST_LIFETIME};
 pub use endpoint::authorize::{
     Approval, AuthorizationError, AuthorizationRequest, Interaction, OpenIdRequest, Prompt,

@@ -47,7 +47,8 @@ pub struct ClientAddress(pub IpAddr);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Check {
-    /// A client secret (`client_secret_basic` or `client_secret_post`).
+    /// A client secret (`client_secret_basic` or `client_secret_post`) or a client assertion
+    /// (`private_key_jwt`, `client_secret_jwt`).
     ClientSecret,
     /// A resource owner's password (the password grant).
     Password,

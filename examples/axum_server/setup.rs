@@ -39,6 +39,8 @@
 //! | `response_types` | the response types the client may ask for, e.g. `"code"`, `"code id_token"` (default: those its grant types imply) |
 //! | `id_token_signed_response_alg` | how its ID tokens are signed: `RS256` (default), `PS256`, `ES256` or `EdDSA` |
 //! | `resources` | the resources the client may ask tokens for (default: all) |
+//! | `token_endpoint_auth_method` | `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none` (default: the secret methods with a secret, else `none`). `client_secret_jwt` needs the host to hold the secret in clear, which this example does not do |
+//! | `jwks` | the client's public keys, a JWK Set (`{"keys": […]}`), for `private_key_jwt`: the client then signs a JWT assertion (RFC 7523) instead of sending a secret |
 //! | `dpop_bound_access_tokens` | `true`: the client's token requests must carry a DPoP proof (RFC 9449 §5.2); default `false` |
 //! | `require_pushed_authorization_requests` | `true`: the client must push its authorization requests to `/par` first (RFC 9126); default `false` |
 //!
@@ -51,9 +53,7 @@
 //! | `claims` | standard OpenID Connect claims (`name`, `email`, `email_verified`, …), served by UserInfo to clients granted the matching scope (`profile`, `email`, `address`, `phone`) |
 //!
 //!
-//! Fields that later issues give a meaning are accepted now and ignored (each field's doc names
-//! its issue), so that one file works across versions: per client `token_endpoint_auth_method`,
-//! `jwks` (see [`Reserved`]). Any other field is an error, so that a typo does not go unnoticed.
+//! Any other field is an error, so that a typo does not go unnoticed.
 //!
 //! A real host keeps clients in its database and registers them through grantor's `Storage`;
 //! this file is for trying things.
@@ -61,6 +61,7 @@
 use std::error::Error;
 use std::path::Path;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use grantor::dpop::Dpop;
@@ -68,8 +69,8 @@ use grantor::grant::{Allowance, ExchangeRequest, ExchangeTokenType, TokenExchang
 use grantor::oidc::{ClaimSet, SigningAlgorithm};
 use grantor::storage::ReplayCache;
 use grantor::{
-    Client, ClientSecret, Config, ConfigBuilder, GrantType, OAuthError, RegistrationPolicy,
-    Resource, ResponseType, ScopeSet, TokenFormat,
+    Client, ClientAssertions, ClientSecret, Config, ConfigBuilder, GrantType, OAuthError,
+    RegistrationPolicy, Resource, ResponseType, ScopeSet, TokenFormat,
 };
 use serde::Deserialize;
 
@@ -166,12 +167,12 @@ pub struct ClientEntry {
     pub id_token_signed_response_alg: Option<String>,
     /// The resources the client may ask tokens for (absent: every registered one).
     pub resources: Option<Vec<String>>,
-    /// How the client authenticates at the token endpoint, e.g. `private_key_jwt`: used by
-    /// the client-assertions issue (RFC 7523: C-CA-1).
-    pub token_endpoint_auth_method: Option<Reserved>,
-    /// The client's public keys, for `private_key_jwt`: used by the client-assertions issue
-    /// (C-CA-1).
-    pub jwks: Option<Reserved>,
+    /// How the client authenticates at the token endpoint (`client_secret_basic`,
+    /// `client_secret_post`, `private_key_jwt`, `none`); absent: the secret methods for a
+    /// client with a secret, else `none`.
+    pub token_endpoint_auth_method: Option<String>,
+    /// The client's public keys, a JWK Set, for `private_key_jwt` (RFC 7523, C-CA-1).
+    pub jwks: Option<serde_json::Value>,
     /// Whether the client's token requests must carry a DPoP proof, so that all its access
     /// tokens are bound to a key (RFC 9449 §5.2).
     #[serde(default)]
@@ -309,10 +310,6 @@ pub fn absolute(resource: &str, issuer: &str) -> String {
 pub const API_ME: &str = "/api/me";
 /// The notes API of `examples/resource_server.rs`, as it runs by default.
 pub const NOTES_API: &str = "http://127.0.0.1:8081/notes";
-
-/// A field that a later issue gives a meaning: accepted with any JSON value, and ignored (not
-/// even kept) until then.
-pub type Reserved = serde::de::IgnoredAny;
 
 /// The demo client's id.
 pub const DEMO_CLIENT: &str = "demo-app";
@@ -460,10 +457,14 @@ impl Setup {
     }
 
     /// What the server adds for proofs of possession, once its storage is known: DPoP
-    /// (RFC 9449) with the proofs' `jti` kept in `replay` (the storage: every instance of a
-    /// fleet sees the same), and the FAPI 2.0 profile when the file asks for it.
+    /// (RFC 9449) and client assertions (`private_key_jwt`, RFC 7523), whose `jti`s are kept
+    /// in `replay` (the storage: every instance of a fleet sees the same), and the FAPI 2.0
+    /// profile when the file asks for it.
     pub fn security(&self, config: ConfigBuilder, replay: impl ReplayCache) -> ConfigBuilder {
-        let config = config.dpop(Dpop::new(replay));
+        let replay: Arc<dyn ReplayCache> = Arc::new(replay);
+        let config = config
+            .dpop(Dpop::shared(replay.clone()))
+            .client_assertions(ClientAssertions::shared(replay));
         match self.profile {
             Some(SecurityProfile::Fapi2) => config.fapi2_security_profile(),
             None => config,
@@ -553,6 +554,12 @@ impl ClientEntry {
         }
         if let Some(resources) = &self.resources {
             builder = builder.resources(resources.iter().map(|id| absolute(id, issuer)));
+        }
+        if let Some(method) = &self.token_endpoint_auth_method {
+            builder = builder.token_endpoint_auth_method(method.parse()?);
+        }
+        if let Some(jwks) = &self.jwks {
+            builder = builder.jwks(&jwks.to_string());
         }
         builder = builder.dpop_bound_access_tokens(self.dpop_bound_access_tokens);
         let par = self.require_pushed_authorization_requests.unwrap_or(false);

@@ -1,12 +1,16 @@
-//! Client authentication (RFC 6749 §2.3): how a request to the token, revocation or
-//! introspection endpoint proves which client sent it.
+//! Client authentication (RFC 6749 §2.3): how a request to the token, revocation,
+//! introspection or device authorization endpoint proves which client sent it.
 //!
 //! Each method is read here from the request, and only one may be used per request (C-TK-2):
-//! HTTP Basic ([`basic`]), `client_id` and `client_secret` in the body, or a public client's
-//! `client_id` alone. Verification runs the same for every endpoint; it never tells which part
-//! of the credentials was wrong (C-TK-3), and it hashes a presented secret even for an unknown
-//! client, so that timing does not tell either.
+//! HTTP Basic ([`basic`]), `client_id` and `client_secret` in the body, a JWT client assertion
+//! (`private_key_jwt` or `client_secret_jwt`, [`assertion`]), or a public client's `client_id`
+//! alone. A client registered for one method is refused when it uses another. Verification
+//! runs the same for every endpoint; it never tells which part of the credentials was wrong
+//! (C-TK-3, C-CA-1), and it hashes a presented secret even for an unknown client, so that
+//! timing does not tell either. Secrets and assertions pass the limiter first (C-OB-3).
 
+#[cfg(feature = "jose")]
+pub(crate) mod assertion;
 pub(crate) mod basic;
 
 use std::fmt;
@@ -14,8 +18,9 @@ use std::fmt;
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, Request};
 
+use crate::Config;
 use crate::audit::{AuditEvent, AuditKind};
-use crate::client::Client;
+use crate::client::{AuthMethod, Client};
 use crate::error::{Failure, OAuthError};
 use crate::form::Params;
 use crate::limit::{self, Check, LimitKey};
@@ -23,9 +28,37 @@ use crate::server::Server;
 use crate::storage::Storage;
 use crate::token::Digest;
 
-/// The `token_endpoint_auth_methods_supported` of the metadata (RFC 8414 §2): the methods this
-/// module reads, by their registered names.
-pub(crate) const METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
+/// The `client_assertion_type` of a JWT assertion (RFC 7523 §2.2).
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The `token_endpoint_auth_methods_supported` of the metadata (RFC 8414 §2): the methods the
+/// server accepts with `config`, by their registered names.
+pub(crate) fn methods(config: &Config) -> Vec<&'static str> {
+    let mut methods = vec![AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost];
+    #[cfg(feature = "jose")]
+    if let Some(assertions) = config.client_assertions() {
+        methods.push(AuthMethod::PrivateKeyJwt);
+        if assertions.accepts_client_secret_jwt() {
+            methods.push(AuthMethod::ClientSecretJwt);
+        }
+    }
+    #[cfg(not(feature = "jose"))]
+    let _ = config;
+    methods.push(AuthMethod::None);
+    methods.into_iter().map(AuthMethod::as_str).collect()
+}
+
+/// The `token_endpoint_auth_signing_alg_values_supported` of the metadata: the algorithms of
+/// the client assertions the server accepts with `config` (none without assertions).
+pub(crate) fn signing_algs(config: &Config) -> Vec<&'static str> {
+    #[cfg(feature = "jose")]
+    if let Some(assertions) = config.client_assertions() {
+        return assertions.alg_values();
+    }
+    #[cfg(not(feature = "jose"))]
+    let _ = config;
+    Vec::new()
+}
 
 /// How a request identified its client. Borrows from the parsed body; its `Debug` never shows
 /// the secret.
@@ -36,6 +69,9 @@ pub(crate) enum Credentials<'a> {
     Post { id: &'a str, secret: &'a str },
     /// Only `client_id` in the body: a public client (`none`).
     IdOnly { id: &'a str },
+    /// A JWT assertion (`private_key_jwt` or `client_secret_jwt`) and the client it names: its
+    /// `sub`, read before verification, when the body's `client_id` (if any) agrees.
+    Assertion { id: Option<String>, jwt: &'a str },
     /// Nothing at all.
     Absent,
 }
@@ -46,27 +82,30 @@ impl fmt::Debug for Credentials<'_> {
             Self::Basic(basic) => basic.fmt(f),
             Self::Post { id, .. } => write!(f, "Post({id:?}, <redacted>)"),
             Self::IdOnly { id } => write!(f, "IdOnly({id:?})"),
+            Self::Assertion { id, .. } => write!(f, "Assertion({id:?}, <redacted>)"),
             Self::Absent => f.write_str("Absent"),
         }
     }
 }
 
-/// Authenticates the client of a token, revocation, introspection or device authorization
-/// request (C-TK-2, C-TK-3). A failure is reported to the audit sink (C-OB-2).
+/// Authenticates the client of a request to `endpoint` (the URL of the token, revocation,
+/// introspection or device authorization endpoint, which an assertion's `aud` may name)
+/// (C-TK-2, C-TK-3, C-CA-1). A failure is reported to the audit sink (C-OB-2).
 pub(crate) async fn authenticate<S: Storage, B>(
     server: &Server<S>,
     request: &Request<B>,
     params: &Params,
+    endpoint: &str,
 ) -> Result<Client, Failure> {
     let config = server.config();
     let credentials = Credentials::from_request(request.headers(), params)?;
     // C-OB-3: a secret is checked only when the limiter allows it; a refusal hashes nothing.
     let limited = match (
         &config.limiter,
-        credentials.secret(),
+        credentials.is_checked(),
         credentials.client_id(),
     ) {
-        (Some(limiter), Some(_), Some(id)) => {
+        (Some(limiter), true, Some(id)) => {
             let keys = limit::keys(LimitKey::Client(id.to_owned()), request.extensions());
             let now = server.now();
             if !limiter.allow(Check::ClientSecret, &keys, now).await? {
@@ -86,7 +125,16 @@ pub(crate) async fn authenticate<S: Storage, B>(
         Some(id) => server.storage().client(id).await?,
         None => None,
     };
-    match credentials.verify(client) {
+    let verified = match &credentials {
+        Credentials::Assertion { jwt, .. } => {
+            match verify_assertion(server, jwt, client, endpoint).await? {
+                Some(client) => Ok(client),
+                None => Err(credentials.error(FAILED)),
+            }
+        }
+        _ => credentials.verify(client),
+    };
+    match verified {
         Ok(client) => Ok(client),
         Err(error) => {
             if let Some((limiter, keys)) = limited {
@@ -103,6 +151,59 @@ pub(crate) async fn authenticate<S: Storage, B>(
     }
 }
 
+/// The one description of every failed client authentication (C-TK-3, C-CA-1).
+const FAILED: &str = "client authentication failed";
+
+/// Verifies a client assertion with the server's settings (C-CA-1): `None` when it fails or
+/// the server accepts no assertions (as without the `jose` feature).
+async fn verify_assertion<S: Storage>(
+    server: &Server<S>,
+    jwt: &str,
+    client: Option<Client>,
+    endpoint: &str,
+) -> Result<Option<Client>, Failure> {
+    #[cfg(feature = "jose")]
+    if let Some(assertions) = server.config().client_assertions() {
+        let expected = assertion::Expected {
+            issuer: server.config().issuer(),
+            endpoint,
+            now: server.now(),
+        };
+        return assertion::verify(assertions, jwt, client, &expected).await;
+    }
+    #[cfg(not(feature = "jose"))]
+    let _ = (server, jwt, client, endpoint);
+    Ok(None)
+}
+
+/// The `client_assertion` of a request, if it has one of the known type.
+fn assertion(params: &Params) -> Result<Option<&str>, OAuthError> {
+    match (
+        params.get("client_assertion_type")?,
+        params.get("client_assertion")?,
+    ) {
+        (None, None) => Ok(None),
+        (Some(JWT_BEARER), Some(jwt)) => Ok(Some(jwt)),
+        (Some(_), Some(_)) => Err(OAuthError::invalid_request(
+            "unsupported client_assertion_type",
+        )),
+        _ => Err(OAuthError::invalid_request(
+            "client_assertion and client_assertion_type go together",
+        )),
+    }
+}
+
+/// The `sub` of an assertion, read without verifying it.
+fn subject(jwt: &str) -> Option<String> {
+    #[cfg(feature = "jose")]
+    return assertion::subject(jwt);
+    #[cfg(not(feature = "jose"))]
+    {
+        let _ = jwt;
+        None
+    }
+}
+
 impl<'a> Credentials<'a> {
     /// Reads the client credentials from the `Authorization` header and the body (C-TK-2).
     pub(crate) fn from_request(
@@ -111,6 +212,7 @@ impl<'a> Credentials<'a> {
     ) -> Result<Self, OAuthError> {
         let body_id = params.get("client_id")?;
         let body_secret = params.get("client_secret")?;
+        let jwt = assertion(params)?;
         let mut all = headers.get_all(AUTHORIZATION).iter();
         let header = all.next();
         if all.next().is_some() {
@@ -118,7 +220,7 @@ impl<'a> Credentials<'a> {
         }
         if let Some(header) = header {
             let basic = basic::decode(header.as_bytes())?;
-            if body_secret.is_some() {
+            if body_secret.is_some() || jwt.is_some() {
                 return Err(OAuthError::invalid_request(
                     "use only one client authentication method",
                 ));
@@ -129,6 +231,16 @@ impl<'a> Credentials<'a> {
                 ));
             }
             return Ok(Self::Basic(basic));
+        }
+        if let Some(jwt) = jwt {
+            if body_secret.is_some() {
+                return Err(OAuthError::invalid_request(
+                    "use only one client authentication method",
+                ));
+            }
+            // A `client_id` that is not the assertion's subject names no client to check.
+            let id = subject(jwt).filter(|sub| body_id.is_none_or(|id| id == sub));
+            return Ok(Self::Assertion { id, jwt });
         }
         Ok(match (body_id, body_secret) {
             (Some(id), Some(secret)) => Self::Post { id, secret },
@@ -145,7 +257,8 @@ impl<'a> Credentials<'a> {
     /// Authenticates the client against its registration (C-TK-3). The error never says whether
     /// the id or the secret was wrong.
     pub(crate) fn verify(&self, client: Option<Client>) -> Result<Client, OAuthError> {
-        let failed = || self.error("client authentication failed");
+        let failed = || self.error(FAILED);
+        let client = client.filter(|c| c.accepts_auth_method(self.method()));
         if let Some(secret) = self.secret() {
             // Hash even for an unknown client, so timing does not tell which part failed.
             #[cfg(test)]
@@ -176,7 +289,23 @@ impl<'a> Credentials<'a> {
         match self {
             Self::Basic(basic) => Some(basic.secret()),
             Self::Post { secret, .. } => Some(secret),
-            Self::IdOnly { .. } | Self::Absent => None,
+            Self::IdOnly { .. } | Self::Assertion { .. } | Self::Absent => None,
+        }
+    }
+
+    /// Whether the credentials are a secret or an assertion, which the limiter guards.
+    fn is_checked(&self) -> bool {
+        self.secret().is_some() || matches!(self, Self::Assertion { .. })
+    }
+
+    /// The method used, as a client registers it (an assertion's is decided by the client's
+    /// registration, and checked there).
+    fn method(&self) -> AuthMethod {
+        match self {
+            Self::Basic(_) => AuthMethod::ClientSecretBasic,
+            Self::Post { .. } => AuthMethod::ClientSecretPost,
+            Self::Assertion { .. } => AuthMethod::PrivateKeyJwt,
+            Self::IdOnly { .. } | Self::Absent => AuthMethod::None,
         }
     }
 
@@ -185,6 +314,7 @@ impl<'a> Credentials<'a> {
         match self {
             Self::Basic(basic) => Some(basic.id()),
             Self::Post { id, .. } | Self::IdOnly { id } => Some(id),
+            Self::Assertion { id, .. } => id.as_deref(),
             Self::Absent => None,
         }
     }
@@ -233,7 +363,7 @@ mod tests {
             async move {
                 let params = Params::parse(b"", 1024).unwrap();
                 let before = HASHES.with(std::cell::Cell::get);
-                let result = authenticate(server, &request, &params).await;
+                let result = authenticate(server, &request, &params, "https://a.example/t").await;
                 let hashed = HASHES.with(std::cell::Cell::get) - before;
                 (result.map(|client| client.id().clone()), hashed)
             }

@@ -59,7 +59,8 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
             .into());
     }
     let params = parse(config, request)?;
-    let client = client_auth::authenticate(server, request, &params).await?;
+    let endpoint = server.config().device_authorization_endpoint();
+    let client = client_auth::authenticate(server, request, &params, endpoint).await?;
     crate::observe::client(client.id().as_str());
     if !client.allows_grant(&grant_type) {
         return Err(OAuthError::unauthorized_client(

@@ -62,7 +62,8 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
 ) -> Result<serde_json::Value, Failure> {
     let params = parse(server.config(), request)?;
     let storage = server.storage();
-    let client = client_auth::authenticate(server, request, &params).await?;
+    let endpoint = server.config().introspection_endpoint();
+    let client = client_auth::authenticate(server, request, &params, endpoint).await?;
     crate::observe::client(client.id().as_str());
     Ok(
         match presented::find(storage, &params, server.now()).await? {

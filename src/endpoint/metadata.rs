@@ -7,8 +7,10 @@
 //! only when refresh tokens are issued, a host's extension grants), `plain` PKCE only when
 //! enabled, `iss` support (RFC 9207) only when it is on, `registration_endpoint` (RFC 7591)
 //! only when registration is open, `device_authorization_endpoint` (RFC 8628) only when the
-//! device grant is registered. `pushed_authorization_request_endpoint` (RFC 9126 §5) is always
-//! there, with `require_pushed_authorization_requests` saying whether every client must use it.
+//! device grant is registered, `private_key_jwt` (and `client_secret_jwt`) with their
+//! algorithms only when client assertions are accepted. `pushed_authorization_request_endpoint`
+//! (RFC 9126 §5) is always there, with `require_pushed_authorization_requests` saying whether
+//! every client must use it.
 //!
 //! Endpoint URLs default to the issuer followed by `/authorize`, `/token`, `/revoke` and
 //! `/introspect`; hosts that mount the routes elsewhere say where with
@@ -81,9 +83,11 @@ pub(crate) fn document<S: Storage>(server: &Server<S>) -> serde_json::Value {
         response_modes_supported: Vec<&'static str>,
         grant_types_supported: Vec<&'a str>,
         code_challenge_methods_supported: Vec<&'static str>,
-        token_endpoint_auth_methods_supported: [&'static str; 3],
-        revocation_endpoint_auth_methods_supported: [&'static str; 3],
-        introspection_endpoint_auth_methods_supported: [&'static str; 3],
+        token_endpoint_auth_methods_supported: &'a [&'static str],
+        revocation_endpoint_auth_methods_supported: &'a [&'static str],
+        introspection_endpoint_auth_methods_supported: &'a [&'static str],
+        #[serde(skip_serializing_if = "<[&str]>::is_empty")]
+        token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
         authorization_response_iss_parameter_supported: bool,
     }
     let config = server.config();
@@ -126,6 +130,8 @@ pub(crate) fn document<S: Storage>(server: &Server<S>) -> serde_json::Value {
     if config.allow_plain_pkce {
         challenge_methods.push("plain");
     }
+    let auth_methods = client_auth::methods(config);
+    let auth_algs = client_auth::signing_algs(config);
     #[cfg_attr(not(feature = "jose"), allow(unused_mut))]
     let mut document = serde_json::to_value(Document {
         issuer: config.issuer(),
@@ -152,9 +158,10 @@ pub(crate) fn document<S: Storage>(server: &Server<S>) -> serde_json::Value {
         response_modes_supported: ResponseMode::ALL.map(ResponseMode::as_str).into(),
         grant_types_supported: grants,
         code_challenge_methods_supported: challenge_methods,
-        token_endpoint_auth_methods_supported: client_auth::METHODS,
-        revocation_endpoint_auth_methods_supported: client_auth::METHODS,
-        introspection_endpoint_auth_methods_supported: client_auth::METHODS,
+        token_endpoint_auth_methods_supported: &auth_methods,
+        revocation_endpoint_auth_methods_supported: &auth_methods,
+        introspection_endpoint_auth_methods_supported: &auth_methods,
+        token_endpoint_auth_signing_alg_values_supported: auth_algs,
         authorization_response_iss_parameter_supported: config.issuer_parameter,
     })
     .unwrap_or_default();

@@ -117,7 +117,8 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
 ) -> Result<Body, Failure> {
     let config = server.config();
     let params = parse(config, request)?;
-    let client = client_auth::authenticate(server, request, &params).await?;
+    let endpoint = config.pushed_authorization_request_endpoint();
+    let client = client_auth::authenticate(server, request, &params, endpoint).await?;
     crate::observe::client(client.id().as_str());
     if params.get("request_uri")?.is_some() {
         return Err(OAuthError::invalid_request("request_uri cannot be pushed").into());

@@ -42,7 +42,9 @@ use url::Url;
 
 use crate::BoxFuture;
 use crate::audit::{AuditEvent, AuditKind};
-use crate::client::{Client, ClientId, GrantType, RedirectUri, Registered, ResponseType};
+use crate::client::{
+    AuthMethod, Client, ClientId, GrantType, RedirectUri, Registered, ResponseType,
+};
 use crate::client_auth;
 use crate::endpoint::authorize;
 use crate::endpoint::bearer::{self, BearerError};
@@ -330,8 +332,17 @@ pub struct ClientMetadata {
     /// never with a fragment.
     pub redirect_uris: Vec<String>,
     /// `token_endpoint_auth_method`: `client_secret_basic` (the default),
-    /// `client_secret_post`, or `none` for a public client.
+    /// `client_secret_post`, `private_key_jwt` (when the server accepts client assertions), or
+    /// `none` for a public client. `client_secret_jwt` cannot be registered: the server would
+    /// have to keep the secret in clear.
     pub token_endpoint_auth_method: String,
+    /// `jwks`: the client's public keys, a JWK Set, for `private_key_jwt` (or `jwks_uri`, not
+    /// both). A key with private members is refused.
+    pub jwks: Option<serde_json::Value>,
+    /// `jwks_uri` (`https`): where the client publishes its JWK Set, for `private_key_jwt`.
+    pub jwks_uri: Option<String>,
+    /// `token_endpoint_auth_signing_alg`: the one algorithm of the client's assertions.
+    pub token_endpoint_auth_signing_alg: Option<String>,
     /// `grant_types` (default `authorization_code`). The password grant cannot be registered.
     pub grant_types: Vec<GrantType>,
     /// `response_types` (default `code` with the code grant, none without it).
@@ -375,6 +386,15 @@ impl ClientMetadata {
         self.token_endpoint_auth_method == NONE
     }
 
+    /// Whether the client authenticates with a client secret (`client_secret_basic` or
+    /// `client_secret_post`), and so gets one.
+    pub fn uses_secret(&self) -> bool {
+        matches!(
+            self.token_endpoint_auth_method.parse(),
+            Ok(AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost)
+        )
+    }
+
     /// The metadata of a dynamically registered client, as stored.
     fn of(client: &Client, registered: &Registered) -> Self {
         Self {
@@ -384,6 +404,11 @@ impl ClientMetadata {
                 .map(|uri| uri.as_str().to_owned())
                 .collect(),
             token_endpoint_auth_method: registered.auth_method.clone(),
+            jwks: client.jwks().cloned(),
+            jwks_uri: client.jwks_uri().map(str::to_owned),
+            token_endpoint_auth_signing_alg: client
+                .token_endpoint_auth_signing_alg()
+                .map(str::to_owned),
             grant_types: client.grant_types().to_vec(),
             response_types: client.response_types(),
             scope: client.allowed_scopes().clone(),
@@ -410,6 +435,9 @@ impl ClientMetadata {
 struct Sent {
     redirect_uris: Option<Vec<String>>,
     token_endpoint_auth_method: Option<String>,
+    jwks: Option<serde_json::Value>,
+    jwks_uri: Option<String>,
+    token_endpoint_auth_signing_alg: Option<String>,
     grant_types: Option<Vec<String>>,
     response_types: Option<Vec<String>>,
     scope: Option<String>,
@@ -503,6 +531,9 @@ impl Sent {
             token_endpoint_auth_method: self
                 .token_endpoint_auth_method
                 .unwrap_or_else(|| "client_secret_basic".to_owned()),
+            jwks: self.jwks,
+            jwks_uri: self.jwks_uri,
+            token_endpoint_auth_signing_alg: self.token_endpoint_auth_signing_alg,
             grant_types,
             response_types,
             scope,
@@ -527,9 +558,7 @@ impl Sent {
 /// Checks metadata against the rules and what the server does (C-DR-1). Pure: run before and
 /// after the host's hook.
 fn check<S: Storage>(server: &Server<S>, metadata: &ClientMetadata) -> Result<(), OAuthError> {
-    if !client_auth::METHODS.contains(&metadata.token_endpoint_auth_method.as_str()) {
-        return Err(bad_metadata("unsupported token_endpoint_auth_method"));
-    }
+    check_auth_method(server, metadata)?;
     for grant in &metadata.grant_types {
         let offered =
             *grant == GrantType::Implicit || server.grant_types().any(|offered| offered == grant);
@@ -596,6 +625,45 @@ fn check<S: Storage>(server: &Server<S>, metadata: &ClientMetadata) -> Result<()
     Ok(())
 }
 
+/// The authentication method and its keys (C-CA-1): a method the server accepts, but not
+/// `client_secret_jwt`; `private_key_jwt` with `jwks` or `jwks_uri` (not both), public keys
+/// only, and a signing algorithm the server accepts.
+fn check_auth_method<S: Storage>(
+    server: &Server<S>,
+    metadata: &ClientMetadata,
+) -> Result<(), OAuthError> {
+    let method = metadata.token_endpoint_auth_method.as_str();
+    if !client_auth::methods(server.config()).contains(&method)
+        || method == AuthMethod::ClientSecretJwt.as_str()
+    {
+        return Err(bad_metadata("unsupported token_endpoint_auth_method"));
+    }
+    if let Some(jwks) = &metadata.jwks {
+        crate::client::check_public_jwks(jwks).map_err(bad_metadata)?;
+    }
+    if let Some(uri) = &metadata.jwks_uri
+        && Url::parse(uri).map_or(true, |url| url.scheme() != "https")
+    {
+        return Err(bad_metadata("jwks_uri must be an https URL"));
+    }
+    let keys = [metadata.jwks.is_some(), metadata.jwks_uri.is_some()];
+    if method == AuthMethod::PrivateKeyJwt.as_str()
+        && keys != [true, false]
+        && keys != [false, true]
+    {
+        return Err(bad_metadata(
+            "private_key_jwt needs jwks or jwks_uri, and not both",
+        ));
+    }
+    if let Some(alg) = &metadata.token_endpoint_auth_signing_alg {
+        let accepted = client_auth::signing_algs(server.config()).contains(&alg.as_str());
+        if !accepted || method != AuthMethod::PrivateKeyJwt.as_str() {
+            return Err(bad_metadata("unsupported token_endpoint_auth_signing_alg"));
+        }
+    }
+    Ok(())
+}
+
 /// A redirect URI a client may register: `https`, `http` on a loopback host, or a private-use
 /// scheme with a dot (reverse domain name, RFC 8252 §7.1); absolute, without fragment.
 fn check_redirect_uri(uri: &str) -> Result<(), OAuthError> {
@@ -635,6 +703,18 @@ fn build_client(
         Some(digest) => Client::with_secret_digest(id.as_str(), digest),
         None => Client::public(id.as_str()),
     };
+    if let Ok(method) = metadata.token_endpoint_auth_method.parse::<AuthMethod>() {
+        builder = builder.token_endpoint_auth_method(method);
+    }
+    if let Some(jwks) = &metadata.jwks {
+        builder = builder.jwks(&jwks.to_string());
+    }
+    if let Some(uri) = &metadata.jwks_uri {
+        builder = builder.jwks_uri(uri.as_str());
+    }
+    if let Some(alg) = &metadata.token_endpoint_auth_signing_alg {
+        builder = builder.token_endpoint_auth_signing_alg(alg.as_str());
+    }
     for uri in &metadata.redirect_uris {
         builder = builder.redirect_uri(uri.as_str());
     }
@@ -688,6 +768,12 @@ struct Shown<'a> {
     registration_client_uri: String,
     redirect_uris: &'a [String],
     token_endpoint_auth_method: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jwks: Option<&'a serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jwks_uri: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_endpoint_auth_signing_alg: Option<&'a str>,
     grant_types: Vec<&'a str>,
     response_types: &'a [ResponseType],
     #[serde(skip_serializing_if = "ScopeSet::is_empty")]
@@ -742,11 +828,14 @@ fn answer<S: Storage>(
         client_id: client.id().as_str(),
         client_id_issued_at: registered.issued_at,
         client_secret: secret.map(ClientSecret::secret),
-        client_secret_expires_at: client.is_confidential().then_some(0),
+        client_secret_expires_at: client.secret_digest().is_some().then_some(0),
         registration_access_token: token,
         registration_client_uri: format!("{endpoint}/{}", client.id()),
         redirect_uris: &metadata.redirect_uris,
         token_endpoint_auth_method: &metadata.token_endpoint_auth_method,
+        jwks: metadata.jwks.as_ref(),
+        jwks_uri: metadata.jwks_uri.as_deref(),
+        token_endpoint_auth_signing_alg: metadata.token_endpoint_auth_signing_alg.as_deref(),
         grant_types: metadata.grant_types.iter().map(GrantType::as_str).collect(),
         response_types: &metadata.response_types,
         scope: &metadata.scope,
@@ -804,7 +893,7 @@ pub(crate) async fn register<S: Storage, B: AsRef<[u8]>>(
         Ok(metadata) => metadata,
         Err(response) => return response,
     };
-    let secret = (!metadata.is_public()).then(ClientSecret::generate);
+    let secret = metadata.uses_secret().then(ClientSecret::generate);
     let token = RegistrationToken::generate();
     let client = match build_client(
         &id,

@@ -65,7 +65,8 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
 ) -> Result<(), Failure> {
     let params = parse(server.config(), request)?;
     let storage = server.storage();
-    let client = client_auth::authenticate(server, request, &params).await?;
+    let endpoint = server.config().revocation_endpoint();
+    let client = client_auth::authenticate(server, request, &params, endpoint).await?;
     crate::observe::client(client.id().as_str());
     match presented::find(storage, &params, server.now()).await? {
         Presented::Live {

@@ -52,7 +52,9 @@ async fn handle<S: Storage, B: AsRef<[u8]>>(
                 .with_description("this grant type is not supported")
         })?;
     observe::grant_type(grant_type.as_str());
-    let client = client_auth::authenticate(server, request, &params).await?;
+    let client =
+        client_auth::authenticate(server, request, &params, server.config().token_endpoint())
+            .await?;
     observe::client(client.id().as_str());
     if !client.allows_grant(grant_type) {
         return Err(

@@ -455,6 +455,64 @@ async fn the_sample_config_loads() {
     assert_eq!(setup.users[0].claims["email"], "alice@example.com");
 }
 
+// C-CA-1: the configuration's per-client `token_endpoint_auth_method` and `jwks` register a
+// private_key_jwt client, which gets a token at /token with an assertion (made with
+// jsonwebtoken), and not with its id alone.
+#[tokio::test]
+async fn a_private_key_jwt_client_from_the_config() {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use jwt_simple::prelude::ES256KeyPair;
+
+    let pair = ES256KeyPair::generate();
+    let jwk: serde_json::Value = serde_json::from_str(&pair.public_key().to_jwk()).unwrap();
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("private-key-jwt.json");
+    let config = serde_json::json!({"clients": [{
+        "client_id": "batch",
+        "token_endpoint_auth_method": "private_key_jwt",
+        "jwks": {"keys": [jwk]},
+        "grant_types": ["client_credentials"],
+        "scopes": ["profile"],
+    }]});
+    std::fs::write(&path, config.to_string()).unwrap();
+    let (router, _clock) = start_with(ISSUER, &Setup::load(&path).unwrap()).await;
+    let now = super::START.as_secs();
+    let claims = serde_json::json!({
+        "iss": "batch", "sub": "batch", "aud": format!("{ISSUER}/token"),
+        "jti": "assertion-1", "iat": now, "exp": now + 60,
+    });
+    let key = EncodingKey::from_ec_pem(pair.to_pem().unwrap().as_bytes()).unwrap();
+    let assertion = jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims, &key).unwrap();
+    let post = |form: &[(&str, &str)]| {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        axum::http::Request::post("/token")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(body))
+            .unwrap()
+    };
+    let page = call(
+        &router,
+        post(&[
+            ("grant_type", "client_credentials"),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", &assertion),
+        ]),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let page = call(
+        &router,
+        post(&[("grant_type", "client_credentials"), ("client_id", "batch")]),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(page.body.contains("invalid_client"));
+}
+
 #[tokio::test]
 async fn a_bad_config_is_reported() {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
