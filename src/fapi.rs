@@ -21,7 +21,7 @@
 
 use std::time::Duration;
 
-use crate::client::{Client, GrantType};
+use crate::client::{AuthMethod, Client, GrantType};
 use crate::config::Config;
 use crate::error::Error;
 use crate::jose::SigningAlgorithm;
@@ -31,7 +31,8 @@ use crate::jose::SigningAlgorithm;
 pub const MAX_CODE_LIFETIME: Duration = Duration::from_secs(60);
 
 /// Applies the profile to a configuration being built: turns on what it requires, narrows the
-/// algorithms to its own, and refuses a configuration that cannot meet it (no DPoP).
+/// algorithms to its own, and refuses a configuration that cannot meet it (no DPoP, no client
+/// assertions).
 pub(crate) fn apply(config: &mut Config) -> Result<(), Error> {
     config.require_pushed_authorization_requests = true;
     config.require_pkce_for_all = true;
@@ -51,6 +52,19 @@ pub(crate) fn apply(config: &mut Config) -> Result<(), Error> {
         ));
     }
     config.dpop = Some(dpop.algorithms(algorithms).require_proofs(true));
+    let assertions = config.client_assertions.take().ok_or_else(|| {
+        Error::config(
+            "the FAPI 2.0 profile authenticates clients with private_key_jwt: configure client \
+             assertions (ConfigBuilder::client_assertions)",
+        )
+    })?;
+    let algorithms = allowed(assertions.signing_algorithms());
+    if algorithms.is_empty() {
+        return Err(Error::config(
+            "the FAPI 2.0 profile allows client assertions signed with PS256, ES256 or EdDSA only",
+        ));
+    }
+    config.client_assertions = Some(assertions.restricted_to(algorithms));
     Ok(())
 }
 
@@ -67,6 +81,11 @@ pub(crate) fn allowed(algorithms: &[SigningAlgorithm]) -> Vec<SigningAlgorithm> 
 pub(crate) fn refuses(client: &Client) -> Option<&'static str> {
     if !client.is_confidential() {
         return Some("the FAPI 2.0 profile allows confidential clients only");
+    }
+    if client.token_endpoint_auth_method() != Some(AuthMethod::PrivateKeyJwt) {
+        return Some(
+            "the FAPI 2.0 profile allows clients that authenticate with private_key_jwt only",
+        );
     }
     if client
         .grant_types()

@@ -9,7 +9,9 @@ use common::*;
 use grantor::dpop::Dpop;
 use grantor::jose::SigningAlgorithm;
 use grantor::storage::ClientStore;
-use grantor::{Client, ClientSecret, Config, GrantType, MemoryStorage, Server};
+use grantor::{
+    AuthMethod, Client, ClientAssertions, ClientSecret, Config, GrantType, MemoryStorage, Server,
+};
 use serde_json::json;
 
 /// A FAPI 2.0 server (with the demo clients that conform to it) and its storage.
@@ -19,6 +21,7 @@ fn fapi_config(storage: &MemoryStorage) -> grantor::ConfigBuilder {
         .allow_plain_pkce(true)
         .issuer_parameter(false)
         .dpop(Dpop::new(storage.clone()))
+        .client_assertions(ClientAssertions::new(storage.clone()))
         .fapi2_security_profile()
 }
 
@@ -51,10 +54,27 @@ fn the_profile_overrides_what_it_requires() {
         .unwrap_err();
     assert!(error.to_string().contains("DPoP"), "{error}");
     let rs256_only = Config::builder(ISSUER)
-        .dpop(Dpop::new(storage).algorithms([SigningAlgorithm::Rs256]))
+        .dpop(Dpop::new(storage.clone()).algorithms([SigningAlgorithm::Rs256]))
+        .client_assertions(ClientAssertions::new(storage.clone()))
         .fapi2_security_profile()
         .build();
     assert!(rs256_only.is_err());
+    // private_key_jwt is the one client authentication, so client assertions are needed, and
+    // they are narrowed to the profile's algorithms.
+    let error = Config::builder(ISSUER)
+        .dpop(Dpop::new(storage.clone()))
+        .fapi2_security_profile()
+        .build()
+        .unwrap_err();
+    assert!(error.to_string().contains("private_key_jwt"), "{error}");
+    assert_eq!(
+        config.client_assertions().unwrap().signing_algorithms(),
+        [
+            SigningAlgorithm::Ps256,
+            SigningAlgorithm::Es256,
+            SigningAlgorithm::EdDsa
+        ]
+    );
 }
 
 // C-FA-1: no password grant, no implicit or hybrid response types, and clients that cannot
@@ -90,6 +110,11 @@ async fn forbidden_grants_and_clients_are_refused() {
             .redirect_uri(SVC_REDIRECT)
             .build()
             .unwrap(),
+        Client::confidential("secret", &ClientSecret::new(SVC_SECRET))
+            .redirect_uri(SVC_REDIRECT)
+            .id_token_signed_response_alg("ES256")
+            .build()
+            .unwrap(),
     ];
     for client in refused {
         let id = client.id().clone();
@@ -119,6 +144,74 @@ async fn forbidden_grants_and_clients_are_refused() {
     );
 }
 
+// C-FA-1: a client authenticates with private_key_jwt or not at all: a secret-based client
+// (stored behind the server's back) is refused at the token endpoint; a conforming client
+// registers, authenticates with its assertion, and still needs a DPoP proof.
+#[tokio::test]
+async fn only_private_key_jwt_authenticates() {
+    let storage = MemoryStorage::new();
+    let clock = grantor::ManualClock::new(grantor::Timestamp::from_secs(START));
+    let config = fapi_config(&storage).clock(clock).build().unwrap();
+    let server = Server::builder(config, storage.clone()).build();
+    let secret_client = Client::confidential("secret", &ClientSecret::new(WORKER_SECRET))
+        .grant_types([GrantType::ClientCredentials])
+        .allowed_scopes("stats")
+        .default_scopes("stats")
+        .build()
+        .unwrap();
+    storage.save_client(secret_client).await.unwrap();
+    let request = basic_token_request(
+        "secret",
+        WORKER_SECRET,
+        &[("grant_type", "client_credentials")],
+    );
+    assert_error(&server.token(&request).await, 401, "invalid_client");
+
+    let key = common::jose::ClientKey::es256();
+    let jwks = json!({"keys": [key.public_jwk]}).to_string();
+    let client = Client::public("fapi")
+        .token_endpoint_auth_method(AuthMethod::PrivateKeyJwt)
+        .jwks(&jwks)
+        .grant_types([GrantType::ClientCredentials])
+        .allowed_scopes("stats")
+        .default_scopes("stats")
+        .id_token_signed_response_alg("ES256")
+        .build()
+        .unwrap();
+    server.register_client(client).await.unwrap();
+    let assertion = |jti: &str| {
+        key.sign(
+            &json!({"alg": "ES256"}),
+            &json!({"iss": "fapi", "sub": "fapi", "aud": ISSUER, "jti": jti,
+                    "iat": START, "exp": START + 60}),
+        )
+    };
+    let asserted = |jti: &str| {
+        token_request(&[
+            ("grant_type", "client_credentials"),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", &assertion(jti)),
+        ])
+    };
+    // Authenticated, but without a DPoP proof: sender-constrained tokens are required.
+    assert_error(
+        &server.token(&asserted("one")).await,
+        400,
+        "invalid_request",
+    );
+    let mut request = asserted("two");
+    let proof = key.proof("POST", &format!("{ISSUER}/token"), START, None);
+    request
+        .headers_mut()
+        .insert(grantor::dpop::DPOP, proof.parse().unwrap());
+    let response = server.token(&request).await;
+    assert_eq!(response.status(), 200, "{}", body_text(&response));
+    assert_eq!(json(&response)["token_type"], "DPoP");
+}
+
 // C-FA-1: the metadata says what the profile allows.
 #[test]
 fn the_metadata_reflects_the_profile() {
@@ -129,6 +222,14 @@ fn the_metadata_reflects_the_profile() {
     let metadata = server.metadata();
     assert_eq!(metadata["response_types_supported"], json!(["code"]));
     assert_eq!(metadata["require_pushed_authorization_requests"], true);
+    for endpoint in ["token", "revocation", "introspection"] {
+        let methods = &metadata[format!("{endpoint}_endpoint_auth_methods_supported")];
+        assert_eq!(*methods, json!(["private_key_jwt"]), "{endpoint}");
+    }
+    assert_eq!(
+        metadata["token_endpoint_auth_signing_alg_values_supported"],
+        json!(["PS256", "ES256", "EdDSA"])
+    );
     assert_eq!(
         metadata["code_challenge_methods_supported"],
         json!(["S256"])

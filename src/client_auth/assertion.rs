@@ -97,6 +97,14 @@ impl ClientAssertions {
         }
     }
 
+    /// The profile's assertions: `algorithms` only, and no `client_secret_jwt` (FAPI 2.0
+    /// allows `private_key_jwt` alone).
+    pub(crate) fn restricted_to(mut self, algorithms: Vec<SigningAlgorithm>) -> Self {
+        self.algorithms = algorithms;
+        self.secret_keys = None;
+        self
+    }
+
     /// The algorithms a `private_key_jwt` assertion may be signed with
     /// (`token_endpoint_auth_signing_alg_values_supported`, with HS256 when
     /// `client_secret_jwt` is on); others, `none` among them, are refused.

@@ -34,6 +34,10 @@ const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer
 /// The `token_endpoint_auth_methods_supported` of the metadata (RFC 8414 §2): the methods the
 /// server accepts with `config`, by their registered names.
 pub(crate) fn methods(config: &Config) -> Vec<&'static str> {
+    // C-FA-1: the FAPI 2.0 profile takes private_key_jwt alone.
+    if config.is_fapi2() {
+        return vec![AuthMethod::PrivateKeyJwt.as_str()];
+    }
     let mut methods = vec![AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost];
     #[cfg(feature = "jose")]
     if let Some(assertions) = config.client_assertions() {
@@ -99,6 +103,11 @@ pub(crate) async fn authenticate<S: Storage, B>(
 ) -> Result<Client, Failure> {
     let config = server.config();
     let credentials = Credentials::from_request(request.headers(), params)?;
+    // C-FA-1: under the FAPI 2.0 profile, a client authenticates with an assertion
+    // (private_key_jwt) or not at all.
+    if config.is_fapi2() && !matches!(credentials, Credentials::Assertion { .. }) {
+        return Err(credentials.error(FAILED).into());
+    }
     // C-OB-3: a secret is checked only when the limiter allows it; a refusal hashes nothing.
     let limited = match (
         &config.limiter,

@@ -691,6 +691,19 @@ fn is_native(metadata: &ClientMetadata) -> bool {
             .any(|uri| !uri.starts_with("https:"))
 }
 
+/// The client, if the server may register it: under the FAPI 2.0 profile, only a client that
+/// conforms to it (C-FA-1), else `invalid_client_metadata` saying why.
+fn conforming<S: Storage>(server: &Server<S>, client: Client) -> Result<Client, OAuthError> {
+    #[cfg(feature = "jose")]
+    if server.config().is_fapi2()
+        && let Some(why) = crate::fapi::refuses(&client)
+    {
+        return Err(OAuthError::invalid_client_metadata(why));
+    }
+    #[cfg(not(feature = "jose"))]
+    let _ = server;
+    Ok(client)
+}
 /// The client the metadata describes, with this id, secret digest and registration record.
 fn build_client(
     id: &ClientId,
@@ -901,7 +914,9 @@ pub(crate) async fn register<S: Storage, B: AsRef<[u8]>>(
         &metadata,
         token.digest().to_hex(),
         server.now().as_secs(),
-    ) {
+    )
+    .and_then(|client| conforming(server, client))
+    {
         Ok(client) => client,
         Err(error) => return error_json(&error, config.realm()),
     };
@@ -1095,7 +1110,9 @@ async fn update<S: Storage, B: AsRef<[u8]>>(
         &metadata,
         registered.token_digest.clone(),
         registered.issued_at,
-    ) {
+    )
+    .and_then(|client| conforming(server, client))
+    {
         Ok(updated) => updated,
         Err(error) => return error_json(&error, realm),
     };
