@@ -26,12 +26,13 @@
 //! The configuration file (`--config`; `config.sample.json` beside this file is one) has
 //! `clients` — each with `client_id`, `client_secret` (confidential clients), `name`,
 //! `redirect_uris`, `grant_types`, `response_types`, `scopes` (`openid` for OpenID Connect),
-//! `id_token_signed_response_alg` and `require_pushed_authorization_requests` (RFC 9126) — and
+//! `id_token_signed_response_alg`, `token_endpoint_auth_method` and `jwks` (RFC 7523),
+//! `dpop_bound_access_tokens` (RFC 9449) and `require_pushed_authorization_requests` (RFC 9126) — and
 //! `users` — each with `username`, `password` and the OpenID Connect `claims` UserInfo serves —
 //! plus `resources` (the protected APIs, their scopes and token format, JWT or opaque),
-//! `default_resource` and `registration` (`{"open": true}` or an `initial_access_token`).
-//! Fields that later issues use (`token_endpoint_auth_method`, `jwks`) are accepted and
-//! ignored; [`setup`] describes every field.
+//! `default_resource`, `registration` (`{"open": true}` or an `initial_access_token`) and
+//! `profile` (`"fapi2"`: the FAPI 2.0 Security Profile); [`setup`] describes every field.
+//! DPoP proofs are accepted at `/token` and `/api/me` whatever the file says.
 //!
 //! Without `--config`, the demo registers `/api/me` (the default resource) and the notes API
 //! of `examples/resource_server.rs` as resources with JWT access tokens, and opens dynamic

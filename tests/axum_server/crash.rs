@@ -111,14 +111,6 @@ struct Ledger {
     codes_in_doubt: Vec<String>,
 }
 
-/// The value of the hidden form field `name` of an HTML page.
-fn form_field(page: &str, name: &str) -> String {
-    let marker = format!(r#"name="{name}" value=""#);
-    let start = page.find(&marker).expect(&marker) + marker.len();
-    let end = page[start..].find('"').unwrap();
-    page[start..start + end].to_owned()
-}
-
 /// Codes of the sample's public client for alice: one login and consent through the example's
 /// pages, then the session's remembered consent answers every further request at once.
 async fn mint_codes(http: &reqwest::Client, base: &str, count: usize) -> Vec<String> {
@@ -136,57 +128,8 @@ async fn mint_codes(http: &reqwest::Client, base: &str, count: usize) -> Vec<Str
         ],
     )
     .unwrap();
-    let cookie_of = |response: &reqwest::Response| {
-        response
-            .headers()
-            .get(reqwest::header::SET_COOKIE)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(';').next())
-            .map(str::to_owned)
-    };
-    let login = http.get(authorize.as_str()).send().await.unwrap();
-    let mut cookie = cookie_of(&login).expect("a session cookie");
-    let page = login.text().await.unwrap();
-    let form = [
-        ("csrf", form_field(&page, "csrf")),
-        ("request", form_field(&page, "request")),
-        ("username", "alice".to_owned()),
-        ("password", "wonderland".to_owned()),
-    ];
-    let logged_in = http
-        .post(format!("{base}/login"))
-        .header(reqwest::header::COOKIE, &cookie)
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    cookie = cookie_of(&logged_in).unwrap_or(cookie);
-    let consent_path = logged_in.headers()[reqwest::header::LOCATION]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let page = http
-        .get(format!("{base}{consent_path}"))
-        .header(reqwest::header::COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let form = [
-        ("csrf", form_field(&page, "csrf")),
-        ("request", form_field(&page, "request")),
-        ("decision", "approve".to_owned()),
-        ("scope", "profile".to_owned()),
-    ];
-    let mut answer = http
-        .post(format!("{base}/consent"))
-        .header(reqwest::header::COOKIE, &cookie)
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let (mut answer, cookie) =
+        super::log_in_and_approve(http, base, authorize.as_str(), &["profile"]).await;
     let mut codes = Vec::new();
     loop {
         let location = answer.headers()[reqwest::header::LOCATION]

@@ -21,6 +21,7 @@ mod crash;
 mod device;
 mod device_cli_login;
 mod exchange;
+mod fapi;
 mod flows;
 mod hardening;
 mod jwt_api;
@@ -241,4 +242,75 @@ pub fn half_sha256(value: &str) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(value.as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+}
+
+/// The value of the hidden form field `name` of an HTML page.
+pub fn form_field(page: &str, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = page.find(&marker).expect(&marker) + marker.len();
+    let end = page[start..].find('"').unwrap();
+    page[start..start + end].to_owned()
+}
+
+/// Over real HTTP: follows the authorization URL `authorize` to the example's login page, logs
+/// `alice` in, and approves `scopes` on the consent page. Returns the server's answer (a
+/// redirect to the client) and the session cookie.
+pub async fn log_in_and_approve(
+    http: &reqwest::Client,
+    base: &str,
+    authorize: &str,
+    scopes: &[&str],
+) -> (reqwest::Response, String) {
+    let cookie_of = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get(reqwest::header::SET_COOKIE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .map(str::to_owned)
+    };
+    let login = http.get(authorize).send().await.unwrap();
+    let mut cookie = cookie_of(&login).expect("a session cookie");
+    let page = login.text().await.unwrap();
+    let form = [
+        ("csrf", form_field(&page, "csrf")),
+        ("request", form_field(&page, "request")),
+        ("username", "alice".to_owned()),
+        ("password", "wonderland".to_owned()),
+    ];
+    let logged_in = http
+        .post(format!("{base}/login"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    cookie = cookie_of(&logged_in).unwrap_or(cookie);
+    let consent_path = logged_in.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let page = http
+        .get(format!("{base}{consent_path}"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut form = vec![
+        ("csrf", form_field(&page, "csrf")),
+        ("request", form_field(&page, "request")),
+        ("decision", "approve".to_owned()),
+    ];
+    form.extend(scopes.iter().map(|scope| ("scope", (*scope).to_owned())));
+    let answer = http
+        .post(format!("{base}/consent"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    (answer, cookie)
 }
