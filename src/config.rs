@@ -629,15 +629,17 @@ impl ConfigBuilder {
     /// S256 and DPoP proofs required; `private_key_jwt` the only client authentication; no
     /// implicit, hybrid or password grant; `iss` in authorization responses; codes living at
     /// most 60 s; PS256, ES256 or EdDSA only. [`build`](Self::build) refuses a configuration
-    /// without [`dpop`](Self::dpop). See [`fapi`](crate::fapi) for the details.
+    /// without [`dpop`](Self::dpop) or [`client_assertions`](Self::client_assertions). See
+    /// [`fapi`](crate::fapi) for the details.
     ///
     /// ```
     /// use grantor::dpop::Dpop;
-    /// use grantor::{Config, MemoryStorage};
+    /// use grantor::{ClientAssertions, Config, MemoryStorage};
     ///
     /// let storage = MemoryStorage::new();
     /// let config = Config::builder("https://bank.example.com")
     ///     .dpop(Dpop::new(storage.clone()))
+    ///     .client_assertions(ClientAssertions::new(storage.clone()))
     ///     .fapi2_security_profile()
     ///     .build()?;
     /// assert!(config.is_fapi2() && config.dpop().is_some_and(|d| d.requires_proofs()));
