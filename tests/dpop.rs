@@ -34,6 +34,11 @@ fn now() -> u64 {
     START
 }
 
+/// A good proof by `key` for a token request now.
+fn token_proof(key: &ClientKey) -> String {
+    key.proof("POST", TOKEN_URL, now(), None)
+}
+
 fn with_proof(mut request: Request<Vec<u8>>, proof: &str) -> Request<Vec<u8>> {
     request.headers_mut().append(DPOP, proof.parse().unwrap());
     request
@@ -79,7 +84,7 @@ async fn access_tokens_stored(fx: &Fixture) -> usize {
 
 /// A DPoP-bound token of `worker` for `key`.
 async fn bound_token(fx: &Fixture, key: &ClientKey) -> String {
-    let proof = key.proof("POST", TOKEN_URL, now(), None);
+    let proof = token_proof(key);
     let response = fx.server.token(&worker_request(Some(&proof))).await;
     assert_eq!(response.status(), 200, "{}", body_text(&response));
     text(&json(&response), "access_token").to_owned()
@@ -91,7 +96,7 @@ async fn bound_token(fx: &Fixture, key: &ClientKey) -> String {
 async fn a_proof_at_the_token_endpoint_binds_the_access_token() {
     let fx = fixture().await;
     for key in [ClientKey::es256(), ClientKey::ed25519()] {
-        let proof = key.proof("POST", TOKEN_URL, now(), None);
+        let proof = token_proof(&key);
         let response = fx.server.token(&worker_request(Some(&proof))).await;
         assert_eq!(response.status(), 200, "{}", body_text(&response));
         let body = json(&response);
@@ -234,10 +239,7 @@ async fn every_malformed_or_mismatched_proof_is_refused() {
         assert_eq!(access_tokens_stored(&fx).await, 0, "{case}");
     }
     // Two DPoP headers.
-    let twice = with_proof(
-        worker_request(Some(&key.proof("POST", TOKEN_URL, now(), None))),
-        &key.proof("POST", TOKEN_URL, now(), None),
-    );
+    let twice = with_proof(worker_request(Some(&token_proof(&key))), &token_proof(&key));
     assert_error(&fx.server.token(&twice).await, 400, "invalid_dpop_proof");
     // The htu is compared without query and fragment (RFC 9449 §4.3), and a proof made a few
     // seconds ahead of the server's clock is accepted.
@@ -251,7 +253,7 @@ async fn every_malformed_or_mismatched_proof_is_refused() {
         200
     );
     // A replayed proof (the same jti) is refused.
-    let proof = key.proof("POST", TOKEN_URL, now(), None);
+    let proof = token_proof(&key);
     assert_eq!(
         fx.server
             .token(&worker_request(Some(&proof)))
@@ -291,23 +293,13 @@ async fn only_allowed_algorithms_are_accepted() {
     let ed = ClientKey::ed25519();
     let response = fx
         .server
-        .token(&worker_request(Some(&ed.proof(
-            "POST",
-            TOKEN_URL,
-            now(),
-            None,
-        ))))
+        .token(&worker_request(Some(&token_proof(&ed))))
         .await;
     assert_error(&response, 400, "invalid_dpop_proof");
     let es = ClientKey::es256();
     let response = fx
         .server
-        .token(&worker_request(Some(&es.proof(
-            "POST",
-            TOKEN_URL,
-            now(),
-            None,
-        ))))
+        .token(&worker_request(Some(&token_proof(&es))))
         .await;
     assert_eq!(response.status(), 200);
 }
@@ -325,12 +317,7 @@ async fn a_server_nonce_is_required_when_configured() {
     let key = ClientKey::es256();
     let response = fx
         .server
-        .token(&worker_request(Some(&key.proof(
-            "POST",
-            TOKEN_URL,
-            now(),
-            None,
-        ))))
+        .token(&worker_request(Some(&token_proof(&key))))
         .await;
     assert_error(&response, 400, "use_dpop_nonce");
     let nonce = response.headers()[DPOP_NONCE].to_str().unwrap().to_owned();
@@ -631,18 +618,12 @@ async fn dpop_jkt_binds_the_code() {
     let code = bound_code(&fx, &key).await;
     let response = fx
         .server
-        .token(&app_code_request(
-            &code,
-            Some(&other.proof("POST", TOKEN_URL, now(), None)),
-        ))
+        .token(&app_code_request(&code, Some(&token_proof(&other))))
         .await;
     assert_error(&response, 400, "invalid_grant");
     let response = fx
         .server
-        .token(&app_code_request(
-            &code,
-            Some(&key.proof("POST", TOKEN_URL, now(), None)),
-        ))
+        .token(&app_code_request(&code, Some(&token_proof(&key))))
         .await;
     assert_error(&response, 400, "invalid_grant");
     assert_eq!(access_tokens_stored(&fx).await, 0);
@@ -650,10 +631,7 @@ async fn dpop_jkt_binds_the_code() {
     let code = bound_code(&fx, &key).await;
     let response = fx
         .server
-        .token(&app_code_request(
-            &code,
-            Some(&key.proof("POST", TOKEN_URL, now(), None)),
-        ))
+        .token(&app_code_request(&code, Some(&token_proof(&key))))
         .await;
     assert_eq!(response.status(), 200, "{}", body_text(&response));
     assert_eq!(json(&response)["token_type"], "DPoP");
@@ -679,10 +657,7 @@ async fn a_public_clients_refresh_token_is_bound() {
     let code = fx.app_code().await;
     let response = fx
         .server
-        .token(&app_code_request(
-            &code,
-            Some(&key.proof("POST", TOKEN_URL, now(), None)),
-        ))
+        .token(&app_code_request(&code, Some(&token_proof(&key))))
         .await;
     let body = json(&response);
     assert_eq!(body["token_type"], "DPoP");
@@ -701,12 +676,7 @@ async fn a_public_clients_refresh_token_is_bound() {
     );
     assert_error(
         &fx.server
-            .token(&refresh_with(Some(other.proof(
-                "POST",
-                TOKEN_URL,
-                now(),
-                None,
-            ))))
+            .token(&refresh_with(Some(token_proof(&other))))
             .await,
         400,
         "invalid_grant",
@@ -717,12 +687,7 @@ async fn a_public_clients_refresh_token_is_bound() {
     );
     let response = fx
         .server
-        .token(&refresh_with(Some(key.proof(
-            "POST",
-            TOKEN_URL,
-            now(),
-            None,
-        ))))
+        .token(&refresh_with(Some(token_proof(&key))))
         .await;
     assert_eq!(response.status(), 200, "{}", body_text(&response));
     let body = json(&response);
@@ -746,14 +711,14 @@ async fn a_confidential_client_may_move_to_a_new_key() {
     let (first, second) = (ClientKey::es256(), ClientKey::ed25519());
     let request = with_proof(
         password_request("alice", "wonderland", &[]),
-        &first.proof("POST", TOKEN_URL, now(), None),
+        &token_proof(&first),
     );
     let body = json(&fx.server.token(&request).await);
     assert_eq!(body["token_type"], "DPoP", "{body}");
     let refresh = text(&body, "refresh_token").to_owned();
     let request = with_proof(
         refresh_request((TRUSTED, Some(TRUSTED_SECRET)), &refresh, &[]),
-        &second.proof("POST", TOKEN_URL, now(), None),
+        &token_proof(&second),
     );
     let body = json(&fx.server.token(&request).await);
     let token = text(&body, "access_token");
@@ -812,7 +777,7 @@ async fn proofs_can_be_required_per_client_and_per_server() {
             WORKER_SECRET,
             &[("grant_type", "client_credentials")],
         ),
-        &key.proof("POST", TOKEN_URL, now(), None),
+        &token_proof(&key),
     );
     assert_eq!(json(&fx.server.token(&request).await)["token_type"], "DPoP");
     assert_eq!(fx.server.token(&worker_request(None)).await.status(), 200);
@@ -842,7 +807,7 @@ async fn a_proof_replayed_to_another_instance_is_refused() {
     };
     let (a, b) = (instance(one).await, instance(two).await);
     let key = ClientKey::es256();
-    let proof = key.proof("POST", TOKEN_URL, now(), None);
+    let proof = token_proof(&key);
     assert_eq!(
         a.server.token(&worker_request(Some(&proof))).await.status(),
         200
@@ -852,7 +817,7 @@ async fn a_proof_replayed_to_another_instance_is_refused() {
         400,
         "invalid_dpop_proof",
     );
-    let fresh = key.proof("POST", TOKEN_URL, now(), None);
+    let fresh = token_proof(&key);
     assert_eq!(
         b.server.token(&worker_request(Some(&fresh))).await.status(),
         200
@@ -912,7 +877,7 @@ async fn a_proof_with_a_pushed_request_binds_the_code() {
     );
     let response = fx.server.push_authorization_request(&mismatched).await;
     assert_error(&response, 400, "invalid_dpop_proof");
-    let wrong_url = app_push(&[], Some(&key.proof("POST", TOKEN_URL, now(), None)));
+    let wrong_url = app_push(&[], Some(&token_proof(&key)));
     let response = fx.server.push_authorization_request(&wrong_url).await;
     assert_error(&response, 400, "invalid_dpop_proof");
 }
