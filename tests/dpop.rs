@@ -881,3 +881,48 @@ async fn a_proof_with_a_pushed_request_binds_the_code() {
     let response = fx.server.push_authorization_request(&wrong_url).await;
     assert_error(&response, 400, "invalid_dpop_proof");
 }
+
+// C-DP-1, RFC 9449 §5.2: `dpop_bound_access_tokens` is a registration field: it round-trips,
+// and the registered client's token requests without a proof are refused.
+#[tokio::test]
+async fn dpop_bound_access_tokens_can_be_registered() {
+    let storage = MemoryStorage::new();
+    let fx = Fixture::with_server(
+        storage.clone(),
+        |c| c.scopes_supported("stats").dpop(Dpop::new(storage.clone())),
+        |b| b.registration(grantor::RegistrationPolicy::open().app_clients(true)),
+    )
+    .await;
+    let body = json!({
+        "grant_types": ["client_credentials"],
+        "scope": "stats",
+        "dpop_bound_access_tokens": true,
+    });
+    let response = fx
+        .server
+        .register(&json_request(http::Method::POST, "/register", &body))
+        .await;
+    assert_eq!(response.status(), 201, "{}", body_text(&response));
+    let answer = json(&response);
+    assert_eq!(answer["dpop_bound_access_tokens"], true);
+    let id = text(&answer, "client_id").to_owned();
+    let secret = text(&answer, "client_secret").to_owned();
+    let client = grantor::storage::ClientStore::client(fx.storage(), &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(client.requires_dpop());
+    let request = || basic_token_request(&id, &secret, &[("grant_type", "client_credentials")]);
+    assert_error(&fx.server.token(&request()).await, 400, "invalid_request");
+    let key = ClientKey::es256();
+    let response = fx
+        .server
+        .token(&with_proof(request(), &token_proof(&key)))
+        .await;
+    assert_eq!(
+        json(&response)["token_type"],
+        "DPoP",
+        "{}",
+        body_text(&response)
+    );
+}

@@ -372,6 +372,9 @@ pub struct ClientMetadata {
     /// `require_pushed_authorization_requests` (RFC 9126 §6): the client's authorization
     /// requests must be pushed first.
     pub require_pushed_authorization_requests: bool,
+    /// `dpop_bound_access_tokens` (RFC 9449 §5.2): the client's token requests must carry a
+    /// DPoP proof.
+    pub dpop_bound_access_tokens: bool,
     /// `default_max_age`, in seconds.
     pub default_max_age: Option<u64>,
 }
@@ -423,6 +426,7 @@ impl ClientMetadata {
             id_token_signed_response_alg: client.profile().id_token_signed_response_alg.clone(),
             require_auth_time: client.requires_auth_time(),
             require_pushed_authorization_requests: client.requires_pushed_authorization_requests(),
+            dpop_bound_access_tokens: client.requires_dpop(),
             default_max_age: client.default_max_age().map(|age| age.as_secs()),
         }
     }
@@ -452,6 +456,7 @@ struct Sent {
     id_token_signed_response_alg: Option<String>,
     require_auth_time: Option<bool>,
     require_pushed_authorization_requests: Option<bool>,
+    dpop_bound_access_tokens: Option<bool>,
     default_max_age: Option<u64>,
     subject_type: Option<String>,
     sector_identifier_uri: Option<String>,
@@ -550,6 +555,7 @@ impl Sent {
             require_pushed_authorization_requests: self
                 .require_pushed_authorization_requests
                 .unwrap_or(false),
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens.unwrap_or(false),
             default_max_age: self.default_max_age,
         })
     }
@@ -748,6 +754,7 @@ fn build_client(
         .native(is_native(metadata))
         .require_auth_time(metadata.require_auth_time)
         .require_pushed_authorization_requests(metadata.require_pushed_authorization_requests)
+        .dpop_bound_access_tokens(metadata.dpop_bound_access_tokens)
         .registered(Registered {
             token_digest,
             issued_at,
@@ -813,6 +820,8 @@ struct Shown<'a> {
     require_auth_time: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     require_pushed_authorization_requests: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    dpop_bound_access_tokens: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     default_max_age: Option<u64>,
 }
@@ -863,6 +872,7 @@ fn answer<S: Storage>(
         id_token_signed_response_alg: metadata.id_token_signed_response_alg.as_deref(),
         require_auth_time: metadata.require_auth_time,
         require_pushed_authorization_requests: metadata.require_pushed_authorization_requests,
+        dpop_bound_access_tokens: metadata.dpop_bound_access_tokens,
         default_max_age: metadata.default_max_age,
     };
     json(status, &shown)
