@@ -9,8 +9,10 @@
 //! | pushed authorization requests only (§5.3.2.2) | every authorization request must come through PAR |
 //! | PKCE with S256 for every client (§5.3.2.2) | `code_challenge` required, `plain` refused |
 //! | sender-constrained access tokens (§5.3.2.1) | every token request must carry a DPoP proof |
-//! | confidential clients only, `private_key_jwt` or mTLS (§5.3.2.1) | clients authenticate with `private_key_jwt` only; public and secret-based clients are refused at registration and at the endpoints |
-//! | no implicit, hybrid or password grant (§5.3.2.2, §5.3.2.1) | `response_type=code` only; the password grant is removed |
+//! | confidential clients only, `private_key_jwt` or mTLS (§5.3.2.1) | clients authenticate with `private_key_jwt` only; public and secret-based clients are refused at registration and at the endpoints (also a non-conforming client stored without registration) |
+//! | client assertions' `aud` is the issuer, as a string (§5.3.2.1) | an endpoint URL or an array is refused |
+//! | no refresh-token rotation (§5.3.2.1) | refresh tokens are not rotated |
+//! | no implicit, hybrid or password grant (§5.3.2.2, §5.3.2.1) | `response_type=code` only; the password grant is removed (and not added back by `Server::with_authenticator`) |
 //! | `iss` in authorization responses (§5.3.2.2) | RFC 9207's `iss` is always sent |
 //! | authorization codes live at most 60 s (§5.3.2.1) | the code lifetime is capped at 60 s |
 //! | PS256, ES256 or EdDSA only (§5.4) | DPoP proofs, client assertions and ID tokens use only these |
@@ -39,6 +41,9 @@ pub(crate) fn apply(config: &mut Config) -> Result<(), Error> {
     config.allow_plain_pkce = false;
     config.issuer_parameter = true;
     config.code_lifetime = config.code_lifetime.min(MAX_CODE_LIFETIME);
+    // §5.3.2.1: no refresh-token rotation (its clients are all confidential, whose refresh
+    // tokens rotate only when the configuration says so).
+    config.rotate_refresh_tokens = false;
     let dpop = config.dpop.take().ok_or_else(|| {
         Error::config(
             "the FAPI 2.0 profile needs sender-constrained access tokens: configure DPoP \

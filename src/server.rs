@@ -103,8 +103,11 @@ impl<S: Storage> Server<S> {
     /// The same server, checking resource-owner passwords with `authenticator`: the password
     /// grant is registered. Shorthand for [`ServerBuilder::authenticator`].
     pub fn with_authenticator<A: Authenticator>(mut self, authenticator: A) -> Self {
-        self.grants
-            .register(Arc::new(PasswordGrant::new(authenticator)));
+        // C-FA-1: the FAPI 2.0 profile has no password grant, whenever it is asked for.
+        if !self.config.is_fapi2() {
+            self.grants
+                .register(Arc::new(PasswordGrant::new(authenticator)));
+        }
         self
     }
 }

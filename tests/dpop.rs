@@ -769,7 +769,7 @@ async fn proofs_can_be_required_per_client_and_per_server() {
         WORKER_SECRET,
         &[("grant_type", "client_credentials")],
     );
-    assert_error(&fx.server.token(&request).await, 400, "invalid_request");
+    assert_error(&fx.server.token(&request).await, 400, "invalid_dpop_proof");
     let key = ClientKey::es256();
     let request = with_proof(
         basic_token_request(
@@ -786,7 +786,7 @@ async fn proofs_can_be_required_per_client_and_per_server() {
     assert_error(
         &strict.server.token(&worker_request(None)).await,
         400,
-        "invalid_request",
+        "invalid_dpop_proof",
     );
     assert_eq!(strict.storage().stats().access_tokens, 0);
 }
@@ -913,7 +913,11 @@ async fn dpop_bound_access_tokens_can_be_registered() {
         .unwrap();
     assert!(client.requires_dpop());
     let request = || basic_token_request(&id, &secret, &[("grant_type", "client_credentials")]);
-    assert_error(&fx.server.token(&request()).await, 400, "invalid_request");
+    assert_error(
+        &fx.server.token(&request()).await,
+        400,
+        "invalid_dpop_proof",
+    );
     let key = ClientKey::es256();
     let response = fx
         .server

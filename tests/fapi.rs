@@ -36,6 +36,10 @@ fn the_profile_overrides_what_it_requires() {
     assert_eq!(config.code_lifetime(), Duration::from_secs(60));
     assert!(!config.allows_plain_pkce());
     assert!(config.sends_issuer_parameter());
+    assert!(
+        !config.rotates_refresh_tokens(),
+        "FAPI 2.0 §5.3.2.1: no rotation"
+    );
     // C-PA-1: every authorization request must be pushed.
     assert!(config.requires_pushed_authorization_requests());
     let dpop = config.dpop().unwrap();
@@ -200,7 +204,7 @@ async fn only_private_key_jwt_authenticates() {
     assert_error(
         &server.token(&asserted("one")).await,
         400,
-        "invalid_request",
+        "invalid_dpop_proof",
     );
     let mut request = asserted("two");
     let proof = key.proof("POST", &format!("{ISSUER}/token"), START, None);
@@ -210,6 +214,97 @@ async fn only_private_key_jwt_authenticates() {
     let response = server.token(&request).await;
     assert_eq!(response.status(), 200, "{}", body_text(&response));
     assert_eq!(json(&response)["token_type"], "DPoP");
+
+    // FAPI 2.0 §5.3.2.1: the assertion's `aud` is the issuer alone, as a string; one naming
+    // the token endpoint, or an array, could have been meant for another server.
+    for aud in [json!(format!("{ISSUER}/token")), json!([ISSUER])] {
+        let claims = json!({"iss": "fapi", "sub": "fapi", "aud": aud, "jti": aud.to_string(),
+                            "iat": START, "exp": START + 60});
+        let mut request = token_request(&[
+            ("grant_type", "client_credentials"),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            (
+                "client_assertion",
+                &key.sign(&json!({"alg": "ES256"}), &claims),
+            ),
+        ]);
+        let proof = key.proof("POST", &format!("{ISSUER}/token"), START, None);
+        request
+            .headers_mut()
+            .insert(grantor::dpop::DPOP, proof.parse().unwrap());
+        assert_error(&server.token(&request).await, 400, "invalid_client");
+    }
+
+    // Secrets are refused at every endpoint that authenticates clients.
+    let pairs = [("token", "anything")];
+    let par_pairs = [("response_type", "code"), ("scope", "stats")];
+    for (name, response) in [
+        (
+            "revocation",
+            server
+                .revoke(&basic_post("/revoke", "secret", WORKER_SECRET, &pairs))
+                .await,
+        ),
+        (
+            "introspection",
+            server
+                .introspect(&basic_post("/introspect", "secret", WORKER_SECRET, &pairs))
+                .await,
+        ),
+        (
+            "par",
+            server
+                .push_authorization_request(&basic_post(
+                    "/par",
+                    "secret",
+                    WORKER_SECRET,
+                    &par_pairs,
+                ))
+                .await,
+        ),
+    ] {
+        assert_eq!(response.status(), 401, "{name}: {}", body_text(&response));
+        assert_eq!(json(&response)["error"], "invalid_client", "{name}");
+    }
+
+    // A client stored behind the server's back that does not conform (RS256 ID tokens) is not
+    // authenticated, even with a good assertion.
+    let stale = Client::public("stale")
+        .token_endpoint_auth_method(AuthMethod::PrivateKeyJwt)
+        .jwks(&jwks)
+        .grant_types([GrantType::ClientCredentials])
+        .allowed_scopes("stats")
+        .build()
+        .unwrap();
+    storage.save_client(stale).await.unwrap();
+    let claims = json!({"iss": "stale", "sub": "stale", "aud": ISSUER, "jti": "stale-1",
+                        "iat": START, "exp": START + 60});
+    let mut request = token_request(&[
+        ("grant_type", "client_credentials"),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ),
+        (
+            "client_assertion",
+            &key.sign(&json!({"alg": "ES256"}), &claims),
+        ),
+    ]);
+    let proof = key.proof("POST", &format!("{ISSUER}/token"), START + 1, None);
+    request
+        .headers_mut()
+        .insert(grantor::dpop::DPOP, proof.parse().unwrap());
+    assert_error(&server.token(&request).await, 400, "invalid_client");
+    // An authenticator added after the server was built brings no password grant back.
+    let server = server.with_authenticator(Users);
+    assert!(
+        !server
+            .grant_types()
+            .any(|grant| *grant == GrantType::Password)
+    );
 }
 
 // C-FA-1: the metadata says what the profile allows.

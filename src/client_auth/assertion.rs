@@ -73,6 +73,8 @@ pub struct ClientAssertions {
     fetcher: Option<Arc<dyn JwksFetcher>>,
     jwks_cache: Arc<JwksCache>,
     secret_keys: Option<Arc<dyn ClientSecretKeys>>,
+    /// Whether `aud` must be the issuer alone, as a string (FAPI 2.0).
+    strict_audience: bool,
 }
 
 impl ClientAssertions {
@@ -94,14 +96,17 @@ impl ClientAssertions {
             fetcher: None,
             jwks_cache: Arc::new(JwksCache::new(Duration::from_secs(300), 1024)),
             secret_keys: None,
+            strict_audience: false,
         }
     }
 
-    /// The profile's assertions: `algorithms` only, and no `client_secret_jwt` (FAPI 2.0
-    /// allows `private_key_jwt` alone).
+    /// The profile's assertions: `algorithms` only, no `client_secret_jwt` (FAPI 2.0 allows
+    /// `private_key_jwt` alone), and `aud` the issuer alone, as a string (FAPI 2.0 §5.3.2.1:
+    /// an assertion meant for another server's endpoint cannot be replayed here).
     pub(crate) fn restricted_to(mut self, algorithms: Vec<SigningAlgorithm>) -> Self {
         self.algorithms = algorithms;
         self.secret_keys = None;
+        self.strict_audience = true;
         self
     }
 
@@ -315,8 +320,12 @@ fn claims_hold(
     }
     let named = |aud: &str| aud == expected.issuer || aud == expected.endpoint;
     let audience = match jws.claims().get("aud")? {
+        // FAPI 2.0 (§5.3.2.1): the issuer alone, as a string, against audience injection.
+        Value::String(aud) if assertions.strict_audience => aud == expected.issuer,
         Value::String(aud) => named(aud),
-        Value::Array(auds) => auds.iter().filter_map(Value::as_str).any(named),
+        Value::Array(auds) if !assertions.strict_audience => {
+            auds.iter().filter_map(Value::as_str).any(named)
+        }
         _ => false,
     };
     let exp = jws.claim_secs("exp")?;

@@ -143,6 +143,13 @@ pub(crate) async fn authenticate<S: Storage, B>(
         }
         _ => credentials.verify(client),
     };
+    // C-FA-1: a client stored without the registration's checks (or before the profile was
+    // on) that does not conform to the profile is not authenticated.
+    #[cfg(feature = "jose")]
+    let verified = verified.and_then(|client| match config.is_fapi2() {
+        true if crate::fapi::refuses(&client).is_some() => Err(credentials.error(FAILED)),
+        _ => Ok(client),
+    });
     match verified {
         Ok(client) => Ok(client),
         Err(error) => {

@@ -123,10 +123,11 @@ async fn proof<S: Storage, B>(
     };
     let proof = crate::dpop::check(dpop, request.headers(), &target, now).await?;
     if proof.is_none() && (dpop.requires_proofs() || client.requires_dpop()) {
-        return Err(OAuthError::invalid_request(
-            "a DPoP proof is required: access tokens of this client are sender-constrained",
-        )
-        .into());
+        return Err(OAuthError::new(crate::ErrorCode::InvalidDpopProof)
+            .with_description(
+                "a DPoP proof is required: access tokens of this client are sender-constrained",
+            )
+            .into());
     }
     Ok(proof)
 }

@@ -237,7 +237,8 @@ async fn oauth4webapi_completes_a_fapi2_flow() {
             .eq_ignore_ascii_case("dpop"),
         "{refresh}"
     );
-    assert_eq!(refresh["rotated"], true);
+    // FAPI 2.0 §5.3.2.1: refresh tokens are not rotated.
+    assert_eq!(refresh["rotated"], false);
     let api = next().await;
     assert_eq!(api["status"], 200, "{api}");
     assert_eq!(api["body"]["owner"], "alice", "{api}");

@@ -83,7 +83,7 @@ async function main() {
     () => oauth.refreshTokenGrantRequest(as, client, clientAuth, tokens.refresh_token, { ...insecure, DPoP }),
     (response) => oauth.processRefreshTokenResponse(as, client, response),
   );
-  say({ step: 'refresh', token_type: refreshed.token_type, rotated: refreshed.refresh_token !== tokens.refresh_token });
+  say({ step: 'refresh', token_type: refreshed.token_type, rotated: Boolean(refreshed.refresh_token) && refreshed.refresh_token !== tokens.refresh_token });
 
   // protectedResourceRequest throws on a 401 challenge, so a nonce demand is retried too.
   const api = await withNonceRetry(
