@@ -34,12 +34,15 @@ fn measured(op: &mut dyn FnMut()) {
     }
 }
 
+/// One operation, or what runs between two chunks of them.
+type Step = Box<dyn FnMut()>;
+
 fn main() {
     let which = std::env::args().nth(1).unwrap_or_default();
     let (server, clock) = grantor_server();
     let oxide = Rc::new(RefCell::new(Oxide::new(Some(Sha256Policy))));
     // The operation, and what runs between two chunks of `OPS` (the benches' memory bound).
-    let (mut op, mut maintain): (Box<dyn FnMut()>, Box<dyn FnMut()>) = match which.as_str() {
+    let (mut op, mut maintain): (Step, Step) = match which.as_str() {
         "client_credentials" => {
             let request = client_credentials_request();
             let op = Box::new(move || {

@@ -219,7 +219,6 @@ impl Oxide {
             addons,
         );
         let redirect = match AuthorizationFlow::prepare(&mut endpoint)
-            .ok()
             .expect("authorization flow")
             .execute(authorize)
         {
@@ -234,7 +233,6 @@ impl Oxide {
             .expect("a code");
         let mut token = code_token_request(&code);
         match AccessTokenFlow::prepare(&mut endpoint)
-            .ok()
             .expect("access token flow")
             .execute(&mut token)
         {
@@ -253,7 +251,7 @@ impl Oxide {
             scopes: Vacant,
             response: Vacant,
         });
-        match flow.ok().expect("refresh flow").execute(request) {
+        match flow.expect("refresh flow").execute(request) {
             Ok(response) => response,
             Err(_) => panic!("oxide-auth refresh failed"),
         }
