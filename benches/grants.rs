@@ -236,6 +236,40 @@ fn bearer(c: &mut Criterion) {
     group.finish();
 }
 
+/// Bearer validation with 10,000 and 1,000,000 live access tokens in `MemoryStorage`: each
+/// check takes the next of 1,024 tokens spread over the whole set, so the look-ups are not all
+/// served from one cached line.
+fn bearer_live_tokens(c: &mut Criterion) {
+    let mut group = c.benchmark_group("bearer_live_tokens");
+    let requirement = Requirement::any().scopes("read").expect("valid scope");
+    let request = client_credentials_request();
+    for live in [10_000_usize, 1_000_000] {
+        let (server, _clock) = grantor_server();
+        let stride = live / 1024;
+        let mut requests = Vec::with_capacity(1024);
+        for i in 0..live {
+            let response = run(server.token(&request));
+            if i % stride == 0 && requests.len() < 1024 {
+                requests.push(protected_request(&json_field(
+                    response.body(),
+                    "access_token",
+                )));
+            }
+        }
+        for request in &requests {
+            assert!(run(server.validate_bearer(request, &requirement)).is_ok());
+        }
+        group.bench_function(BenchmarkId::from_parameter(live), |b| {
+            let mut next = requests.iter().cycle();
+            b.iter(|| {
+                let request = next.next().expect("cycle");
+                black_box(run(server.validate_bearer(black_box(request), &requirement)))
+            })
+        });
+    }
+    group.finish();
+}
+
 /// One grantor operation, as each scaling thread runs it: its own state (a refresh chain) and
 /// the step.
 type Op = fn(&Server<MemoryStorage>) -> Box<dyn FnMut(&Server<MemoryStorage>)>;
@@ -340,6 +374,7 @@ criterion_group!(
     openid_code_flow,
     refresh,
     bearer,
+    bearer_live_tokens,
     scaling,
     floor
 );
