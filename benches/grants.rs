@@ -17,7 +17,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use grantor::oidc::SigningAlgorithm;
 use grantor::{MemoryStorage, Requirement, Server};
 use http::{Request, StatusCode};
-use support::oxide::{Oxide, Sha256Policy};
+use support::oxide::{self as ox, Oxide, Sha256Policy};
 use support::*;
 
 /// How many operations run between two maintenance steps.
@@ -56,10 +56,8 @@ fn grantor_refresh_token(server: &Server<MemoryStorage>) -> String {
     json_field(response.body(), "refresh_token")
 }
 
-fn oxide_refresh_token(oxide: &mut Oxide) -> String {
-    let response = oxide.code_flow(&authorization_request());
-    ok(&response);
-    json_field(response.body(), "refresh_token")
+fn ox_ok(response: &oxide_auth::frontends::simple::request::Response) {
+    assert!(ox::is_ok(response), "{response:?}");
 }
 
 fn client_credentials(c: &mut Criterion) {
@@ -79,7 +77,8 @@ fn client_credentials(c: &mut Criterion) {
         })
     });
     let mut oxide = Oxide::new(Some(Sha256Policy));
-    ok(&oxide.client_credentials(&request));
+    let mut ox_request = ox::client_credentials_request();
+    ox_ok(&oxide.client_credentials(&mut ox_request));
     group.bench_function("oxide-auth", |b| {
         b.iter_custom(|iters| {
             let oxide = std::cell::RefCell::new(&mut oxide);
@@ -87,7 +86,11 @@ fn client_credentials(c: &mut Criterion) {
                 iters,
                 || oxide.borrow_mut().reset(),
                 || {
-                    black_box(oxide.borrow_mut().client_credentials(black_box(&request)));
+                    black_box(
+                        oxide
+                            .borrow_mut()
+                            .client_credentials(black_box(&mut ox_request)),
+                    );
                 },
             )
         })
@@ -99,10 +102,10 @@ fn client_credentials(c: &mut Criterion) {
     group.bench_function("oxide-auth-argon2-default", |b| {
         let argon = argon.get_or_insert_with(|| {
             let mut argon = Oxide::new(None);
-            ok(&argon.client_credentials(&request));
+            ox_ok(&argon.client_credentials(&mut ox_request));
             argon
         });
-        b.iter(|| black_box(argon.client_credentials(black_box(&request))))
+        b.iter(|| black_box(argon.client_credentials(black_box(&mut ox_request))))
     });
     group.finish();
 }
@@ -124,7 +127,8 @@ fn code_flow(c: &mut Criterion) {
         })
     });
     let mut oxide = Oxide::new(Some(Sha256Policy));
-    ok(&oxide.code_flow(&authorize));
+    let mut ox_authorize = ox::authorization_request();
+    ox_ok(&oxide.code_flow(&mut ox_authorize));
     group.bench_function("oxide-auth", |b| {
         b.iter_custom(|iters| {
             let oxide = std::cell::RefCell::new(&mut oxide);
@@ -132,7 +136,7 @@ fn code_flow(c: &mut Criterion) {
                 iters,
                 || oxide.borrow_mut().reset(),
                 || {
-                    black_box(oxide.borrow_mut().code_flow(black_box(&authorize)));
+                    black_box(oxide.borrow_mut().code_flow(black_box(&mut ox_authorize)));
                 },
             )
         })
@@ -188,19 +192,19 @@ fn refresh(c: &mut Criterion) {
     group.bench_function("oxide-auth", |b| {
         b.iter_custom(|iters| {
             let oxide = std::cell::RefCell::new(&mut oxide);
-            let mut token = oxide_refresh_token(&mut oxide.borrow_mut());
+            let mut token = oxide.borrow_mut().refresh_token();
             let token = std::cell::RefCell::new(&mut token);
             chunked(
                 iters,
                 || {
                     let mut oxide = oxide.borrow_mut();
                     oxide.reset();
-                    **token.borrow_mut() = oxide_refresh_token(&mut oxide);
+                    **token.borrow_mut() = oxide.refresh_token();
                 },
                 || {
                     let mut token = token.borrow_mut();
-                    let response = oxide.borrow_mut().refresh(&refresh_request(&token));
-                    **token = json_field(response.body(), "refresh_token");
+                    let response = oxide.borrow_mut().refresh(&mut ox::refresh_request(&token));
+                    **token = json_field(ox::body(&response), "refresh_token");
                 },
             )
         })
@@ -223,12 +227,46 @@ fn bearer(c: &mut Criterion) {
         })
     });
     let mut oxide = Oxide::new(Some(Sha256Policy));
-    let response = oxide.code_flow(&authorization_request());
-    let request = protected_request(&json_field(response.body(), "access_token"));
-    assert!(oxide.validate(&request));
+    let response = oxide.code_flow(&mut ox::authorization_request());
+    let mut request = ox::protected_request(&json_field(ox::body(&response), "access_token"));
+    assert!(oxide.validate(&mut request));
     group.bench_function("oxide-auth", |b| {
-        b.iter(|| black_box(oxide.validate(black_box(&request))))
+        b.iter(|| black_box(oxide.validate(black_box(&mut request))))
     });
+    group.finish();
+}
+
+/// Bearer validation with 10,000 and 1,000,000 live access tokens in `MemoryStorage`: each
+/// check takes the next of 1,024 tokens spread over the whole set, so the look-ups are not all
+/// served from one cached line.
+fn bearer_live_tokens(c: &mut Criterion) {
+    let mut group = c.benchmark_group("bearer_live_tokens");
+    let requirement = Requirement::any().scopes("read").expect("valid scope");
+    let request = client_credentials_request();
+    for live in [10_000_usize, 1_000_000] {
+        let (server, _clock) = grantor_server();
+        let stride = live / 1024;
+        let mut requests = Vec::with_capacity(1024);
+        for i in 0..live {
+            let response = run(server.token(&request));
+            if i % stride == 0 && requests.len() < 1024 {
+                requests.push(protected_request(&json_field(
+                    response.body(),
+                    "access_token",
+                )));
+            }
+        }
+        for request in &requests {
+            assert!(run(server.validate_bearer(request, &requirement)).is_ok());
+        }
+        group.bench_function(BenchmarkId::from_parameter(live), |b| {
+            let mut next = requests.iter().cycle();
+            b.iter(|| {
+                let request = next.next().expect("cycle");
+                black_box(run(server.validate_bearer(black_box(request), &requirement)))
+            })
+        });
+    }
     group.finish();
 }
 
@@ -336,6 +374,7 @@ criterion_group!(
     openid_code_flow,
     refresh,
     bearer,
+    bearer_live_tokens,
     scaling,
     floor
 );

@@ -1,20 +1,21 @@
-//! oxide-auth 0.6 doing the same protocol work as grantor, from an `http::Request` to an
-//! `http::Response`: the adapter an oxide-auth frontend provides (parsing query and form body,
-//! building the response), a SHA-256 client-secret policy instead of its Argon2 default, and the
-//! same clients, scopes and PKCE S256 requirement.
+//! oxide-auth 0.6 set up as its own documentation does: its simple frontend's owning
+//! `Request` (query and form body as `HashMap`s, the `Authorization` header as a string) built
+//! directly, its simple `Response` read directly, `ClientMap` with a cheap (SHA-256) secret
+//! policy instead of its Argon2 default, `AuthMap`/`TokenMap` over `RandomGenerator`, and the
+//! same clients, scopes and PKCE S256 requirement as grantor's side. No `http` types and no
+//! form parsing: an oxide-auth user whose frontend already has the parameters pays neither.
 
-use std::borrow::Cow;
+use std::collections::HashMap;
 
-use http::header::{AUTHORIZATION, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
-use http::{HeaderValue, StatusCode};
 use oxide_auth::endpoint::{
-    AccessTokenFlow, AuthorizationFlow, NormalizedParameter, OwnerConsent, OwnerSolicitor,
-    QueryParameter, RefreshFlow, Scope, Solicitation, WebRequest, WebResponse,
+    AccessTokenFlow, AuthorizationFlow, OwnerConsent, OwnerSolicitor, RefreshFlow, Scope,
+    Solicitation, WebRequest,
 };
 use oxide_auth::frontends::simple::endpoint::{
     Generic, Vacant, client_credentials_flow, resource_flow,
 };
 use oxide_auth::frontends::simple::extensions::{AddonList, Extended, Pkce};
+use oxide_auth::frontends::simple::request::{Body, Request, Response};
 use oxide_auth::primitives::authorizer::AuthMap;
 use oxide_auth::primitives::generator::RandomGenerator;
 use oxide_auth::primitives::issuer::TokenMap;
@@ -24,117 +25,86 @@ use oxide_auth::primitives::registrar::{
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{APP, APP_REDIRECT, OWNER, SVC, SVC_SECRET};
+use super::{APP, APP_REDIRECT, OWNER, SVC, SVC_SECRET, VERIFIER, svc_basic};
 
-/// An `http::Request` as oxide-auth sees it: query and form body parsed once, as its frontends
-/// do.
-pub struct Req<'a> {
-    inner: &'a http::Request<Vec<u8>>,
-    query: NormalizedParameter,
-    body: NormalizedParameter,
+fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
 }
 
-impl<'a> Req<'a> {
-    pub fn new(inner: &'a http::Request<Vec<u8>>) -> Self {
-        let query = parse(inner.uri().query().unwrap_or("").as_bytes());
-        let is_form = inner.headers().get(CONTENT_TYPE).is_some_and(|v| {
-            v.as_bytes()
-                .starts_with(b"application/x-www-form-urlencoded")
-        });
-        let body = if is_form {
-            parse(inner.body())
-        } else {
-            NormalizedParameter::new()
-        };
-        Self { inner, query, body }
+/// The client credentials request: `grant_type=client_credentials&scope=read`, HTTP Basic.
+pub fn client_credentials_request() -> Request {
+    Request {
+        urlbody: map(&[("grant_type", "client_credentials"), ("scope", "read")]),
+        auth: Some(svc_basic()),
+        ..Request::default()
     }
 }
 
-fn parse(input: &[u8]) -> NormalizedParameter {
-    let mut params = NormalizedParameter::new();
-    for (name, value) in url::form_urlencoded::parse(input) {
-        params.insert_or_poison(
-            Cow::Owned(name.into_owned()),
-            Cow::Owned(value.into_owned()),
-        );
-    }
-    params
-}
-
-/// The adapter's error (its requests never fail to read).
-#[derive(Debug)]
-pub enum Never {}
-
-impl WebRequest for Req<'_> {
-    type Error = Never;
-    type Response = Resp;
-
-    fn query(&mut self) -> Result<Cow<'_, dyn QueryParameter + 'static>, Never> {
-        Ok(Cow::Borrowed(&self.query))
-    }
-
-    fn urlbody(&mut self) -> Result<Cow<'_, dyn QueryParameter + 'static>, Never> {
-        Ok(Cow::Borrowed(&self.body))
-    }
-
-    fn authheader(&mut self) -> Result<Option<Cow<'_, str>>, Never> {
-        Ok(self
-            .inner
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(Cow::Borrowed))
+/// The public client's authorization request with its PKCE S256 challenge (the query as a
+/// frontend decodes it).
+pub fn authorization_request() -> Request {
+    let challenge = grantor::CodeChallenge::s256(VERIFIER);
+    Request {
+        query: map(&[
+            ("response_type", "code"),
+            ("client_id", APP),
+            ("redirect_uri", APP_REDIRECT),
+            ("scope", "read"),
+            ("state", "xyz"),
+            ("code_challenge", challenge.value()),
+            ("code_challenge_method", "S256"),
+        ]),
+        ..Request::default()
     }
 }
 
-/// The `http::Response` oxide-auth writes into.
-#[derive(Default)]
-pub struct Resp(pub http::Response<Vec<u8>>);
-
-impl Resp {
-    fn header(&mut self, name: http::HeaderName, value: &str) {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            self.0.headers_mut().insert(name, value);
-        }
+/// The token request redeeming `code`: a frontend's decoded form body, built per request.
+pub fn code_token_request(code: &str) -> Request {
+    Request {
+        urlbody: map(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", APP_REDIRECT),
+            ("client_id", APP),
+            ("code_verifier", VERIFIER),
+        ]),
+        ..Request::default()
     }
 }
 
-impl WebResponse for Resp {
-    type Error = Never;
-
-    fn ok(&mut self) -> Result<(), Never> {
-        *self.0.status_mut() = StatusCode::OK;
-        Ok(())
+/// The public client's refresh request, built per request.
+pub fn refresh_request(refresh_token: &str) -> Request {
+    Request {
+        urlbody: map(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", APP),
+        ]),
+        ..Request::default()
     }
+}
 
-    fn redirect(&mut self, url: url::Url) -> Result<(), Never> {
-        *self.0.status_mut() = StatusCode::FOUND;
-        self.header(LOCATION, url.as_str());
-        Ok(())
+/// A protected request carrying `token`.
+pub fn protected_request(token: &str) -> Request {
+    Request {
+        auth: Some(format!("Bearer {token}")),
+        ..Request::default()
     }
+}
 
-    fn client_error(&mut self) -> Result<(), Never> {
-        *self.0.status_mut() = StatusCode::BAD_REQUEST;
-        Ok(())
-    }
+/// The JSON body of a token response (oxide-auth writes it as a string).
+pub fn body(response: &Response) -> &[u8] {
+    response.body.as_ref().map_or(&[], |b| match b {
+        Body::Json(s) | Body::Text(s) => s.as_bytes(),
+    })
+}
 
-    fn unauthorized(&mut self, header_value: &str) -> Result<(), Never> {
-        *self.0.status_mut() = StatusCode::UNAUTHORIZED;
-        self.header(WWW_AUTHENTICATE, header_value);
-        Ok(())
-    }
-
-    fn body_text(&mut self, text: &str) -> Result<(), Never> {
-        self.header(CONTENT_TYPE, "text/plain");
-        *self.0.body_mut() = text.as_bytes().to_vec();
-        Ok(())
-    }
-
-    fn body_json(&mut self, data: &str) -> Result<(), Never> {
-        self.header(CONTENT_TYPE, "application/json");
-        *self.0.body_mut() = data.as_bytes().to_vec();
-        Ok(())
-    }
+/// Whether the response is `200 OK`.
+pub fn is_ok(response: &Response) -> bool {
+    response.status == oxide_auth::frontends::simple::request::Status::Ok
 }
 
 /// Client secrets stored as SHA-256 digests and compared in constant time, as grantor does
@@ -164,10 +134,13 @@ impl PasswordPolicy for Sha256Policy {
 /// credentials, as the client itself.
 pub struct Approve;
 
-impl<'a> OwnerSolicitor<Req<'a>> for Approve {
-    fn check_consent(&mut self, _: &mut Req<'a>, solicitation: Solicitation) -> OwnerConsent<Resp> {
-        let pre_grant = solicitation.pre_grant();
-        if pre_grant.client_id == SVC {
+impl<W: WebRequest> OwnerSolicitor<W> for Approve {
+    fn check_consent(
+        &mut self,
+        _: &mut W,
+        solicitation: Solicitation,
+    ) -> OwnerConsent<W::Response> {
+        if solicitation.pre_grant().client_id == SVC {
             OwnerConsent::Authorized(SVC.to_owned())
         } else {
             OwnerConsent::Authorized(OWNER.to_owned())
@@ -220,20 +193,18 @@ impl Oxide {
     }
 
     /// The client credentials grant.
-    pub fn client_credentials(
-        &mut self,
-        request: &http::Request<Vec<u8>>,
-    ) -> http::Response<Vec<u8>> {
+    pub fn client_credentials(&mut self, request: &mut Request) -> Response {
         let mut solicitor = Approve;
         let mut flow = client_credentials_flow(&self.registrar, &mut self.issuer, &mut solicitor);
-        match flow.execute(Req::new(request)) {
-            Ok(response) => response.0,
+        match flow.execute(request) {
+            Ok(response) => response,
             Err(_) => panic!("oxide-auth client credentials failed"),
         }
     }
 
-    /// The code flow with PKCE: authorization request, approval, token exchange.
-    pub fn code_flow(&mut self, authorize: &http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
+    /// The code flow with PKCE: authorization request, approval, the client reading the code
+    /// from the redirect and building its token request, token exchange.
+    pub fn code_flow(&mut self, authorize: &mut Request) -> Response {
         let mut addons = AddonList::new();
         addons.push_code(Pkce::required());
         let mut endpoint = Extended::extend_with(
@@ -248,27 +219,30 @@ impl Oxide {
             addons,
         );
         let redirect = match AuthorizationFlow::prepare(&mut endpoint)
-            .ok()
             .expect("authorization flow")
-            .execute(Req::new(authorize))
+            .execute(authorize)
         {
-            Ok(response) => response.0,
+            Ok(response) => response,
             Err(_) => panic!("oxide-auth authorization failed"),
         };
-        let code = super::location_param(&redirect, "code");
-        let token = super::code_token_request(&code);
+        let location = redirect.location.as_ref().expect("a redirect");
+        // The client decodes the code from the redirect's query.
+        let code = location
+            .query_pairs()
+            .find_map(|(name, value)| (name == "code").then_some(value))
+            .expect("a code");
+        let mut token = code_token_request(&code);
         match AccessTokenFlow::prepare(&mut endpoint)
-            .ok()
             .expect("access token flow")
-            .execute(Req::new(&token))
+            .execute(&mut token)
         {
-            Ok(response) => response.0,
+            Ok(response) => response,
             Err(_) => panic!("oxide-auth token exchange failed"),
         }
     }
 
     /// The refresh grant (oxide-auth's `TokenMap` rotates the refresh token).
-    pub fn refresh(&mut self, request: &http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
+    pub fn refresh(&mut self, request: &mut Request) -> Response {
         let flow = RefreshFlow::prepare(Generic {
             registrar: &self.registrar,
             authorizer: Vacant,
@@ -277,15 +251,22 @@ impl Oxide {
             scopes: Vacant,
             response: Vacant,
         });
-        match flow.ok().expect("refresh flow").execute(Req::new(request)) {
-            Ok(response) => response.0,
+        match flow.expect("refresh flow").execute(request) {
+            Ok(response) => response,
             Err(_) => panic!("oxide-auth refresh failed"),
         }
     }
 
     /// Bearer validation of a protected request requiring `read`. `true` when it is allowed.
-    pub fn validate(&mut self, request: &http::Request<Vec<u8>>) -> bool {
+    pub fn validate(&mut self, request: &mut Request) -> bool {
         let mut flow = resource_flow(&mut self.issuer, &self.read);
-        flow.execute(Req::new(request)).is_ok()
+        flow.execute(request).is_ok()
+    }
+
+    /// A fresh refresh token, from a code flow.
+    pub fn refresh_token(&mut self) -> String {
+        let response = self.code_flow(&mut authorization_request());
+        assert!(is_ok(&response), "{:?}", response);
+        super::json_field(body(&response), "refresh_token")
     }
 }

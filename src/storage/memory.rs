@@ -12,7 +12,7 @@
 //! sweep, the next insert sweeps it, so memory stays proportional to the live records at an
 //! amortised constant cost per insert. [`TokenStore::purge_expired`] sweeps everything at once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -69,7 +69,13 @@ struct Inner {
 #[derive(Default)]
 struct ConsentEntry {
     consent: Option<Consent>,
-    grants: Vec<GrantId>,
+    /// A set, not a list: one owner approving one client many times must not make each
+    /// approval scan every earlier grant.
+    grants: BTreeSet<GrantId>,
+    /// When `grants` reaches this size, grants that no longer exist are dropped from it (the
+    /// automatic sweep removes grants but does not visit consents), so a pair's entry stays
+    /// proportional to its live grants between two `purge_expired` calls.
+    prune_at: usize,
 }
 
 /// How many records a [`MemoryStorage`] holds, expired ones not yet swept included.
@@ -379,12 +385,18 @@ impl ConsentStore for MemoryStorage {
         client_id: &'a ClientId,
         grant: GrantId,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        let mut consents = write(&self.inner.consents);
+        let inner = &self.inner;
+        let mut consents = write(&inner.consents);
         let entry = consents
             .entry((owner.clone(), client_id.clone()))
             .or_default();
-        if !entry.grants.contains(&grant) {
-            entry.grants.push(grant);
+        entry.grants.insert(grant);
+        if entry.grants.len() >= entry.prune_at.max(64) {
+            // Amortized: the next pruning waits until the set has doubled again.
+            entry
+                .grants
+                .retain(|g| *g == grant || inner.grants.read(g).map.contains_key(g));
+            entry.prune_at = entry.grants.len() * 2;
         }
         Box::pin(std::future::ready(Ok(())))
     }
@@ -396,7 +408,7 @@ impl ConsentStore for MemoryStorage {
     ) -> BoxFuture<'a, Result<Vec<GrantId>, Error>> {
         let key = (owner.clone(), client_id.clone());
         let entry = write(&self.inner.consents).remove(&key).unwrap_or_default();
-        Box::pin(std::future::ready(Ok(entry.grants)))
+        Box::pin(std::future::ready(Ok(entry.grants.into_iter().collect())))
     }
 }
 
@@ -672,5 +684,32 @@ mod tests {
         };
         assert!(all.len() <= 16, "{}", all.len());
         assert_eq!(entry.expires_at, Timestamp::from_secs(1002));
+    }
+
+    // One owner approving one client many times: the pair's record keeps the grants that still
+    // exist and the one just recorded, not every grant it ever started.
+    #[test]
+    fn consent_grants_stay_proportional_to_live_grants() {
+        let storage = MemoryStorage::new();
+        let (owner, client) = (
+            OwnerId::new("alice"),
+            ClientId::new("app").expect("valid id"),
+        );
+        let mut last = None;
+        for _ in 0..1000 {
+            // None of these grants exists in the store (as if swept).
+            let grant = GrantId::generate();
+            let mut recorded = storage.record_grant(&owner, &client, grant);
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            assert!(matches!(
+                recorded.as_mut().poll(&mut cx),
+                std::task::Poll::Ready(Ok(()))
+            ));
+            last = Some(grant);
+        }
+        let consents = read(&storage.inner.consents);
+        let entry = &consents[&(owner, client)];
+        assert!(entry.grants.len() <= 64, "{}", entry.grants.len());
+        assert!(entry.grants.contains(&last.expect("recorded")));
     }
 }
