@@ -371,23 +371,33 @@ fn verify<'t>(
 /// proofs at a resource (C-DP-2). Insert it into the request's extensions when the server sees
 /// another URL than the client (behind a proxy that rewrites the host or the path); without
 /// it, the URL is the request's absolute URI, or its path under its `Host` header, with the
-/// issuer's scheme.
+/// issuer's scheme — and then only when that host is the issuer's or a registered
+/// [`Resource`](crate::Resource)'s, since the client chose it: a proof made for another
+/// server's URL is not accepted by naming that server's host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestUrl(pub String);
 
-/// The URL a proof presented with `request` must name.
+/// The URL a proof presented with `request` must name; `None` when the request names a host
+/// this server does not serve.
 pub(crate) fn request_url<B>(config: &crate::Config, request: &http::Request<B>) -> Option<String> {
     if let Some(RequestUrl(url)) = request.extensions().get::<RequestUrl>() {
         return Some(url.clone());
     }
     let uri = request.uri();
     let path = uri.path();
-    if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {
-        return Some(format!("{scheme}://{authority}{path}"));
-    }
-    let host = request.headers().get(http::header::HOST)?.to_str().ok()?;
-    let scheme = config.issuer().split_once("://")?.0;
-    Some(format!("{scheme}://{host}{path}"))
+    let issuer = Url::parse(config.issuer()).ok()?;
+    let (scheme, host) = match (uri.scheme_str(), uri.authority()) {
+        (Some(scheme), Some(authority)) => (scheme, authority.as_str().to_ascii_lowercase()),
+        _ => {
+            let host = request.headers().get(http::header::HOST)?.to_str().ok()?;
+            (issuer.scheme(), host.to_ascii_lowercase())
+        }
+    };
+    let url = Url::parse(&format!("{scheme}://{host}{path}")).ok()?;
+    let the_issuers = url.host() == issuer.host()
+        && url.port_or_known_default() == issuer.port_or_known_default();
+    let served = the_issuers || config.resources().iter().any(|r| r.serves_host(&host));
+    served.then(|| format!("{scheme}://{host}{path}"))
 }
 
 /// The `ath` of a proof presented with `token`: base64url SHA-256 of its text (RFC 9449 §4.2).

@@ -23,7 +23,9 @@ const NONCE_KEY: &[u8] = b"a nonce key of at least thirty-two bytes";
 async fn fixture_with(configure: impl FnOnce(Dpop) -> Dpop) -> Fixture {
     let storage = MemoryStorage::new();
     let dpop = configure(Dpop::new(storage.clone()));
-    Fixture::with_storage(storage, |c| c.dpop(dpop)).await
+    // The API the tests call is a registered resource: its host is one the server serves.
+    let api = grantor::Resource::new(API_URL).unwrap();
+    Fixture::with_storage(storage, |c| c.dpop(dpop).resource(api)).await
 }
 
 async fn fixture() -> Fixture {
@@ -535,7 +537,8 @@ async fn a_bound_token_is_accepted_only_with_a_proof_by_its_key() {
     assert!(challenges[1].starts_with("DPoP ") && challenges[1].contains("algs="));
 }
 
-// C-DP-2: behind a proxy, the host names the URL the client addressed.
+// C-DP-2: the request's URL comes from its Host header when the server serves that host, and
+// behind a proxy, the host names the URL the client addressed.
 #[tokio::test]
 async fn the_request_url_comes_from_the_host_header_or_the_host() {
     let fx = fixture().await;
@@ -555,6 +558,21 @@ async fn the_request_url_comes_from_the_host_header_or_the_host() {
             .await
             .is_ok()
     );
+    // A host the server does not serve (neither the issuer's nor a registered resource's)
+    // is the client's word only: a proof for it is refused, with the token's key or not.
+    let proof = key.proof("GET", "https://elsewhere.example/me", now(), Some(&token));
+    let mut request = Request::get("/me")
+        .header(http::header::HOST, "elsewhere.example")
+        .header(http::header::AUTHORIZATION, format!("DPoP {token}"))
+        .body(Vec::new())
+        .unwrap();
+    request.headers_mut().append(DPOP, proof.parse().unwrap());
+    let refused = fx
+        .server
+        .validate_bearer(&request, &Requirement::any())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.error_code().unwrap().as_str(), "invalid_dpop_proof");
     // The host says what the client saw.
     let proof = key.proof("GET", "https://public.example/v1/me", now(), Some(&token));
     let mut request = api_call("DPoP", &token, Some(&proof));
