@@ -563,6 +563,28 @@ impl ClientCache {
     }
 }
 
+/// Binds the columns of an access-token record from `client_id` to `resources`, in table
+/// order: the part of a token's row that the SQLite insert and PostgreSQL's one-statement save
+/// bind alike (an expression of the query, whatever its kind).
+macro_rules! bind_token_columns {
+    ($query:expr, $record:expr) => {
+        $query
+            .bind($record.client_id.as_str())
+            .bind($record.owner.as_ref().map(|o| o.as_str()))
+            .bind($record.scope.to_string())
+            .bind($crate::storage::sql::secs($record.issued_at))
+            .bind($crate::storage::sql::secs($record.expires_at))
+            .bind($crate::storage::sql::json_column(
+                $record.confirmation.as_ref(),
+            )?)
+            .bind($crate::storage::sql::json_column($record.openid.as_ref())?)
+            .bind($crate::storage::sql::json_column(
+                Some(&$record.resources).filter(|resources| !resources.is_empty()),
+            )?)
+    };
+}
+pub(crate) use bind_token_columns;
+
 /// Implements a SQL storage backend over one sqlx database: the struct, its pool, migrations
 /// and the store trait implementations. Everything that differs between the databases is a
 /// parameter; everything else is written once, here.
@@ -732,25 +754,16 @@ macro_rules! sql_storage {
             conn: &mut <$db as sqlx::Database>::Connection,
             tokens: &$crate::storage::NewTokens,
         ) -> Result<bool, $crate::Error> {
-            use $crate::storage::sql::{self, db, secs};
+            use $crate::storage::sql::{self, db};
             if !hold_grant(&mut *conn, &tokens.grant(), tokens.expires_at()).await? {
                 return Ok(false);
             }
             let access = &tokens.access;
             let record = &access.record;
-            sqlx::query(sql::INSERT_TOKEN)
+            let query = sqlx::query(sql::INSERT_TOKEN)
                 .bind(&access.digest.as_bytes()[..])
-                .bind(&record.grant.as_bytes()[..])
-                .bind(record.client_id.as_str())
-                .bind(record.owner.as_ref().map(|o| o.as_str()))
-                .bind(record.scope.to_string())
-                .bind(secs(record.issued_at))
-                .bind(secs(record.expires_at))
-                .bind(sql::json_column(record.confirmation.as_ref())?)
-                .bind(sql::json_column(record.openid.as_ref())?)
-                .bind(sql::json_column(
-                    Some(&record.resources).filter(|resources| !resources.is_empty()),
-                )?)
+                .bind(&record.grant.as_bytes()[..]);
+            $crate::storage::sql::bind_token_columns!(query, record)
                 .bind(sql::json_column(record.actor.as_ref())?)
                 .execute(&mut *conn)
                 .await
@@ -776,20 +789,12 @@ macro_rules! sql_storage {
                 Some(refresh) => Some(refresh.record.data.to_json()?.into_owned()),
                 None => None,
             };
-            sqlx::query_scalar::<_, bool>(statement)
-                .bind(&tokens.grant().as_bytes()[..])
+            let grant = tokens.grant();
+            let query = sqlx::query_scalar::<_, bool>(statement)
+                .bind(&grant.as_bytes()[..])
                 .bind(secs(tokens.expires_at()))
-                .bind(&access.digest.as_bytes()[..])
-                .bind(record.client_id.as_str())
-                .bind(record.owner.as_ref().map(|o| o.as_str()))
-                .bind(record.scope.to_string())
-                .bind(secs(record.issued_at))
-                .bind(secs(record.expires_at))
-                .bind(sql::json_column(record.confirmation.as_ref())?)
-                .bind(sql::json_column(record.openid.as_ref())?)
-                .bind(sql::json_column(
-                    Some(&record.resources).filter(|resources| !resources.is_empty()),
-                )?)
+                .bind(&access.digest.as_bytes()[..]);
+            $crate::storage::sql::bind_token_columns!(query, record)
                 .bind(refresh.map(|r| r.digest.as_bytes().to_vec()))
                 .bind(refresh.map(|r| r.record.kind.as_str()))
                 .bind(refresh_data)
