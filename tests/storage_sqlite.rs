@@ -236,3 +236,85 @@ async fn purge_expired_deletes_every_batch() {
         assert_eq!(count, left, "{table}");
     }
 }
+
+/// Access tokens of a fresh grant of `client`, live for an hour from `now`.
+fn tokens_of(client: &str, now: grantor::Timestamp) -> grantor::storage::NewTokens {
+    use grantor::storage::GrantId;
+    use grantor::storage::{NewTokens, StoredToken, TokenRecord};
+    use grantor::token::AccessToken;
+    let record = TokenRecord::new(
+        GrantId::generate(),
+        grantor::ClientId::new(client).unwrap(),
+        None,
+        grantor::ScopeSet::parse("read").unwrap(),
+        now,
+        grantor::Timestamp::from_secs(now.as_secs() + 3600),
+    );
+    NewTokens::new(
+        StoredToken::new(AccessToken::generate().digest(), record),
+        None,
+    )
+}
+
+// C-SE-3: concurrent writes share their transaction and commit on SQLite. Whatever happens to
+// the others of its batch — one failing in the database (a trigger refuses the tokens of the
+// client `doomed`), one abandoned midway (its task aborted) — a write reports success exactly
+// when its tokens are stored, seen from another connection; and writing goes on afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_are_stored_exactly_when_they_report_success() {
+    use grantor::Clock;
+    let db = TempDb::new();
+    let storage = db.open().await;
+    sqlx::query(
+        "CREATE TRIGGER doomed BEFORE INSERT ON grantor_tokens WHEN NEW.client_id = 'doomed' \
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+    )
+    .execute(storage.pool())
+    .await
+    .unwrap();
+    let now = grantor::SystemClock.now();
+    let mut writes = Vec::new();
+    let mut abandoned = Vec::new();
+    for round in 0..20 {
+        for i in 0..12 {
+            let client = if i == 5 { "doomed" } else { "app" };
+            let tokens = tokens_of(client, now);
+            let digest = tokens.access.digest;
+            let storage = storage.clone();
+            let task = tokio::spawn(async move { storage.save_tokens(tokens).await });
+            if i == 7 && round % 2 == 0 {
+                abandoned.push(task);
+            } else {
+                writes.push((client, digest, task));
+            }
+        }
+        tokio::task::yield_now().await;
+        for task in abandoned.drain(..) {
+            task.abort();
+        }
+    }
+    let reader = db.open().await;
+    let (mut stored, mut failed) = (0, 0);
+    for (client, digest, task) in writes {
+        let result = task.await.unwrap();
+        let found = reader.access_token(&digest, now).await.unwrap();
+        match result {
+            Ok(true) => {
+                assert!(found.is_some(), "reported stored, but absent");
+                assert_eq!(client, "app");
+                stored += 1;
+            }
+            Ok(false) => panic!("a fresh grant is not revoked"),
+            Err(_) => {
+                assert!(found.is_none(), "reported failed, but stored");
+                failed += 1;
+            }
+        }
+    }
+    assert!(stored > 0, "no write succeeded");
+    assert!(failed >= 20, "each doomed write fails: {failed}");
+    let after = tokens_of("app", now);
+    let digest = after.access.digest;
+    assert!(storage.save_tokens(after).await.unwrap());
+    assert!(reader.access_token(&digest, now).await.unwrap().is_some());
+}

@@ -55,6 +55,8 @@ mod records;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) mod sql;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod sql_batch;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql_limiter;
 #[cfg(feature = "sqlite")]
 mod sqlite;

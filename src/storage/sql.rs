@@ -8,7 +8,9 @@
 //! `SELECT … FOR UPDATE`, so a racing exchange waits and then sees the record as the first one
 //! left it; SQLite has one writer at a time and the transaction takes the write lock up front
 //! (`BEGIN IMMEDIATE`). The record's new state and the new tokens commit together or not at
-//! all.
+//! all. On SQLite, concurrent writes share one such transaction and its commit
+//! ([`sql_batch`](super::sql_batch)); each sees the ones before it, as if they ran one after
+//! the other.
 //!
 //! Adding records or tokens to a grant locks its `grantor_grants` row (an upsert that returns
 //! `revoked`) and adds nothing if it is revoked. Revocation deletes the grant's records and
@@ -105,14 +107,19 @@ pub(crate) const INSERT_TOKEN: &str = "INSERT INTO grantor_tokens (digest, grant
     client_id, owner, scope, issued_at, expires_at, confirmation, openid, resources, actor) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
-/// [`TokenStore::save_tokens`](super::TokenStore::save_tokens) in one statement (PostgreSQL,
-/// whose statements may write through several `WITH` clauses): the grant's row is created or
+/// [`TokenStore::save_tokens`](super::TokenStore::save_tokens), and the writes of an exchange
+/// that issues tokens, in one statement (PostgreSQL, whose statements may write through
+/// several `WITH` clauses): the exchanged record's new state is written (`$19`…, nothing when
+/// `$19` is NULL; the exchange already holds its row's lock), the grant's row is created or
 /// extended and locked as by [`UPSERT_GRANT`], and the access token (`$3`…) and the refresh
 /// token's record (`$12`…, absent when `$12` is NULL) are inserted unless the grant is
-/// revoked; answers whether they were. One round trip instead of a transaction's five, with
-/// the same locks in the same order.
+/// revoked; answers whether they were. One round trip instead of up to seven, with the same
+/// locks in the same order.
 #[cfg(feature = "postgres")]
-pub(crate) const SAVE_TOKENS_POSTGRES: &str = "WITH grant_row AS ( \
+pub(crate) const SAVE_TOKENS_POSTGRES: &str = "WITH exchanged AS ( \
+    UPDATE grantor_records SET data = $20, expires_at = $21, spent = $22, retain_until = $23 \
+    WHERE $19::BYTEA IS NOT NULL AND digest = $19), \
+    grant_row AS ( \
     INSERT INTO grantor_grants (id, revoked, expires_at) VALUES ($1, FALSE, $2) \
     ON CONFLICT (id) DO UPDATE SET expires_at = \
     GREATEST(grantor_grants.expires_at, excluded.expires_at) RETURNING revoked), \
@@ -290,6 +297,28 @@ pub(crate) fn json_column<T: serde::Serialize>(value: Option<&T>) -> Result<Opti
         .map(serde_json::to_string)
         .transpose()
         .map_err(Error::storage)
+}
+
+/// The JSON columns of tokens to store, serialized before any statement runs, so that a
+/// write of several statements fails in the database or not at all.
+pub(crate) struct TokensJson {
+    /// The access token's `actor` column.
+    pub(crate) actor: Option<String>,
+    /// The refresh token record's `data` column, if the tokens have one.
+    pub(crate) refresh: Option<String>,
+}
+
+impl TokensJson {
+    pub(crate) fn of(tokens: &crate::storage::NewTokens) -> Result<Self, Error> {
+        let refresh = match &tokens.refresh {
+            Some(refresh) => Some(refresh.record.data.to_json()?.into_owned()),
+            None => None,
+        };
+        Ok(Self {
+            actor: json_column(tokens.access.record.actor.as_ref())?,
+            refresh,
+        })
+    }
 }
 
 /// An optional JSON column as a value.
@@ -608,8 +637,9 @@ macro_rules! sql_storage {
         pub struct $name {
             pool: $pool,
             /// The writers' queue, where the database has one writer at a time (SQLite): a
-            /// write waits here, in arrival order, instead of polling the database's lock.
-            writers: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+            /// write waits here, in arrival order, instead of polling the database's lock, and
+            /// concurrent writes share a commit (see [`sql_batch`](crate::storage::sql_batch)).
+            writers: Option<std::sync::Arc<$crate::storage::sql_batch::WriteQueue<$db>>>,
             /// How many rows each statement of `purge_expired` deletes at most.
             purge_batch: i64,
             /// Clients read recently; `None`: every lookup reads the database.
@@ -621,7 +651,8 @@ macro_rules! sql_storage {
             /// upgrading its `grantor_*` tables).
             pub async fn from_pool(pool: $pool) -> Result<Self, $crate::Error> {
                 $migrator.run(&pool).await.map_err($crate::Error::storage)?;
-                let writers = $serialize.then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
+                let writers = $serialize
+                    .then(|| std::sync::Arc::new($crate::storage::sql_batch::WriteQueue::new($begin)));
                 Ok(Self { pool, writers, purge_batch: $purge_batch, clients: None })
             }
 
@@ -662,28 +693,65 @@ macro_rules! sql_storage {
                 }
             }
 
-            /// Waits for this process's turn to write, where writes are serialized.
-            async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+            /// Waits for this process's turn to write alone, where writes are serialized: any
+            /// open batch of writes is committed first.
+            async fn write_turn(
+                &self,
+            ) -> Result<
+                Option<tokio::sync::OwnedMutexGuard<$crate::storage::sql_batch::Batch<$db>>>,
+                $crate::Error,
+            > {
                 match &self.writers {
-                    Some(writers) => Some(writers.clone().lock_owned().await),
-                    None => None,
+                    Some(writers) => Ok(Some(writers.turn().await?)),
+                    None => Ok(None),
                 }
             }
 
-            /// Begins a write transaction, once it is this process's turn to write; the turn
-            /// ends when the returned guard is dropped (after the commit).
+            /// Begins a write transaction of its own, once it is this process's turn to write
+            /// alone; the turn ends when the returned guard is dropped (after the commit).
             async fn begin_write(
                 &self,
             ) -> Result<
                 (
-                    Option<tokio::sync::OwnedMutexGuard<()>>,
+                    Option<tokio::sync::OwnedMutexGuard<$crate::storage::sql_batch::Batch<$db>>>,
                     sqlx::Transaction<'static, $db>,
                 ),
                 $crate::Error,
             > {
-                let turn = self.write_turn().await;
+                let turn = self.write_turn().await?;
                 let tx = self.pool.begin_with($begin).await.map_err($crate::storage::sql::db)?;
                 Ok((turn, tx))
+            }
+
+            /// Begins a write that may share its transaction and commit with concurrent ones
+            /// (where writes are serialized), or a transaction of its own.
+            async fn begin_shared_write(
+                &self,
+            ) -> Result<$crate::storage::sql_batch::Write<$db>, $crate::Error> {
+                use $crate::storage::sql_batch::Write;
+                match &self.writers {
+                    Some(writers) => Ok(Write::Batched(writers.begin(&self.pool).await?)),
+                    None => Ok(Write::Alone(
+                        self.pool.begin_with($begin).await.map_err($crate::storage::sql::db)?,
+                    )),
+                }
+            }
+
+            /// Runs one writing statement: in a shared batch where writes are serialized, on
+            /// its own (autocommit) otherwise.
+            async fn execute_write<'q>(
+                &self,
+                query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+            ) -> Result<u64, $crate::Error> {
+                use $crate::storage::sql::db;
+                match &self.writers {
+                    Some(writers) => {
+                        let mut write = writers.begin(&self.pool).await?;
+                        let result = query.execute(&mut *write).await;
+                        write.finish(result.map(|done| done.rows_affected()).map_err(db)).await
+                    }
+                    None => Ok(query.execute(&self.pool).await.map_err(db)?.rows_affected()),
+                }
             }
         }
 
@@ -712,18 +780,19 @@ macro_rules! sql_storage {
             Ok(!revoked)
         }
 
-        /// Inserts an exchange record (its grant row already held).
+        /// Inserts an exchange record (its grant row already held), whose data is `data`.
         async fn insert_record(
             conn: &mut <$db as sqlx::Database>::Connection,
             digest: &$crate::storage::Digest,
             record: &$crate::storage::ExchangeRecord,
+            data: &str,
         ) -> Result<(), $crate::Error> {
             use $crate::storage::sql::{self, db, secs};
             sqlx::query(sql::INSERT_RECORD)
                 .bind(&digest.as_bytes()[..])
                 .bind(record.kind.as_str())
                 .bind(&record.grant.as_bytes()[..])
-                .bind(record.data.to_json()?.as_ref())
+                .bind(data)
                 .bind(secs(record.expires_at))
                 .bind(record.spent)
                 .bind(secs(record.retain_until.max(record.expires_at)))
@@ -749,60 +818,79 @@ macro_rules! sql_storage {
             Ok(())
         }
 
-        /// Adds tokens to their grant unless it was revoked; returns whether they were stored.
+        /// Adds tokens (their JSON columns in `json`) to their grant unless it was revoked;
+        /// returns whether they were stored.
         async fn attach(
             conn: &mut <$db as sqlx::Database>::Connection,
             tokens: &$crate::storage::NewTokens,
+            json: $crate::storage::sql::TokensJson,
         ) -> Result<bool, $crate::Error> {
             use $crate::storage::sql::{self, db};
+            let access = &tokens.access;
+            let record = &access.record;
             if !hold_grant(&mut *conn, &tokens.grant(), tokens.expires_at()).await? {
                 return Ok(false);
             }
-            let access = &tokens.access;
-            let record = &access.record;
             let query = sqlx::query(sql::INSERT_TOKEN)
                 .bind(&access.digest.as_bytes()[..])
                 .bind(&record.grant.as_bytes()[..]);
             $crate::storage::sql::bind_token_columns!(query, record)
-                .bind(sql::json_column(record.actor.as_ref())?)
+                .bind(json.actor)
                 .execute(&mut *conn)
                 .await
                 .map_err(db)?;
-            if let Some(refresh) = &tokens.refresh {
-                insert_record(&mut *conn, &refresh.digest, &refresh.record).await?;
+            if let (Some(refresh), Some(data)) = (&tokens.refresh, json.refresh) {
+                insert_record(&mut *conn, &refresh.digest, &refresh.record, &data).await?;
             }
             Ok(true)
         }
 
-        /// Saves tokens with one statement (see [`sql::SAVE_TOKENS_POSTGRES`]).
+        /// Saves tokens with one statement (see [`sql::SAVE_TOKENS_POSTGRES`]), after the new
+        /// state of the record they were exchanged for, if any (`changed`; until when its
+        /// grant must live, the record's digest and the record).
         #[allow(dead_code)] // SQLite saves in a transaction
-        async fn save_tokens_at_once(
-            pool: &$pool,
+        async fn save_tokens_at_once<'e>(
+            executor: impl sqlx::Executor<'e, Database = $db>,
             statement: &'static str,
             tokens: &$crate::storage::NewTokens,
+            changed: Option<(
+                $crate::Timestamp,
+                &$crate::storage::Digest,
+                &$crate::storage::ExchangeRecord,
+            )>,
         ) -> Result<bool, $crate::Error> {
             use $crate::storage::sql::{self, db, secs};
             let access = &tokens.access;
             let record = &access.record;
             let refresh = tokens.refresh.as_ref();
-            let refresh_data = match refresh {
-                Some(refresh) => Some(refresh.record.data.to_json()?.into_owned()),
+            let json = sql::TokensJson::of(tokens)?;
+            let changed_data = match changed {
+                Some((_, _, record)) => Some(record.data.to_json()?.into_owned()),
                 None => None,
+            };
+            let until = match changed {
+                Some((until, _, _)) => until.max(tokens.expires_at()),
+                None => tokens.expires_at(),
             };
             let grant = tokens.grant();
             let query = sqlx::query_scalar::<_, bool>(statement)
                 .bind(&grant.as_bytes()[..])
-                .bind(secs(tokens.expires_at()))
+                .bind(secs(until))
                 .bind(&access.digest.as_bytes()[..]);
             $crate::storage::sql::bind_token_columns!(query, record)
                 .bind(refresh.map(|r| r.digest.as_bytes().to_vec()))
                 .bind(refresh.map(|r| r.record.kind.as_str()))
-                .bind(refresh_data)
+                .bind(json.refresh)
                 .bind(refresh.map(|r| secs(r.record.expires_at)))
                 .bind(refresh.map(|r| r.record.spent))
-                .bind(sql::json_column(record.actor.as_ref())?)
+                .bind(json.actor)
                 .bind(refresh.map(|r| secs(r.record.retain_until.max(r.record.expires_at))))
-                .fetch_one(pool)
+                .bind(changed.map(|(_, digest, _)| digest.as_bytes().to_vec()))
+                .bind(changed_data)
+                .bind(changed.map(|(_, _, r)| secs(r.expires_at)))
+                .bind(changed.map(|(_, _, r)| r.spent))
+                .bind(changed.map(|(until, _, _)| secs(until)))
+                .fetch_one(executor)
                 .await
                 .map_err(db)
         }
@@ -830,10 +918,9 @@ macro_rules! sql_storage {
             }
 
             async fn save_client(&self, client: $crate::Client) -> Result<(), $crate::Error> {
-                use $crate::storage::sql::{self, db, ClientRow};
+                use $crate::storage::sql::{self, ClientRow};
                 let row = ClientRow::from_client(&client)?;
-                let _turn = self.write_turn().await;
-                let saved = sqlx::query(sql::UPSERT_CLIENT)
+                let saved = self.execute_write(sqlx::query(sql::UPSERT_CLIENT)
                     .bind(row.id)
                     .bind(row.name)
                     .bind(row.secret_digest)
@@ -845,13 +932,12 @@ macro_rules! sql_storage {
                     .bind(row.owner_only)
                     .bind(row.native)
                     .bind(row.introspects_any_token)
-                    .bind(row.metadata)
-                    .execute(&self.pool)
+                    .bind(row.metadata))
                     .await;
                 if let Some(cache) = self.clients.as_deref() {
                     cache.invalidate(client.id().as_str());
                 }
-                saved.map_err(db)?;
+                saved?;
                 Ok(())
             }
 
@@ -901,12 +987,12 @@ macro_rules! sql_storage {
                 tokens: $crate::storage::NewTokens,
             ) -> Result<bool, $crate::Error> {
                 if let Some(statement) = $save_tokens {
-                    return save_tokens_at_once(&self.pool, statement, &tokens).await;
+                    return save_tokens_at_once(&self.pool, statement, &tokens, None).await;
                 }
-                let (_turn, mut tx) = self.begin_write().await?;
-                let stored = attach(&mut tx, &tokens).await?;
-                tx.commit().await.map_err($crate::storage::sql::db)?;
-                Ok(stored)
+                let json = $crate::storage::sql::TokensJson::of(&tokens)?;
+                let mut write = self.begin_shared_write().await?;
+                let stored = attach(&mut write, &tokens, json).await;
+                write.finish(stored).await
             }
 
             async fn access_token(
@@ -929,13 +1015,11 @@ macro_rules! sql_storage {
                 &self,
                 digest: &$crate::storage::Digest,
             ) -> Result<(), $crate::Error> {
-                use $crate::storage::sql::{self, db};
-                let _turn = self.write_turn().await;
-                sqlx::query(sql::DELETE_ACCESS_TOKEN)
-                    .bind(&digest.as_bytes()[..])
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db)?;
+                use $crate::storage::sql::{self};
+                self.execute_write(
+                    sqlx::query(sql::DELETE_ACCESS_TOKEN).bind(&digest.as_bytes()[..]),
+                )
+                .await?;
                 Ok(())
             }
 
@@ -945,12 +1029,17 @@ macro_rules! sql_storage {
                 record: $crate::storage::ExchangeRecord,
                 _now: $crate::Timestamp,
             ) -> Result<(), $crate::Error> {
-                let (_turn, mut tx) = self.begin_write().await?;
+                let data = record.data.to_json()?;
                 let until = record.retain_until.max(record.expires_at);
-                if hold_grant(&mut tx, &record.grant, until).await? {
-                    insert_record(&mut tx, &digest, &record).await?;
+                let mut write = self.begin_shared_write().await?;
+                let saved = async {
+                    if hold_grant(&mut write, &record.grant, until).await? {
+                        insert_record(&mut write, &digest, &record, &data).await?;
+                    }
+                    Ok(())
                 }
-                tx.commit().await.map_err($crate::storage::sql::db)
+                .await;
+                write.finish(saved).await
             }
 
             async fn record(
@@ -977,37 +1066,56 @@ macro_rules! sql_storage {
             ) -> Result<$crate::storage::Exchange, $crate::Error> {
                 use $crate::storage::sql::{self, db, secs, RecordRow};
                 use $crate::storage::Exchange;
-                let (_turn, mut tx) = self.begin_write().await?;
-                let row: Option<RecordRow> = sqlx::query_as($select_record)
-                    .bind(&digest.as_bytes()[..])
-                    .bind(kind.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                let Some(row) = row else {
-                    return Ok(Exchange::Unknown);
-                };
-                let record = row.record(kind)?;
-                let mut decision = exchange(&record);
-                if let Some(changed) = decision.take_record() {
-                    let until = changed.retain_until.max(changed.expires_at);
-                    sqlx::query(sql::UPDATE_RECORD)
+                let mut write = self.begin_shared_write().await?;
+                let exchanged = async {
+                    let row: Option<RecordRow> = sqlx::query_as($select_record)
                         .bind(&digest.as_bytes()[..])
-                        .bind(changed.data.to_json()?.as_ref())
-                        .bind(secs(changed.expires_at))
-                        .bind(changed.spent)
-                        .bind(secs(until))
-                        .execute(&mut *tx)
+                        .bind(kind.as_str())
+                        .fetch_optional(&mut *write)
                         .await
                         .map_err(db)?;
-                    hold_grant(&mut tx, &record.grant, until).await?;
+                    let Some(row) = row else {
+                        return Ok(Exchange::Unknown);
+                    };
+                    let record = row.record(kind)?;
+                    let mut decision = exchange(&record);
+                    let changed = decision.take_record();
+                    let tokens = decision.take_tokens(record.grant);
+                    if let (Some(statement), Some(tokens)) = ($save_tokens, &tokens) {
+                        // The record's new state and the tokens in one statement.
+                        let changed = changed.as_ref().map(|changed| {
+                            (changed.retain_until.max(changed.expires_at), digest, changed)
+                        });
+                        let stored =
+                            save_tokens_at_once(&mut *write, statement, tokens, changed).await?;
+                        return Ok(decision.finish(record.grant, stored));
+                    }
+                    // Everything but the statements first (see `attach`).
+                    let tokens = match tokens {
+                        Some(tokens) => Some((sql::TokensJson::of(&tokens)?, tokens)),
+                        None => None,
+                    };
+                    if let Some(changed) = changed {
+                        let until = changed.retain_until.max(changed.expires_at);
+                        sqlx::query(sql::UPDATE_RECORD)
+                            .bind(&digest.as_bytes()[..])
+                            .bind(changed.data.to_json()?.as_ref())
+                            .bind(secs(changed.expires_at))
+                            .bind(changed.spent)
+                            .bind(secs(until))
+                            .execute(&mut *write)
+                            .await
+                            .map_err(db)?;
+                        hold_grant(&mut write, &record.grant, until).await?;
+                    }
+                    let stored = match tokens {
+                        Some((json, tokens)) => attach(&mut write, &tokens, json).await?,
+                        None => true,
+                    };
+                    Ok(decision.finish(record.grant, stored))
                 }
-                let stored = match decision.take_tokens(record.grant) {
-                    Some(tokens) => attach(&mut tx, &tokens).await?,
-                    None => true,
-                };
-                tx.commit().await.map_err(db)?;
-                Ok(decision.finish(record.grant, stored))
+                .await;
+                write.finish(exchanged).await
             }
 
             async fn revoke_grant(
@@ -1034,7 +1142,7 @@ macro_rules! sql_storage {
                 for statement in sql::PURGE_EXPIRED {
                     loop {
                         let started = std::time::Instant::now();
-                        let turn = self.write_turn().await;
+                        let turn = self.write_turn().await?;
                         let n = sqlx::query(statement)
                             .bind(secs(now))
                             .bind(self.purge_batch)
@@ -1073,7 +1181,7 @@ macro_rules! sql_storage {
                 }
                 loop {
                     let started = std::time::Instant::now();
-                    let turn = self.write_turn().await;
+                    let turn = self.write_turn().await?;
                     let n = sqlx::query(sql::PURGE_CONSENT_GRANTS)
                         .bind(self.purge_batch)
                         .execute(&self.pool)
@@ -1123,17 +1231,17 @@ macro_rules! sql_storage {
                 now: $crate::Timestamp,
             ) -> $crate::BoxFuture<'a, Result<(), $crate::Error>> {
                 Box::pin(async move {
-                    use $crate::storage::sql::{self, db, secs};
+                    use $crate::storage::sql::{self, secs};
                     let (_, bucket, expires_at) = self.buckets(now);
                     for key in keys {
-                        let _turn = self.storage().write_turn().await;
-                        sqlx::query(sql::ADD_FAILURE)
-                            .bind($crate::storage::SqlLimiter::<$name>::key(check, key))
-                            .bind(secs(bucket))
-                            .bind(secs(expires_at))
-                            .execute(self.storage().pool())
-                            .await
-                            .map_err(db)?;
+                        self.storage()
+                            .execute_write(
+                                sqlx::query(sql::ADD_FAILURE)
+                                    .bind($crate::storage::SqlLimiter::<$name>::key(check, key))
+                                    .bind(secs(bucket))
+                                    .bind(secs(expires_at)),
+                            )
+                            .await?;
                     }
                     Ok(())
                 })
@@ -1158,20 +1266,19 @@ macro_rules! sql_storage {
                 &self,
                 key: $crate::storage::KeyRecord,
             ) -> $crate::BoxFuture<'_, Result<(), $crate::Error>> {
-                use $crate::storage::sql::{self, db, secs};
+                use $crate::storage::sql::{self, secs};
                 Box::pin(async move {
-                    let _turn = self.write_turn().await;
-                    sqlx::query(sql::UPSERT_KEY)
-                        .bind(key.kid)
-                        .bind(key.alg)
-                        .bind(key.private_jwk)
-                        .bind(secs(key.published_at))
-                        .bind(secs(key.signs_from))
-                        .bind(key.retires_at.map(secs))
-                        .bind(key.removed_at.map(secs))
-                        .execute(&self.pool)
-                        .await
-                        .map_err(db)?;
+                    self.execute_write(
+                        sqlx::query(sql::UPSERT_KEY)
+                            .bind(key.kid)
+                            .bind(key.alg)
+                            .bind(key.private_jwk)
+                            .bind(secs(key.published_at))
+                            .bind(secs(key.signs_from))
+                            .bind(key.retires_at.map(secs))
+                            .bind(key.removed_at.map(secs)),
+                    )
+                    .await?;
                     Ok(())
                 })
             }
@@ -1180,14 +1287,9 @@ macro_rules! sql_storage {
                 &'a self,
                 kid: &'a str,
             ) -> $crate::BoxFuture<'a, Result<(), $crate::Error>> {
-                use $crate::storage::sql::{self, db};
+                use $crate::storage::sql::{self};
                 Box::pin(async move {
-                    let _turn = self.write_turn().await;
-                    sqlx::query(sql::DELETE_KEY)
-                        .bind(kid)
-                        .execute(&self.pool)
-                        .await
-                        .map_err(db)?;
+                    self.execute_write(sqlx::query(sql::DELETE_KEY).bind(kid)).await?;
                     Ok(())
                 })
             }
@@ -1216,21 +1318,20 @@ macro_rules! sql_storage {
                 &self,
                 consent: $crate::storage::Consent,
             ) -> $crate::BoxFuture<'_, Result<(), $crate::Error>> {
-                use $crate::storage::sql::{self, db, secs};
+                use $crate::storage::sql::{self, secs};
                 Box::pin(async move {
-                    let _turn = self.write_turn().await;
-                    sqlx::query(sql::UPSERT_CONSENT)
-                        .bind(consent.owner.as_str())
-                        .bind(consent.client_id.as_str())
-                        .bind(consent.scope.to_string())
-                        .bind(secs(consent.granted_at))
-                        .bind(consent.expires_at.map(secs))
-                        .bind(sql::json_column(
-                            Some(&consent.resources).filter(|r| !r.is_empty()),
-                        )?)
-                        .execute(&self.pool)
-                        .await
-                        .map_err(db)?;
+                    self.execute_write(
+                        sqlx::query(sql::UPSERT_CONSENT)
+                            .bind(consent.owner.as_str())
+                            .bind(consent.client_id.as_str())
+                            .bind(consent.scope.to_string())
+                            .bind(secs(consent.granted_at))
+                            .bind(consent.expires_at.map(secs))
+                            .bind(sql::json_column(
+                                Some(&consent.resources).filter(|r| !r.is_empty()),
+                            )?),
+                    )
+                    .await?;
                     Ok(())
                 })
             }
@@ -1241,16 +1342,15 @@ macro_rules! sql_storage {
                 client_id: &'a $crate::ClientId,
                 grant: $crate::storage::GrantId,
             ) -> $crate::BoxFuture<'a, Result<(), $crate::Error>> {
-                use $crate::storage::sql::{self, db};
+                use $crate::storage::sql::{self};
                 Box::pin(async move {
-                    let _turn = self.write_turn().await;
-                    sqlx::query(sql::RECORD_CONSENT_GRANT)
-                        .bind(owner.as_str())
-                        .bind(client_id.as_str())
-                        .bind(&grant.as_bytes()[..])
-                        .execute(&self.pool)
-                        .await
-                        .map_err(db)?;
+                    self.execute_write(
+                        sqlx::query(sql::RECORD_CONSENT_GRANT)
+                            .bind(owner.as_str())
+                            .bind(client_id.as_str())
+                            .bind(&grant.as_bytes()[..]),
+                    )
+                    .await?;
                     Ok(())
                 })
             }
@@ -1293,17 +1393,16 @@ macro_rules! sql_storage {
                 expires_at: $crate::Timestamp,
                 now: $crate::Timestamp,
             ) -> $crate::BoxFuture<'a, Result<bool, $crate::Error>> {
-                use $crate::storage::sql::{self, db, secs};
+                use $crate::storage::sql::{self, secs};
                 Box::pin(async move {
-                    let _turn = self.write_turn().await;
-                    let affected = sqlx::query(sql::FIRST_USE)
-                        .bind(&key.as_bytes()[..])
-                        .bind(secs(expires_at))
-                        .bind(secs(now))
-                        .execute(&self.pool)
-                        .await
-                        .map_err(db)?
-                        .rows_affected();
+                    let affected = self
+                        .execute_write(
+                            sqlx::query(sql::FIRST_USE)
+                                .bind(&key.as_bytes()[..])
+                                .bind(secs(expires_at))
+                                .bind(secs(now)),
+                        )
+                        .await?;
                     Ok(affected == 1)
                 })
             }

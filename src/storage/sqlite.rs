@@ -34,7 +34,8 @@ sql_storage! {
         select_client_grants: sql::SELECT_CLIENT_GRANTS_SQLITE,
         // SQLite has one writer at a time: this process's writers queue in arrival order for
         // their turn, instead of each polling the file's lock (`busy_timeout`), which let an
-        // unlucky writer wait half a second under load.
+        // unlucky writer wait half a second under load; the writes that queue meanwhile share
+        // one transaction and commit (`sql_batch`).
         save_tokens_statement: None::<&str>,
         serialize_writers: true,
         purge_batch: 1000,
