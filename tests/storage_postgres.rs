@@ -401,3 +401,22 @@ async fn purge_expired_deletes_every_batch() {
     storage.pool().close().await;
     schema.drop().await;
 }
+
+// C-BR-5, C-RV-1, C-IN-1: with the client and token caches on, a revocation or a deletion holds
+// at once on its instance, and on another after the cache's lifetime.
+#[tokio::test]
+async fn caches_follow_changes_on_their_instance() {
+    let Some(schema) = TestSchema::create("caches_follow_changes_on_their_instance").await else {
+        return;
+    };
+    let lifetime = std::time::Duration::from_millis(300);
+    let cached = || async {
+        schema
+            .storage()
+            .await
+            .with_client_cache(lifetime)
+            .with_token_cache(lifetime)
+    };
+    caches_follow_changes(cached().await, cached().await, lifetime).await;
+    schema.drop().await;
+}

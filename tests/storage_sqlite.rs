@@ -237,25 +237,6 @@ async fn purge_expired_deletes_every_batch() {
     }
 }
 
-/// Access tokens of a fresh grant of `client`, live for an hour from `now`.
-fn tokens_of(client: &str, now: grantor::Timestamp) -> grantor::storage::NewTokens {
-    use grantor::storage::GrantId;
-    use grantor::storage::{NewTokens, StoredToken, TokenRecord};
-    use grantor::token::AccessToken;
-    let record = TokenRecord::new(
-        GrantId::generate(),
-        grantor::ClientId::new(client).unwrap(),
-        None,
-        grantor::ScopeSet::parse("read").unwrap(),
-        now,
-        grantor::Timestamp::from_secs(now.as_secs() + 3600),
-    );
-    NewTokens::new(
-        StoredToken::new(AccessToken::generate().digest(), record),
-        None,
-    )
-}
-
 // C-SE-3: concurrent writes share their transaction and commit on SQLite. Whatever happens to
 // the others of its batch — one failing in the database (a trigger refuses the tokens of the
 // client `doomed`), one abandoned midway (its task aborted) — a write reports success exactly
@@ -317,4 +298,19 @@ async fn concurrent_writes_are_stored_exactly_when_they_report_success() {
     let digest = after.access.digest;
     assert!(storage.save_tokens(after).await.unwrap());
     assert!(reader.access_token(&digest, now).await.unwrap().is_some());
+}
+
+// C-BR-5, C-RV-1, C-IN-1: with the client and token caches on, a revocation or a deletion holds
+// at once on its instance, and on another after the cache's lifetime.
+#[tokio::test]
+async fn caches_follow_changes_on_their_instance() {
+    let db = TempDb::new();
+    let lifetime = std::time::Duration::from_millis(300);
+    let cached = || async {
+        db.open()
+            .await
+            .with_client_cache(lifetime)
+            .with_token_cache(lifetime)
+    };
+    caches_follow_changes(cached().await, cached().await, lifetime).await;
 }

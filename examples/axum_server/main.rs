@@ -21,6 +21,7 @@
 //! | `--config FILE` | the clients and users (JSON; every field is described in [`setup`]); default: the built-in demo client and user |
 //! | `--storage …` | `memory` (default), `sqlite:PATH` (feature `sqlite`) or a `postgres://` URL (feature `postgres`) |
 //! | `--client-cache SECONDS` | SQLite and PostgreSQL: keep clients read from the database this long (fractions allowed), so that a token request of a recently seen client skips its lookup; off by default (see `with_client_cache` for what holds across instances) |
+//! | `--token-cache SECONDS` | SQLite and PostgreSQL: keep access tokens read from the database this long (fractions allowed), so that a token presented again soon skips its lookup; off by default (see `with_token_cache`: another instance may accept a token revoked here for that long) |
 //! | `--keys FILE` | keep the ID-token signing keys in this JWKS file (created if missing), so that tokens verify across restarts (see [`keys`]); default: in the storage backend |
 //!
 //! The configuration file (`--config`; `config.sample.json` beside this file is one) has
@@ -69,7 +70,7 @@ use setup::{DEMO_CLIENT, DEMO_USER, DEMO_VERIFIER, Setup, UserEntry};
 
 const USAGE: &str = "usage: axum_server [--addr HOST:PORT] [--issuer URL] [--config FILE] \
                      [--storage memory|sqlite:PATH|postgres://…] [--client-cache SECONDS] \
-                     [--keys FILE]\n\
+                     [--token-cache SECONDS] [--keys FILE]\n\
                      --keys FILE  keep the ID-token signing keys in this JWKS file (private \
                      keys; created if missing) instead of the storage backend";
 
@@ -86,6 +87,9 @@ struct Options {
     /// How long a SQL backend keeps a client it read; zero: not at all.
     #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
     client_cache: std::time::Duration,
+    /// How long a SQL backend keeps an access token it read; zero: not at all.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+    token_cache: std::time::Duration,
 }
 
 impl Options {
@@ -97,9 +101,19 @@ impl Options {
             storage: "memory".to_owned(),
             keys: None,
             client_cache: std::time::Duration::ZERO,
+            token_cache: std::time::Duration::ZERO,
         };
         while let Some(flag) = args.next() {
             let mut value = || args.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
+            let seconds = |value: String| {
+                value
+                    .parse::<f64>()
+                    .map_err(|e| e.to_string())
+                    .and_then(|s| {
+                        std::time::Duration::try_from_secs_f64(s).map_err(|e| e.to_string())
+                    })
+                    .map_err(|e| format!("{flag}: {e}"))
+            };
             match flag.as_str() {
                 "--addr" => {
                     options.addr = value()?.parse().map_err(|e| format!("--addr: {e}"))?;
@@ -108,13 +122,8 @@ impl Options {
                 "--config" => options.config = Some(value()?.into()),
                 "--storage" => options.storage = value()?,
                 "--keys" => options.keys = Some(value()?.into()),
-                "--client-cache" => {
-                    let seconds: f64 = value()?
-                        .parse()
-                        .map_err(|e| format!("--client-cache: {e}"))?;
-                    options.client_cache = std::time::Duration::try_from_secs_f64(seconds)
-                        .map_err(|e| format!("--client-cache: {e}"))?;
-                }
+                "--client-cache" => options.client_cache = seconds(value()?)?,
+                "--token-cache" => options.token_cache = seconds(value()?)?,
                 "--help" | "-h" => return Err(USAGE.to_owned()),
                 _ => return Err(format!("unknown option {flag}\n{USAGE}")),
             }
@@ -178,14 +187,16 @@ async fn run(options: Options) -> Result<(), Box<dyn Error>> {
     if storage.starts_with("sqlite:") {
         let storage = grantor::storage::SqliteStorage::open(storage)
             .await?
-            .with_client_cache(options.client_cache);
+            .with_client_cache(options.client_cache)
+            .with_token_cache(options.token_cache);
         return serve(listener, config, storage, &options, &setup).await;
     }
     #[cfg(feature = "postgres")]
     if storage.starts_with("postgres://") || storage.starts_with("postgresql://") {
         let storage = grantor::storage::PostgresStorage::connect(storage)
             .await?
-            .with_client_cache(options.client_cache);
+            .with_client_cache(options.client_cache)
+            .with_token_cache(options.token_cache);
         return serve(listener, config, storage, &options, &setup).await;
     }
     Err(format!(

@@ -51,6 +51,8 @@ mod memory;
 mod optional;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod read_cache;
 mod records;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) mod sql;

@@ -524,74 +524,6 @@ impl TokenRow {
     }
 }
 
-/// A short-lived cache of clients read from the database, off unless the host sets a lifetime
-/// (`with_client_cache`). Saving or deleting a client through the same storage value (or a
-/// clone of it) drops the entry before the call returns, and a read that raced with the change
-/// is not cached: on this instance, no removed or changed client is served once the call that
-/// removed or changed it has returned. Another instance (or process) keeps serving its entry
-/// until the entry's lifetime ends.
-pub(crate) struct ClientCache {
-    lifetime: std::time::Duration,
-    inner: std::sync::Mutex<ClientCacheInner>,
-}
-
-#[derive(Default)]
-struct ClientCacheInner {
-    /// Bumped by every change, so that a read that began before it is not cached after it.
-    generation: u64,
-    entries: std::collections::HashMap<String, (std::time::Instant, Client)>,
-}
-
-/// At most this many clients are cached; a full cache starts over.
-const CLIENT_CACHE_ENTRIES: usize = 10_000;
-
-impl ClientCache {
-    pub(crate) fn new(lifetime: std::time::Duration) -> Self {
-        Self {
-            lifetime,
-            inner: std::sync::Mutex::new(ClientCacheInner::default()),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, ClientCacheInner> {
-        // A panic while holding the lock leaves nothing half-written worth refusing.
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// The cached client, if fresh; else the generation a read from the database starts at.
-    pub(crate) fn get(&self, id: &str) -> Result<Client, u64> {
-        let inner = self.lock();
-        match inner.entries.get(id) {
-            Some((read_at, client)) if read_at.elapsed() < self.lifetime => Ok(client.clone()),
-            _ => Err(inner.generation),
-        }
-    }
-
-    /// Caches a client read at `generation`, unless a change came in since.
-    pub(crate) fn put(&self, client: &Client, generation: u64) {
-        let mut inner = self.lock();
-        if inner.generation != generation {
-            return;
-        }
-        if inner.entries.len() >= CLIENT_CACHE_ENTRIES {
-            inner.entries.clear();
-        }
-        inner.entries.insert(
-            client.id().as_str().to_owned(),
-            (std::time::Instant::now(), client.clone()),
-        );
-    }
-
-    /// Drops a client's entry, and keeps any read in flight from caching what it read.
-    pub(crate) fn invalidate(&self, id: &str) {
-        let mut inner = self.lock();
-        inner.generation = inner.generation.wrapping_add(1);
-        inner.entries.remove(id);
-    }
-}
-
 /// Binds the columns of an access-token record from `client_id` to `resources`, in table
 /// order: the part of a token's row that the SQLite insert and PostgreSQL's one-statement save
 /// bind alike (an expression of the query, whatever its kind).
@@ -643,7 +575,16 @@ macro_rules! sql_storage {
             /// How many rows each statement of `purge_expired` deletes at most.
             purge_batch: i64,
             /// Clients read recently; `None`: every lookup reads the database.
-            clients: Option<std::sync::Arc<$crate::storage::sql::ClientCache>>,
+            clients: Option<std::sync::Arc<$crate::storage::read_cache::ReadCache<String, $crate::Client>>>,
+            /// Access tokens read recently, by digest; `None`: every lookup reads the database.
+            tokens: Option<
+                std::sync::Arc<
+                    $crate::storage::read_cache::ReadCache<
+                        [u8; 32],
+                        std::sync::Arc<$crate::storage::TokenRecord>,
+                    >,
+                >,
+            >,
         }
 
         impl $name {
@@ -653,7 +594,7 @@ macro_rules! sql_storage {
                 $migrator.run(&pool).await.map_err($crate::Error::storage)?;
                 let writers = $serialize
                     .then(|| std::sync::Arc::new($crate::storage::sql_batch::WriteQueue::new($begin)));
-                Ok(Self { pool, writers, purge_batch: $purge_batch, clients: None })
+                Ok(Self { pool, writers, purge_batch: $purge_batch, clients: None, tokens: None })
             }
 
             /// The connection pool, e.g. to close it or to run the host's own queries.
@@ -677,9 +618,33 @@ macro_rules! sql_storage {
             /// own entry is `lifetime` old, so keep it short (a second) or leave it off in a
             /// fleet that deletes clients. Off by default; `Duration::ZERO` turns it off.
             pub fn with_client_cache(mut self, lifetime: std::time::Duration) -> Self {
-                self.clients = (!lifetime.is_zero())
-                    .then(|| std::sync::Arc::new($crate::storage::sql::ClientCache::new(lifetime)));
+                self.clients = (!lifetime.is_zero()).then(|| {
+                    std::sync::Arc::new($crate::storage::read_cache::ReadCache::new(lifetime))
+                });
                 self
+            }
+
+            /// Keeps each access token read from the database for `lifetime`, so that a
+            /// token presented again soon (bearer validation, introspection) skips its query;
+            /// only tokens found are kept, and a kept token still expires on time. Revoking a
+            /// token or a grant, or deleting a client, through this storage (or a clone) takes
+            /// effect at once on this instance: no revoked token passes here once the call that
+            /// revoked it has returned. Another instance sharing the database may accept a
+            /// token it revoked until its own entry is `lifetime` old: keep it short (a second)
+            /// or leave it off where a fleet must refuse a revoked token everywhere at once.
+            /// Off by default; `Duration::ZERO` turns it off.
+            pub fn with_token_cache(mut self, lifetime: std::time::Duration) -> Self {
+                self.tokens = (!lifetime.is_zero()).then(|| {
+                    std::sync::Arc::new($crate::storage::read_cache::ReadCache::new(lifetime))
+                });
+                self
+            }
+
+            /// Forgets every cached token (a grant's revocation: its tokens are not known here).
+            fn forget_tokens(&self) {
+                if let Some(cache) = self.tokens.as_deref() {
+                    cache.clear();
+                }
             }
 
             /// Between two batches of a purge, where writes are serialized (SQLite): waits as
@@ -912,7 +877,7 @@ macro_rules! sql_storage {
                 if let (Some(cache), Some(generation), Some(client)) =
                     (self.clients.as_deref(), generation, &client)
                 {
-                    cache.put(client, generation);
+                    cache.put(client.id().as_str().to_owned(), client.clone(), generation);
                 }
                 Ok(client)
             }
@@ -977,6 +942,7 @@ macro_rules! sql_storage {
                 if let Some(cache) = self.clients.as_deref() {
                     cache.invalidate(id);
                 }
+                self.forget_tokens();
                 deleted
             }
         }
@@ -1001,14 +967,26 @@ macro_rules! sql_storage {
                 now: $crate::Timestamp,
             ) -> Result<Option<std::sync::Arc<$crate::storage::TokenRecord>>, $crate::Error> {
                 use $crate::storage::sql::{self, db, TokenRow};
+                let generation = match self.tokens.as_deref().map(|cache| cache.get(digest.as_bytes())) {
+                    Some(Ok(record)) => return Ok(Some(record).filter(|r| r.is_live(now))),
+                    Some(Err(generation)) => Some(generation),
+                    None => None,
+                };
                 let row: Option<TokenRow> = sqlx::query_as(sql::SELECT_TOKEN)
                     .bind(&digest.as_bytes()[..])
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(db)?;
-                row.filter(|row| row.is_live(now))
+                let record = row
+                    .filter(|row| row.is_live(now))
                     .map(|row| row.record().map(std::sync::Arc::new))
-                    .transpose()
+                    .transpose()?;
+                if let (Some(cache), Some(generation), Some(record)) =
+                    (self.tokens.as_deref(), generation, &record)
+                {
+                    cache.put(*digest.as_bytes(), record.clone(), generation);
+                }
+                Ok(record)
             }
 
             async fn revoke_access_token(
@@ -1016,11 +994,13 @@ macro_rules! sql_storage {
                 digest: &$crate::storage::Digest,
             ) -> Result<(), $crate::Error> {
                 use $crate::storage::sql::{self};
-                self.execute_write(
-                    sqlx::query(sql::DELETE_ACCESS_TOKEN).bind(&digest.as_bytes()[..]),
-                )
-                .await?;
-                Ok(())
+                let deleted = self
+                    .execute_write(sqlx::query(sql::DELETE_ACCESS_TOKEN).bind(&digest.as_bytes()[..]))
+                    .await;
+                if let Some(cache) = self.tokens.as_deref() {
+                    cache.invalidate(digest.as_bytes());
+                }
+                deleted.map(drop)
             }
 
             async fn save_record(
@@ -1123,9 +1103,14 @@ macro_rules! sql_storage {
                 grant: &$crate::storage::GrantId,
             ) -> Result<(), $crate::Error> {
                 use $crate::storage::sql::db;
-                let (_turn, mut tx) = self.begin_write().await?;
-                revoke_in(&mut tx, &grant.as_bytes()[..]).await?;
-                tx.commit().await.map_err(db)
+                let revoked = async {
+                    let (_turn, mut tx) = self.begin_write().await?;
+                    revoke_in(&mut tx, &grant.as_bytes()[..]).await?;
+                    tx.commit().await.map_err(db)
+                }
+                .await;
+                self.forget_tokens();
+                revoked
             }
 
             fn consent_store(&self) -> Option<&dyn $crate::storage::ConsentStore> {

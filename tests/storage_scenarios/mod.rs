@@ -419,3 +419,76 @@ where
             .unwrap()
     );
 }
+
+/// Access tokens of a fresh grant of `client`, live for an hour from `now`.
+pub fn tokens_of(client: &str, now: grantor::Timestamp) -> grantor::storage::NewTokens {
+    use grantor::storage::{GrantId, NewTokens, StoredToken, TokenRecord};
+    let record = TokenRecord::new(
+        GrantId::generate(),
+        grantor::ClientId::new(client).unwrap(),
+        None,
+        grantor::ScopeSet::parse("read").unwrap(),
+        now,
+        grantor::Timestamp::from_secs(now.as_secs() + 3600),
+    );
+    NewTokens::new(
+        StoredToken::new(grantor::AccessToken::generate().digest(), record),
+        None,
+    )
+}
+
+/// C-BR-5, C-RV-1, C-IN-1: the client and token caches of two instances over one database, each cache's
+/// entries living `lifetime`. On the instance that revokes a token, revokes a grant or
+/// deletes a client, nothing revoked or deleted is served once the call has returned; the
+/// other instance serves its cached entry until the entry is `lifetime` old, then not.
+pub async fn caches_follow_changes<S: Storage>(here: S, there: S, lifetime: std::time::Duration) {
+    use grantor::{Client, Clock, SystemClock};
+
+    let now = SystemClock.now();
+    let client = Client::public("cached-app")
+        .redirect_uri("https://app.example/cb")
+        .build()
+        .unwrap();
+    here.save_client(client).await.unwrap();
+    let [by_token, by_grant, by_client] = [(); 3].map(|_| tokens_of("cached-app", now));
+    let digests = [&by_token, &by_grant, &by_client].map(|t| t.access.digest);
+    for tokens in [&by_token, &by_grant] {
+        assert!(here.save_tokens(tokens.clone()).await.unwrap());
+    }
+    assert!(here.save_tokens(by_client.clone()).await.unwrap());
+    // Both instances read (and cache) the client and every token.
+    for storage in [&here, &there] {
+        assert!(storage.client("cached-app").await.unwrap().is_some());
+        for digest in &digests {
+            assert!(storage.access_token(digest, now).await.unwrap().is_some());
+        }
+    }
+
+    here.revoke_access_token(&digests[0]).await.unwrap();
+    assert!(here.access_token(&digests[0], now).await.unwrap().is_none());
+    here.revoke_grant(&by_grant.grant()).await.unwrap();
+    assert!(here.access_token(&digests[1], now).await.unwrap().is_none());
+    assert!(here.delete_client("cached-app").await.unwrap());
+    assert!(here.client("cached-app").await.unwrap().is_none());
+    assert!(here.access_token(&digests[2], now).await.unwrap().is_none());
+
+    // The other instance still serves what it cached, until the entries are `lifetime` old.
+    assert!(there.client("cached-app").await.unwrap().is_some());
+    for digest in &digests {
+        assert!(there.access_token(digest, now).await.unwrap().is_some());
+    }
+    // A cached token still expires on time.
+    let later = grantor::Timestamp::from_secs(now.as_secs() + 3600);
+    assert!(
+        there
+            .access_token(&digests[0], later)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    tokio::time::sleep(lifetime).await;
+    assert!(there.client("cached-app").await.unwrap().is_none());
+    for digest in &digests {
+        assert!(there.access_token(digest, now).await.unwrap().is_none());
+    }
+}
