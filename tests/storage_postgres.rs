@@ -420,3 +420,31 @@ async fn caches_follow_changes_on_their_instance() {
     caches_follow_changes(cached().await, cached().await, lifetime).await;
     schema.drop().await;
 }
+
+// C-SE-3: with grantor's pool settings, a connection that sat idle for a second is checked
+// before it is handed out, so a request after the database dropped it (a restart, an idle
+// timeout) gets a new connection and succeeds.
+#[tokio::test]
+async fn an_idle_connection_dropped_by_the_database_is_replaced_unseen() {
+    let test = "an_idle_connection_dropped_by_the_database_is_replaced_unseen";
+    let Some(schema) = TestSchema::create(test).await else {
+        return;
+    };
+    let errors = Arc::new(AtomicUsize::new(0));
+    let pool = grantor::storage::PostgresStorage::pool_options().max_connections(1);
+    let fx = Fixture::with_storage(schema.storage_with(pool).await, counting(&errors)).await;
+    let issued = issue(&fx).await;
+    let terminated: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+    )
+    .bind(&schema.name)
+    .fetch_all(&schema.admin)
+    .await
+    .unwrap();
+    assert_eq!(terminated, [true]);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_valid(&fx, &issued.access).await;
+    assert_eq!(errors.load(Ordering::SeqCst), 0);
+    fx.storage().pool().close().await;
+    schema.drop().await;
+}

@@ -28,7 +28,7 @@ sql_storage! {
     /// let options = "postgres://grantor@db.internal/auth"
     ///     .parse()
     ///     .map_err(grantor::Error::storage)?;
-    /// let pool = PgPoolOptions::new().max_connections(20);
+    /// let pool = PostgresStorage::pool_options().max_connections(20);
     /// let storage = PostgresStorage::connect_with(options, pool).await?;
     /// # Ok(()) }
     /// ```
@@ -50,10 +50,11 @@ impl PostgresStorage {
     /// default pool settings.
     pub async fn connect(url: &str) -> Result<Self, Error> {
         let options = PgConnectOptions::from_str(url).map_err(sql::db)?;
-        Self::connect_with(options, PgPoolOptions::new()).await
+        Self::connect_with(options, Self::pool_options()).await
     }
 
-    /// Connects with explicit connection and pool settings (maximum connections, timeouts…).
+    /// Connects with explicit connection and pool settings (maximum connections, timeouts…;
+    /// start from [`pool_options`](Self::pool_options)).
     pub async fn connect_with(
         options: PgConnectOptions,
         pool: PgPoolOptions,

@@ -55,10 +55,11 @@ impl SqliteStorage {
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal);
-        Self::open_with(options, SqlitePoolOptions::new()).await
+        Self::open_with(options, Self::pool_options()).await
     }
 
-    /// Opens a database with explicit connection and pool settings.
+    /// Opens a database with explicit connection and pool settings (start from
+    /// [`pool_options`](Self::pool_options)).
     pub async fn open_with(
         options: SqliteConnectOptions,
         pool: SqlitePoolOptions,
