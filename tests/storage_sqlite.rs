@@ -298,6 +298,38 @@ async fn concurrent_writes_are_stored_exactly_when_they_report_success() {
     let digest = after.access.digest;
     assert!(storage.save_tokens(after).await.unwrap());
     assert!(reader.access_token(&digest, now).await.unwrap().is_some());
+    // No batch was left open (it would hold the file's write lock): another pool, whose
+    // writes meet that lock, writes at once.
+    assert!(reader.save_tokens(tokens_of("app", now)).await.unwrap());
+}
+
+// C-SE-3: an exchange that finds nothing only read: it answers at once and leaves no open
+// transaction behind (whose write lock would keep every other connection from writing).
+#[tokio::test]
+async fn an_exchange_that_finds_nothing_holds_no_lock() {
+    use grantor::storage::{Decision, Exchange, ExchangeKind};
+    let db = TempDb::new();
+    let storage = db.open().await;
+    let other = db.open().await;
+    let now = grantor::Timestamp::from_secs(1_800_000_000);
+    let unknown = grantor::AccessToken::generate().digest();
+    let exchanged = storage
+        .exchange(
+            ExchangeKind::REFRESH_TOKEN,
+            &unknown,
+            now,
+            |_| -> Decision { unreachable!("no record to decide on") },
+        )
+        .await
+        .unwrap();
+    assert_eq!(exchanged, Exchange::Unknown);
+    let written = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        other.save_tokens(tokens_of("app", now)),
+    )
+    .await
+    .expect("another connection waited for a lock the exchange left");
+    assert!(written.unwrap());
 }
 
 // C-BR-5, C-RV-1, C-IN-1: with the client and token caches on, a revocation or a deletion holds

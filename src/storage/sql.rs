@@ -305,6 +305,12 @@ pub(crate) fn json_column<T: serde::Serialize>(value: Option<&T>) -> Result<Opti
 /// The JSON columns of tokens to store, serialized before any statement runs, so that a
 /// write of several statements fails in the database or not at all.
 pub(crate) struct TokensJson {
+    /// The access token's `confirmation` column.
+    pub(crate) confirmation: Option<String>,
+    /// The access token's `openid` column.
+    pub(crate) openid: Option<String>,
+    /// The access token's `resources` column (none when it names no resource).
+    pub(crate) resources: Option<String>,
     /// The access token's `actor` column.
     pub(crate) actor: Option<String>,
     /// The refresh token record's `data` column, if the tokens have one.
@@ -313,12 +319,16 @@ pub(crate) struct TokensJson {
 
 impl TokensJson {
     pub(crate) fn of(tokens: &crate::storage::NewTokens) -> Result<Self, Error> {
+        let record = &tokens.access.record;
         let refresh = match &tokens.refresh {
             Some(refresh) => Some(refresh.record.data.to_json()?.into_owned()),
             None => None,
         };
         Ok(Self {
-            actor: json_column(tokens.access.record.actor.as_ref())?,
+            confirmation: json_column(record.confirmation.as_ref())?,
+            openid: json_column(record.openid.as_ref())?,
+            resources: json_column(Some(&record.resources).filter(|r| !r.is_empty()))?,
+            actor: json_column(record.actor.as_ref())?,
             refresh,
         })
     }
@@ -531,20 +541,16 @@ impl TokenRow {
 /// order: the part of a token's row that the SQLite insert and PostgreSQL's one-statement save
 /// bind alike (an expression of the query, whatever its kind).
 macro_rules! bind_token_columns {
-    ($query:expr, $record:expr) => {
+    ($query:expr, $record:expr, $json:expr) => {
         $query
             .bind($record.client_id.as_str())
             .bind($record.owner.as_ref().map(|o| o.as_str()))
             .bind($record.scope.to_string())
             .bind($crate::storage::sql::secs($record.issued_at))
             .bind($crate::storage::sql::secs($record.expires_at))
-            .bind($crate::storage::sql::json_column(
-                $record.confirmation.as_ref(),
-            )?)
-            .bind($crate::storage::sql::json_column($record.openid.as_ref())?)
-            .bind($crate::storage::sql::json_column(
-                Some(&$record.resources).filter(|resources| !resources.is_empty()),
-            )?)
+            .bind($json.confirmation)
+            .bind($json.openid)
+            .bind($json.resources)
     };
 }
 pub(crate) use bind_token_columns;
@@ -822,7 +828,7 @@ macro_rules! sql_storage {
             let query = sqlx::query(sql::INSERT_TOKEN)
                 .bind(&access.digest.as_bytes()[..])
                 .bind(&record.grant.as_bytes()[..]);
-            $crate::storage::sql::bind_token_columns!(query, record)
+            $crate::storage::sql::bind_token_columns!(query, record, json)
                 .bind(json.actor)
                 .execute(&mut *conn)
                 .await
@@ -865,7 +871,7 @@ macro_rules! sql_storage {
                 .bind(&grant.as_bytes()[..])
                 .bind(secs(until))
                 .bind(&access.digest.as_bytes()[..]);
-            $crate::storage::sql::bind_token_columns!(query, record)
+            $crate::storage::sql::bind_token_columns!(query, record, json)
                 .bind(refresh.map(|r| r.digest.as_bytes().to_vec()))
                 .bind(refresh.map(|r| r.record.kind.as_str()))
                 .bind(json.refresh)
@@ -1070,17 +1076,29 @@ macro_rules! sql_storage {
                 use $crate::storage::sql::{self, db, secs, RecordRow};
                 use $crate::storage::Exchange;
                 let mut write = self.begin_shared_write().await?;
-                let exchanged = async {
+                let read = async {
                     let row: Option<RecordRow> = sqlx::query_as($select_record)
                         .bind(&digest.as_bytes()[..])
                         .bind(kind.as_str())
                         .fetch_optional(&mut *write)
                         .await
                         .map_err(db)?;
-                    let Some(row) = row else {
+                    row.map(|row| row.record(kind)).transpose()
+                }
+                .await;
+                // Until the decision, the write has only read: ending it here changes nothing.
+                let record = match read {
+                    Ok(Some(record)) => record,
+                    Ok(None) => {
+                        write.unchanged();
                         return Ok(Exchange::Unknown);
-                    };
-                    let record = row.record(kind)?;
+                    }
+                    Err(error) => {
+                        write.unchanged();
+                        return Err(error);
+                    }
+                };
+                let exchanged = async {
                     let mut decision = exchange(&record);
                     let changed = decision.take_record();
                     let tokens = decision.take_tokens(record.grant);

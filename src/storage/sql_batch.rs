@@ -10,8 +10,11 @@
 //! `synchronous` setting makes any commit).
 //!
 //! A write that fails — a statement returns an error, or the write is abandoned (its future
-//! dropped) — ends its batch: the transaction is rolled back and every write of the batch
-//! fails, so that none reports a change that was not stored, and none is stored in part.
+//! dropped) while it changes the database — ends its batch: the transaction is rolled back
+//! and every write of the batch fails, so that none reports a change that was not stored, and
+//! none is stored in part. A write that fails before it changes anything (it only read) leaves
+//! the batch as it was. Commits run in tasks of their own: a caller that goes away does not
+//! cancel a commit begun, nor leave its batch open.
 //! (A savepoint per write would confine a failure to its write, at a quarter of the batch's
 //! throughput; the writes grantor batches fail only when the database does, e.g. a full disk,
 //! which fails the other writes as well. Their data is serialized before the first
@@ -79,6 +82,23 @@ impl<DB: Database> Batch<DB> {
     }
 }
 
+/// Settles the open batch in a task of its own, which a cancelled caller does not cancel: a
+/// commit begun is finished and announced. Hands the turn back.
+async fn settle_in_task<DB: Database>(
+    mut turn: OwnedMutexGuard<Batch<DB>>,
+) -> Result<OwnedMutexGuard<Batch<DB>>, Error> {
+    if turn.tx.is_none() && turn.writes == 0 {
+        return Ok(turn);
+    }
+    tokio::spawn(async move {
+        // The batch's writes learn the outcome through its announcement.
+        let _ = turn.settle().await;
+        turn
+    })
+    .await
+    .map_err(Error::storage)
+}
+
 fn batch_error(message: Arc<str>) -> Error {
     Error::storage(format!("the batch's commit failed: {message}"))
 }
@@ -101,12 +121,12 @@ where
         }
     }
 
-    /// The turn for a write outside the batches: any open batch is committed first, and no
-    /// batch opens until the turn is dropped.
+    /// The turn for a write outside the batches: any open batch is committed first (its own
+    /// writes learn how that went; this write goes on either way), and no batch opens until
+    /// the turn is dropped.
     pub(crate) async fn turn(&self) -> Result<OwnedMutexGuard<Batch<DB>>, Error> {
-        let mut turn = self.batch.clone().lock_owned().await;
-        turn.settle().await?;
-        Ok(turn)
+        let turn = self.batch.clone().lock_owned().await;
+        settle_in_task(turn).await
     }
 
     /// Starts a write in the open batch (opening one if there is none).
@@ -155,13 +175,14 @@ where
         let number = turn.number;
         let mut outcome = turn.outcome.subscribe();
         drop(turn);
-        // The second turn: behind every write that queued meanwhile, which joined the batch.
-        let mut turn = queue.lock_owned().await;
-        if turn.number == number {
-            turn.settle().await?;
-            return Ok(value);
-        }
-        drop(turn);
+        // The second turn, behind every write that queued meanwhile (they joined the batch),
+        // in a task of its own: the batch is committed even if this write's caller goes away.
+        tokio::spawn(async move {
+            let mut turn = queue.lock_owned().await;
+            if turn.number == number {
+                let _ = turn.settle().await;
+            }
+        });
         let announced = outcome
             .wait_for(Option::is_some)
             .await
@@ -171,6 +192,19 @@ where
             Some(Err(message)) => Err(batch_error(message.clone())),
             None => Err(Error::storage("the batch's commit is unknown")),
         }
+    }
+}
+
+impl<DB: Database> BatchedWrite<DB> {
+    /// Ends a write that changed nothing (it only read): its turn goes to the next write,
+    /// and the batch goes on as if it had not taken part.
+    pub(crate) fn unchanged(self) {
+        let BatchedWrite { tx, mut turn, .. } = self;
+        if turn.writes > 0 {
+            // The batch's writes have their second turns queued: one of them commits it.
+            turn.tx = Some(tx);
+        }
+        // Else the transaction holds nothing: rolled back, it frees the database's lock now.
     }
 }
 
@@ -212,6 +246,17 @@ where
                 tx.commit().await.map_err(Error::storage)?;
                 Ok(value)
             }
+        }
+    }
+}
+
+impl<DB: Database> Write<DB> {
+    /// Ends a write that changed nothing (it only read), without waiting for any commit.
+    pub(crate) fn unchanged(self) {
+        match self {
+            Write::Batched(write) => write.unchanged(),
+            // Rolled back: nothing to keep.
+            Write::Alone(tx) => drop(tx),
         }
     }
 }
