@@ -183,14 +183,7 @@ async fn terminated_connections_are_a_server_error_and_recover() {
     let fx = Fixture::with_storage(schema.storage_with(pool).await, counting(&errors)).await;
     let issued = issue(&fx).await;
     let code = fx.app_code().await;
-    let terminated: Vec<bool> = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-    )
-    .bind(&schema.name)
-    .fetch_all(&schema.admin)
-    .await
-    .unwrap();
-    assert_eq!(terminated, [true]);
+    assert_eq!(terminate_connections(&schema).await, [true]);
     // The pool may notice the dead connection and open a new one; the database must be gone
     // for that one too, so the schema holding grantor's tables goes away until the test is done.
     let away = format!("{}_away", schema.name);
@@ -434,17 +427,22 @@ async fn an_idle_connection_dropped_by_the_database_is_replaced_unseen() {
     let pool = grantor::storage::PostgresStorage::pool_options().max_connections(1);
     let fx = Fixture::with_storage(schema.storage_with(pool).await, counting(&errors)).await;
     let issued = issue(&fx).await;
-    let terminated: Vec<bool> = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-    )
-    .bind(&schema.name)
-    .fetch_all(&schema.admin)
-    .await
-    .unwrap();
-    assert_eq!(terminated, [true]);
+    assert_eq!(terminate_connections(&schema).await, [true]);
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_valid(&fx, &issued.access).await;
     assert_eq!(errors.load(Ordering::SeqCst), 0);
     fx.storage().pool().close().await;
     schema.drop().await;
+}
+
+/// Terminates the connections of `schema`'s storages (`pg_terminate_backend`); one `true` per
+/// connection terminated.
+async fn terminate_connections(schema: &TestSchema) -> Vec<bool> {
+    sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+    )
+    .bind(&schema.name)
+    .fetch_all(&schema.admin)
+    .await
+    .unwrap()
 }
