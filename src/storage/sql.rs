@@ -687,6 +687,32 @@ macro_rules! sql_storage {
                 }
             }
 
+            /// Runs a purge statement (the query `batch` builds, deleting at most a batch of
+            /// rows) until it deletes fewer than a batch, each run alone in its own turn;
+            /// returns how many rows it deleted.
+            async fn purge_batches<'q>(
+                &self,
+                batch: impl Fn() -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+            ) -> Result<u64, $crate::Error> {
+                let full = u64::try_from(self.purge_batch).unwrap_or(1);
+                let mut deleted = 0;
+                loop {
+                    let started = std::time::Instant::now();
+                    let turn = self.write_turn().await?;
+                    let n = batch()
+                        .execute(&self.pool)
+                        .await
+                        .map_err($crate::storage::sql::db)?
+                        .rows_affected();
+                    drop(turn);
+                    deleted += n;
+                    if n < full {
+                        return Ok(deleted);
+                    }
+                    self.after_batch(started).await;
+                }
+            }
+
             /// Waits for this process's turn to write alone, where writes are serialized: any
             /// open batch of writes is committed first.
             async fn write_turn(
@@ -1166,23 +1192,11 @@ macro_rules! sql_storage {
                 let batch = u64::try_from(self.purge_batch).unwrap_or(1);
                 let mut deleted = 0;
                 for statement in sql::PURGE_EXPIRED {
-                    loop {
-                        let started = std::time::Instant::now();
-                        let turn = self.write_turn().await?;
-                        let n = sqlx::query(statement)
-                            .bind(secs(now))
-                            .bind(self.purge_batch)
-                            .execute(&self.pool)
-                            .await
-                            .map_err(db)?
-                            .rows_affected();
-                        drop(turn);
-                        deleted += n;
-                        if n < batch {
-                            break;
-                        }
-                        self.after_batch(started).await;
-                    }
+                    deleted += self
+                        .purge_batches(|| {
+                            sqlx::query(statement).bind(secs(now)).bind(self.purge_batch)
+                        })
+                        .await?;
                 }
                 loop {
                     let started = std::time::Instant::now();
@@ -1205,22 +1219,9 @@ macro_rules! sql_storage {
                     }
                     self.after_batch(started).await;
                 }
-                loop {
-                    let started = std::time::Instant::now();
-                    let turn = self.write_turn().await?;
-                    let n = sqlx::query(sql::PURGE_CONSENT_GRANTS)
-                        .bind(self.purge_batch)
-                        .execute(&self.pool)
-                        .await
-                        .map_err(db)?
-                        .rows_affected();
-                    drop(turn);
-                    deleted += n;
-                    if n < batch {
-                        break;
-                    }
-                    self.after_batch(started).await;
-                }
+                deleted += self
+                    .purge_batches(|| sqlx::query(sql::PURGE_CONSENT_GRANTS).bind(self.purge_batch))
+                    .await?;
                 Ok(deleted)
             }
         }
